@@ -1,0 +1,112 @@
+// The resource contract: one Provider per type, driven by the transaction.
+#pragma once
+
+#include <any>
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "engine/host.h"
+#include "engine/resource.h"
+#include "engine/result.h"
+#include "engine/value.h"
+
+namespace keel {
+
+struct Change {
+  std::string attr;
+  std::optional<Value> from, to;  // nullopt = absent
+  std::string detail;             // e.g. unified diff of a file's content ("" = none)
+};
+
+/// What a provider reports about one Apply or Refresh besides success.
+struct Outcome {
+  std::string output;   // command output for the report (exec)
+  std::string message;  // one line for humans ("would refresh", "regeneration pending")
+};
+
+/// Run-wide data shared by the engine and the providers of one run.
+struct RunContext {
+  Value facts;            // the fact map (SPEC 4)
+  bool noop = false;      // dry run: Apply is never called; Host is the overlay
+  std::string repo_dir;   // the config repo / entry manifest directory
+
+  void Warn(std::string message) {
+    std::lock_guard<std::mutex> lock(mu);
+    warnings.push_back(std::move(message));
+  }
+  std::vector<std::string> TakeWarnings() {
+    std::lock_guard<std::mutex> lock(mu);
+    return std::move(warnings);
+  }
+  std::atomic<bool> reboot_required{false};
+
+  /// Per-run objects shared between providers (e.g. an edit session keyed by
+  /// "edit"); created on first use. Not thread-safe: take `mu` when --jobs.
+  template <typename T>
+  T& Shared(const std::string& key) {
+    std::lock_guard<std::mutex> lock(mu);
+    auto it = shared.find(key);
+    if (it == shared.end()) it = shared.emplace(key, std::make_shared<T>()).first;
+    return *std::any_cast<std::shared_ptr<T>&>(it->second);
+  }
+
+  std::mutex mu;
+  std::vector<std::string> warnings;
+  std::map<std::string, std::any> shared;
+};
+
+/// Converges one resource type. Holds no state between resources except
+/// what Prefetch gathered for this run. One instance per type per run.
+class Provider {
+ public:
+  virtual ~Provider() = default;
+
+  /// Called once per run with every resource of this type, before any Read.
+  /// Read the state of all of them at once (iptables-save, dpkg-query -W).
+  virtual Result<void> Prefetch(std::span<const Resource* const> all, Host& host,
+                                RunContext& ctx) {
+    (void)all, (void)host, (void)ctx;
+    return {};
+  }
+  /// Observes the current state as attributes comparable with want.attrs.
+  /// MUST NOT modify the host. A missing object is ensure=absent, never an
+  /// error. Keys returned are the properties compared by the default Diff.
+  virtual Result<Attrs> Read(const Resource& want, Host& host, RunContext& ctx) = 0;
+  /// Default: for each key of `have` that `want` also sets, a Change when
+  /// the values differ. Override to normalise or to add content diffs.
+  virtual std::vector<Change> Diff(const Resource& want, const Attrs& have, RunContext& ctx);
+  /// Applies exactly `changes`. In a dry run it is called with the overlay
+  /// Host (writes land in memory, commands must not run: check host.dry_run()).
+  virtual Result<void> Apply(const Resource& want, std::span<const Change> changes, Host& host,
+                             RunContext& ctx, Outcome& out) = 0;
+  /// Reacts to notify/subscribe (restart, reload, refreshonly exec). Never
+  /// called in a dry run (the engine reports "would refresh").
+  virtual Result<void> Refresh(const Resource& want, Host& host, RunContext& ctx, Outcome& out) {
+    (void)want, (void)host, (void)ctx, (void)out;
+    return {};
+  }
+  /// Called once per run after the last resource of this type that changed
+  /// (and before any resource that depends on one of them): one package
+  /// transaction, one grub regeneration, one iptables-restore per table.
+  /// `changed` lists the resources of this type that Apply changed.
+  virtual Result<void> Flush(std::span<const Resource* const> changed, Host& host,
+                             RunContext& ctx) {
+    (void)changed, (void)host, (void)ctx;
+    return {};
+  }
+  /// True when the transaction should re-Read after Apply and fail the
+  /// resource if a difference remains (the default). Providers whose
+  /// Apply only queues work for Flush return false.
+  virtual bool VerifyAfterApply() const { return true; }
+};
+
+/// The default Diff, for providers that override Diff and want it too.
+std::vector<Change> AttrDiff(const Resource& want, const Attrs& have);
+
+}  // namespace keel

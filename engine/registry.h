@@ -1,0 +1,64 @@
+// Registry of resource types: schema, provider factory and the type's hooks
+// for load-time checks and graph edges. Filled explicitly by
+// RegisterBuiltinTypes (resources/builtin.cc); no static initialisers.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/provider.h"
+#include "engine/resource.h"
+#include "engine/schema.h"
+
+namespace keel {
+
+/// A load-time problem found by a type's own checks.
+struct AttrProblem {
+  std::string attr;  // "" = the resource as a whole
+  std::string message;
+};
+
+struct TypeInfo {
+  TypeSchema schema;
+  std::function<std::unique_ptr<Provider>()> make_provider;
+
+  /// Fills attributes derived from the title before validation (shellvar
+  /// "PATH:KEY" sets path and key). Optional.
+  std::function<void(Resource&)> normalize;
+  /// Type-specific checks after kind checks (malformed audit rule, only one
+  /// of content/source/template). Optional.
+  std::function<void(const Resource&, std::vector<AttrProblem>&)> validate;
+  /// Identity for duplicate detection: two resources of this type with the
+  /// same identity are an error. Default: the name attribute's value.
+  std::function<std::string(const Resource&)> identity;
+  /// Absolute paths this resource writes (its file, its edited file). Used
+  /// for implicit edges (parent directories, same path) and for the rule
+  /// "a file with content and an editing resource on one path is an error".
+  std::function<std::vector<std::string>(const Resource&)> paths;
+  /// Absolute paths this resource needs (exec cwd, a service's unit file):
+  /// file resources on them become implicit requirements.
+  std::function<std::vector<std::string>(const Resource&)> uses;
+  /// An editing type (line, shellvar, ...): many may share one file.
+  bool edits_file = false;
+};
+
+class Registry {
+ public:
+  void Add(TypeInfo info);
+  /// nullptr when no such type.
+  const TypeInfo* Find(std::string_view type) const;
+  /// All types, sorted by name.
+  std::vector<const TypeInfo*> All() const;
+  std::vector<std::string> Names() const;
+
+ private:
+  std::map<std::string, TypeInfo, std::less<>> types_;
+};
+
+/// Registers every built-in resource type (resources/builtin.cc).
+void RegisterBuiltinTypes(Registry& registry);
+
+}  // namespace keel

@@ -1,0 +1,33 @@
+// Converges a catalog: prefetch -> per resource read/diff/apply/verify ->
+// refresh -> flush, in graph order; the dry run swaps in the overlay Host.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "engine/catalog.h"
+#include "engine/graph.h"
+#include "engine/host.h"
+#include "engine/provider.h"
+#include "engine/registry.h"
+#include "engine/report.h"
+
+namespace keel {
+
+class StateDir;
+
+struct RunOptions {
+  bool noop = false;
+  int jobs = 1;
+  std::vector<std::string> tags;  // empty: every resource
+};
+
+/// Runs the transaction. `host` is the real Host of the root; in noop the
+/// transaction wraps it in an OverlayHost and writes nothing anywhere.
+/// `state` (may be null) supplies owed refreshes and receives new ones
+/// (not in noop). Fills report.resources, warnings, reboot_required.
+void RunTransaction(const Catalog& catalog, const Graph& graph, const Registry& registry,
+                    Host& host, RunContext& ctx, StateDir* state, const RunOptions& options,
+                    Report& report);
+
+}  // namespace keel

@@ -1,0 +1,203 @@
+#include "engine/value.h"
+
+#include <cmath>
+#include <cstdio>
+
+namespace keel {
+
+Map::Map(std::initializer_list<Entry> init) {
+  for (const auto& e : init) Set(e.first, e.second);
+}
+
+const Value* Map::Find(std::string_view key) const {
+  for (const auto& e : entries_)
+    if (e.first == key) return &e.second;
+  return nullptr;
+}
+
+Value* Map::Find(std::string_view key) {
+  for (auto& e : entries_)
+    if (e.first == key) return &e.second;
+  return nullptr;
+}
+
+void Map::Set(std::string key, Value value) {
+  if (Value* v = Find(key)) {
+    *v = std::move(value);
+    return;
+  }
+  entries_.emplace_back(std::move(key), std::move(value));
+}
+
+bool Map::Erase(std::string_view key) {
+  for (auto it = entries_.begin(); it != entries_.end(); ++it) {
+    if (it->first == key) {
+      entries_.erase(it);
+      return true;
+    }
+  }
+  return false;
+}
+
+bool Map::operator==(const Map& other) const { return entries_ == other.entries_; }
+
+const char* KindName(ValueKind kind) {
+  switch (kind) {
+    case ValueKind::kNull: return "null";
+    case ValueKind::kBool: return "bool";
+    case ValueKind::kInt: return "integer";
+    case ValueKind::kDouble: return "number";
+    case ValueKind::kString: return "string";
+    case ValueKind::kList: return "list";
+    case ValueKind::kMap: return "map";
+  }
+  return "?";
+}
+
+List& Value::mutable_list() {
+  auto& p = std::get<std::shared_ptr<List>>(v_);
+  if (p.use_count() > 1) p = std::make_shared<List>(*p);
+  return *p;
+}
+
+Map& Value::mutable_map() {
+  auto& p = std::get<std::shared_ptr<Map>>(v_);
+  if (p.use_count() > 1) p = std::make_shared<Map>(*p);
+  return *p;
+}
+
+const Value* Value::Get(std::string_view dotted) const {
+  const Value* cur = this;
+  while (!dotted.empty()) {
+    size_t dot = dotted.find('.');
+    std::string_view key = dotted.substr(0, dot);
+    if (!cur->is_map()) return nullptr;
+    cur = cur->as_map().Find(key);
+    if (!cur) return nullptr;
+    dotted = dot == std::string_view::npos ? std::string_view() : dotted.substr(dot + 1);
+  }
+  return cur;
+}
+
+static std::string DoubleText(double d) {
+  if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 1e15) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.1f", d);
+    return buf;
+  }
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.17g", d);
+  // Shortest representation that round-trips.
+  for (int prec = 1; prec <= 17; ++prec) {
+    char b2[64];
+    std::snprintf(b2, sizeof b2, "%.*g", prec, d);
+    if (std::strtod(b2, nullptr) == d) return b2;
+  }
+  return buf;
+}
+
+static void JsonEscape(const std::string& s, std::string& out) {
+  out += '"';
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\t': out += "\\t"; break;
+      case '\r': out += "\\r"; break;
+      default:
+        if (c < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out += buf;
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  out += '"';
+}
+
+static void ToJsonInto(const Value& v, std::string& out) {
+  switch (v.kind()) {
+    case ValueKind::kNull: out += "null"; break;
+    case ValueKind::kBool: out += v.as_bool() ? "true" : "false"; break;
+    case ValueKind::kInt: out += std::to_string(v.as_int()); break;
+    case ValueKind::kDouble: out += DoubleText(v.as_double()); break;
+    case ValueKind::kString: JsonEscape(v.as_string(), out); break;
+    case ValueKind::kList: {
+      out += '[';
+      bool first = true;
+      for (const auto& e : v.as_list()) {
+        if (!first) out += ", ";
+        first = false;
+        ToJsonInto(e, out);
+      }
+      out += ']';
+      break;
+    }
+    case ValueKind::kMap: {
+      out += '{';
+      bool first = true;
+      for (const auto& [k, e] : v.as_map()) {
+        if (!first) out += ", ";
+        first = false;
+        JsonEscape(k, out);
+        out += ": ";
+        ToJsonInto(e, out);
+      }
+      out += '}';
+      break;
+    }
+  }
+}
+
+std::string Value::ToJson() const {
+  std::string out;
+  ToJsonInto(*this, out);
+  return out;
+}
+
+std::string Value::ToString() const {
+  switch (kind()) {
+    case ValueKind::kNull: return "";
+    case ValueKind::kBool: return as_bool() ? "true" : "false";
+    case ValueKind::kInt: return std::to_string(as_int());
+    case ValueKind::kDouble: return DoubleText(as_double());
+    case ValueKind::kString: return as_string();
+    default: return ToJson();
+  }
+}
+
+bool Value::operator==(const Value& other) const {
+  if (is_number() && other.is_number()) {
+    if (is_int() && other.is_int()) return as_int() == other.as_int();
+    return as_double() == other.as_double();
+  }
+  if (kind() != other.kind()) return false;
+  switch (kind()) {
+    case ValueKind::kNull: return true;
+    case ValueKind::kBool: return as_bool() == other.as_bool();
+    case ValueKind::kString: return as_string() == other.as_string();
+    case ValueKind::kList: return as_list() == other.as_list();
+    case ValueKind::kMap: return as_map() == other.as_map();
+    default: return false;
+  }
+}
+
+void DeepMerge(Value& base, const Value& over) {
+  if (base.is_map() && over.is_map()) {
+    Map& bm = base.mutable_map();
+    for (const auto& [k, v] : over.as_map()) {
+      if (Value* existing = bm.Find(k)) {
+        DeepMerge(*existing, v);
+      } else {
+        bm.Set(k, v);
+      }
+    }
+    return;
+  }
+  base = over;
+}
+
+}  // namespace keel
