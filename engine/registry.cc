@@ -25,3 +25,48 @@ std::vector<std::string> Registry::Names() const {
 }
 
 }  // namespace keel
+
+namespace keel {
+
+std::vector<AttrProblem> PrepareResource(const TypeInfo& type, Resource& r) {
+  std::vector<AttrProblem> problems;
+  const TypeSchema& schema = type.schema;
+  if (const AttrSpec* nv = schema.Namevar(); nv && !r.attrs.Has(nv->name))
+    r.attrs.Set(nv->name, Value(r.ref.title));
+  if (type.normalize) type.normalize(r);
+
+  std::vector<std::string> valid = schema.AttrNames();
+  for (const auto& m : MetaParamNames()) valid.push_back(m);
+  Attrs coerced;
+  for (const auto& [name, value] : r.attrs) {
+    const AttrSpec* spec = schema.Find(name);
+    if (!spec) {
+      std::string msg = "unknown attribute '" + name + "' for type " + schema.name;
+      std::string near = ClosestName(name, valid);
+      if (!near.empty()) msg += " (did you mean '" + near + "'?)";
+      problems.push_back({name, msg});
+      continue;
+    }
+    auto c = CoerceAttr(*spec, value);
+    if (!c.ok()) {
+      problems.push_back({name, c.error().message});
+      continue;
+    }
+    coerced.Set(name, std::move(c).value());
+  }
+  r.attrs = std::move(coerced);
+  for (const auto& spec : schema.attrs)
+    if (spec.required && !r.attrs.Has(spec.name))
+      problems.push_back({"", "missing required attribute '" + spec.name + "' for type " + schema.name});
+  if (problems.empty() && type.validate) type.validate(r, problems);
+  return problems;
+}
+
+std::string ResourceIdentity(const TypeInfo& type, const Resource& r) {
+  if (type.identity) return type.identity(r);
+  if (const AttrSpec* nv = type.schema.Namevar())
+    if (const Value* v = r.Get(nv->name)) return v->ToString();
+  return r.ref.title;
+}
+
+}  // namespace keel

@@ -58,6 +58,17 @@ class Registry {
   std::map<std::string, TypeInfo, std::less<>> types_;
 };
 
+/// Completes and checks a resource against its type, as the loader does:
+/// sets the name attribute from the title when not given, runs normalize,
+/// reports unknown attributes (with the closest valid name), coerces every
+/// attribute to its kind, reports missing required ones, then runs the
+/// type's validate. Problems are returned, not raised.
+std::vector<AttrProblem> PrepareResource(const TypeInfo& type, Resource& r);
+
+/// The identity of `r` for duplicate detection (type's identity hook, else
+/// the name attribute's value, else the title).
+std::string ResourceIdentity(const TypeInfo& type, const Resource& r);
+
 /// Registers every built-in resource type (resources/builtin.cc).
 void RegisterBuiltinTypes(Registry& registry);
 
