@@ -4,6 +4,8 @@
 // the write. Each type keeps its own pure parser/serializer beside it.
 #pragma once
 
+#include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -42,6 +44,53 @@ Change ContentChange(const HostPath& path, const std::optional<std::string>& bef
 /// Writes `content` to `path` atomically through the host: an existing file
 /// keeps its mode and owner; a new one gets 0644 root:root and its missing
 /// parent directories 0755. nullopt content removes the file.
-Result<void> WriteEdited(Host& host, const HostPath& path, const std::optional<std::string>& content);
+Result<void> WriteEdited(Host& host, const HostPath& path,
+                         const std::optional<std::string>& content);
+
+/// The files edited in one run, shared by every editing provider through
+/// Session(ctx) (RunContext::Shared<EditSession>("edit")), keyed by HostPath.
+/// Several resources editing one file read it once and write it once:
+///  - Read: the first call reads the host (ReadEditable); later calls get
+///    the content as the earlier resources of the run left it.
+///  - Stage (from Apply): records the edited content. In a dry run
+///    (host.dry_run()) it is written to the overlay at once (memory).
+///  - Flush (from every editing provider's Flush): writes each staged file
+///    once with WriteEdited, then forgets every entry so that later reads
+///    (after a resource that ran between, e.g. an exec) see the disk again.
+/// Rule for files also changed by non-editing resources (exec, package):
+/// before writing, Flush re-reads the file and fails with kConflict when it
+/// is no longer what the session read — an update is never lost silently.
+/// Order such resources with require/before around the editing ones.
+/// Thread-safe (one mutex); editing resources on one file never run at once.
+class EditSession {
+ public:
+  /// Current content of `path` in this run: nullopt when absent (or staged
+  /// for removal). Errors as ReadEditable.
+  Result<std::optional<std::string>> Read(Host& host, const HostPath& path);
+  /// Records `content` (nullopt = remove) as the new content of `path`.
+  /// The path must have been Read first in this run.
+  Result<void> Stage(Host& host, const HostPath& path, std::optional<std::string> content);
+  /// Writes every staged file once; the first error is returned (with the
+  /// path) after trying the others. No-op when nothing is staged.
+  Result<void> Flush(Host& host);
+  /// Number of writes/removals Flush performed in this run (for tests).
+  int writes() const { return writes_; }
+  /// Number of host reads of file content (for tests).
+  int reads() const { return reads_; }
+
+ private:
+  struct Entry {
+    std::optional<std::string> base;     // content read from the host
+    std::optional<std::string> current;  // content after the staged edits
+    bool dirty = false;
+  };
+  std::mutex mu_;
+  std::map<HostPath, Entry> files_;
+  int writes_ = 0;
+  int reads_ = 0;
+};
+
+/// The run's edit session.
+inline EditSession& Session(RunContext& ctx) { return ctx.Shared<EditSession>("edit"); }
 
 }  // namespace keel::edit

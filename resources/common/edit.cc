@@ -1,0 +1,185 @@
+#include "resources/common/edit.h"
+
+#include "engine/state.h"
+#include "engine/text_diff.h"
+
+namespace keel::edit {
+
+TextLines TextLines::Parse(std::string_view text) {
+  TextLines out;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t nl = text.find('\n', start);
+    if (nl == std::string_view::npos) {
+      out.lines.emplace_back(text.substr(start));
+      out.final_newline = false;
+      break;
+    }
+    out.lines.emplace_back(text.substr(start, nl - start));
+    start = nl + 1;
+  }
+  return out;
+}
+
+std::string TextLines::Render() const {
+  std::string out;
+  size_t total = 0;
+  for (const auto& l : lines) total += l.size() + 1;
+  out.reserve(total);
+  for (size_t i = 0; i < lines.size(); ++i) {
+    out += lines[i];
+    if (i + 1 < lines.size() || final_newline) out += '\n';
+  }
+  return out;
+}
+
+Result<std::optional<std::string>> ReadEditable(Host& host, const HostPath& path) {
+  auto info = host.Stat(path);
+  if (!info.ok()) {
+    Error e = info.error();
+    return e.Context("reading " + path.str());
+  }
+  if (info->type == FileType::kDirectory)
+    return MakeError(ErrorCode::kInvalid, path.str() + " is a directory, expected a file");
+  if (info->type == FileType::kOther)
+    return MakeError(
+        ErrorCode::kInvalid,
+        path.str() + " is not a regular file (device, socket or fifo); refusing to edit");
+  if (info->type == FileType::kNone) {
+    // A dangling symlink: Stat says nothing is there. Writing would replace the
+    // link, so report it rather than silently creating a file in its place.
+    auto l = host.Lstat(path);
+    if (l.ok() && l->type == FileType::kSymlink)
+      return MakeError(ErrorCode::kInvalid, path.str() + " is a dangling symlink (-> " +
+                                                l->link_target + "); refusing to edit");
+  }
+  auto content = host.ReadFile(path);
+  if (!content.ok()) {
+    Error e = content.error();
+    return e.Context("reading " + path.str());
+  }
+  if (content->has_value() && (*content)->find('\0') != std::string::npos)
+    return MakeError(ErrorCode::kInvalid, path.str() + " looks binary; refusing to edit");
+  return std::move(*content);
+}
+
+Change ContentChange(const HostPath& path, const std::optional<std::string>& before,
+                     const std::optional<std::string>& after, bool sensitive) {
+  Change c;
+  c.attr = "content";
+  if (before) c.from = Value("{sha256}" + Sha256Hex(*before));
+  if (after) c.to = Value("{sha256}" + Sha256Hex(*after));
+  if (!sensitive) {
+    c.detail = UnifiedDiff(before.value_or(""), after.value_or(""),
+                           before ? path.str() : std::string("/dev/null"),
+                           after ? path.str() : std::string("/dev/null"));
+  }
+  return c;
+}
+
+Result<void> WriteEdited(Host& host, const HostPath& path,
+                         const std::optional<std::string>& content) {
+  if (!content) {
+    auto r = host.Remove(path, /*recursive=*/false);
+    if (!r.ok()) {
+      Error e = r.error();
+      return e.Context("removing " + path.str());
+    }
+    return {};
+  }
+  auto info = host.Stat(path);
+  if (!info.ok()) {
+    Error e = info.error();
+    return e.Context("writing " + path.str());
+  }
+  FileAttrs attrs;
+  if (!info->exists()) {
+    auto parents = MakeParents(host, path);
+    if (!parents.ok()) {
+      Error e = parents.error();
+      return e.Context("creating the parent directories of " + path.str());
+    }
+    attrs.mode = 0644;
+    attrs.uid = 0;
+    attrs.gid = 0;
+  }
+  auto w = host.WriteFileAtomic(path, *content, attrs);
+  if (!w.ok()) {
+    Error e = w.error();
+    return e.Context("writing " + path.str());
+  }
+  return {};
+}
+
+}  // namespace keel::edit
+
+namespace keel::edit {
+
+Result<std::optional<std::string>> EditSession::Read(Host& host, const HostPath& path) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = files_.find(path);
+  if (it != files_.end()) return it->second.current;
+  auto content = ReadEditable(host, path);
+  if (!content.ok()) return content.error();
+  ++reads_;
+  Entry e{*content, *content, false};
+  files_.emplace(path, e);
+  return std::move(*content);
+}
+
+Result<void> EditSession::Stage(Host& host, const HostPath& path,
+                                std::optional<std::string> content) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = files_.find(path);
+  if (it == files_.end()) {
+    auto base = ReadEditable(host, path);
+    if (!base.ok()) return base.error();
+    ++reads_;
+    it = files_.emplace(path, Entry{*base, *base, false}).first;
+  }
+  if (host.dry_run()) {
+    // The overlay is memory: write at once so every other reader of the
+    // host (a file resource, an exec's creates) sees the planned state.
+    KEEL_TRY(WriteEdited(host, path, content));
+    it->second.base = content;
+    it->second.current = std::move(content);
+    it->second.dirty = false;
+    return {};
+  }
+  it->second.current = std::move(content);
+  it->second.dirty = it->second.current != it->second.base;
+  return {};
+}
+
+Result<void> EditSession::Flush(Host& host) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::optional<Error> first;
+  for (auto& [path, e] : files_) {
+    if (!e.dirty) continue;
+    auto now = ReadEditable(host, path);
+    if (!now.ok()) {
+      if (!first) first = now.error();
+      continue;
+    }
+    if (*now != e.base) {
+      if (!first)
+        first = MakeError(ErrorCode::kConflict,
+                          path.str() +
+                              " was changed by something else during this run after keel read it; "
+                              "not overwriting (order that resource before or after the editing "
+                              "resources of this file)");
+      continue;
+    }
+    auto w = WriteEdited(host, path, e.current);
+    if (!w.ok()) {
+      if (!first) first = w.error();
+      continue;
+    }
+    ++writes_;
+  }
+  files_.clear();
+  if (first) return *first;
+  return {};
+}
+
+}  // namespace keel::edit
