@@ -1,0 +1,123 @@
+#include "engine/text_diff.h"
+
+#include <doctest/doctest.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+using namespace keel;
+
+namespace {
+
+// Runs the real GNU diff -u on two temporary files; returns its output
+// without the two label lines.
+std::string GnuDiffBody(const std::string& before, const std::string& after) {
+  char tmpl[] = "/tmp/keel-diff-XXXXXX";
+  REQUIRE(mkdtemp(tmpl) != nullptr);
+  std::string dir = tmpl;
+  {
+    std::ofstream(dir + "/a", std::ios::binary) << before;
+    std::ofstream(dir + "/b", std::ios::binary) << after;
+  }
+  std::string cmd = "/usr/bin/diff -u " + dir + "/a " + dir + "/b";
+  FILE* p = popen(cmd.c_str(), "r");
+  REQUIRE(p != nullptr);
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  pclose(p);
+  std::filesystem::remove_all(dir);
+  return out;
+}
+
+std::string DropLabels(const std::string& diff) {
+  size_t first = diff.find('\n');
+  if (first == std::string::npos) return diff;
+  size_t second = diff.find('\n', first + 1);
+  return second == std::string::npos ? "" : diff.substr(second + 1);
+}
+
+std::string Numbered(int from, int to, const std::string& prefix = "line ") {
+  std::string s;
+  for (int i = from; i <= to; ++i) s += prefix + std::to_string(i) + "\n";
+  return s;
+}
+
+void CheckLikeGnu(const std::string& before, const std::string& after) {
+  CAPTURE(before);
+  CAPTURE(after);
+  std::string ours = UnifiedDiff(before, after, "a", "b");
+  std::string gnu = GnuDiffBody(before, after);
+  REQUIRE(!ours.empty());
+  CHECK(ours.substr(0, 12) == "--- a\n+++ b\n");
+  CHECK(DropLabels(ours) == DropLabels(gnu));
+}
+
+}  // namespace
+
+TEST_CASE("text_diff: equal texts give an empty diff") {
+  CHECK(UnifiedDiff("", "", "a", "b") == "");
+  CHECK(UnifiedDiff("x\ny\n", "x\ny\n", "a", "b") == "");
+}
+
+TEST_CASE("text_diff: labels and exact hunk headers") {
+  CHECK(UnifiedDiff("a\nb\nc\n", "a\nb\nX\nc\n", "/etc/x (current)", "/etc/x (wanted)") ==
+        "--- /etc/x (current)\n+++ /etc/x (wanted)\n@@ -1,3 +1,4 @@\n a\n b\n+X\n c\n");
+  CHECK(UnifiedDiff("", "one\ntwo\n", "a", "b") == "--- a\n+++ b\n@@ -0,0 +1,2 @@\n+one\n+two\n");
+  CHECK(UnifiedDiff("one\n", "", "a", "b") == "--- a\n+++ b\n@@ -1 +0,0 @@\n-one\n");
+}
+
+TEST_CASE("text_diff: binary content") {
+  CHECK(UnifiedDiff(std::string("a\0b", 3), "ab", "a", "b") == "Binary files differ\n");
+  CHECK(UnifiedDiff("ab", std::string("a\0b", 3), "a", "b") == "Binary files differ\n");
+}
+
+TEST_CASE("text_diff: matches GNU diff -u") {
+  SUBCASE("insert") { CheckLikeGnu(Numbered(1, 10), Numbered(1, 5) + "new\n" + Numbered(6, 10)); }
+  SUBCASE("insert at start and end") {
+    CheckLikeGnu(Numbered(1, 10), "first\n" + Numbered(1, 10) + "last\n");
+  }
+  SUBCASE("delete") { CheckLikeGnu(Numbered(1, 10), Numbered(1, 4) + Numbered(7, 10)); }
+  SUBCASE("change in the middle") {
+    CheckLikeGnu(Numbered(1, 12), Numbered(1, 5) + "six\nseven\n" + Numbered(8, 12));
+  }
+  SUBCASE("no final newline on both sides") {
+    CheckLikeGnu("a\nb\nc", "a\nb\nd");
+    CheckLikeGnu("a\nb\nc", "a\nB\nc");
+  }
+  SUBCASE("final newline added and removed") {
+    CheckLikeGnu("a\nb\nc", "a\nb\nc\n");
+    CheckLikeGnu("a\nb\nc\n", "a\nb\nc");
+  }
+  SUBCASE("empty to content and back") {
+    CheckLikeGnu("", "x\ny\nz\n");
+    CheckLikeGnu("x\ny\nz\n", "");
+    CheckLikeGnu("", "no newline");
+  }
+  SUBCASE("large file with distant changes gives two hunks") {
+    std::string before = Numbered(1, 2000);
+    std::string after = Numbered(1, 99) + "changed 100\n" + Numbered(101, 1499) +
+                        Numbered(1501, 2000) + "appended\n";
+    CheckLikeGnu(before, after);
+    std::string ours = UnifiedDiff(before, after, "a", "b");
+    size_t hunks = 0;
+    for (size_t p = ours.find("\n@@ "); p != std::string::npos; p = ours.find("\n@@ ", p + 1))
+      ++hunks;
+    CHECK(hunks == 3);
+  }
+  SUBCASE("nearby changes merge into one hunk") {
+    CheckLikeGnu(Numbered(1, 30),
+                 Numbered(1, 9) + "x\n" + Numbered(11, 16) + "y\n" + Numbered(18, 30));
+    CheckLikeGnu(Numbered(1, 30),
+                 Numbered(1, 9) + "x\n" + Numbered(11, 17) + "y\n" + Numbered(19, 30));
+  }
+  SUBCASE("mixed edits") {
+    CheckLikeGnu("# header\nA=1\nB=2\nC=3\n\n# tail\n",
+                 "# header\nA=1\nB=20\nC=3\nD=4\n\n# tail\n");
+  }
+}
