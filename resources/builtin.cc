@@ -6,6 +6,12 @@ namespace keel {
 
 void RegisterBuiltinTypes(Registry& r) {
   (void)r;
+  RegisterFile(r);
+  RegisterExec(r);
+  RegisterHost(r);
+  RegisterLine(r);
+  RegisterShellvar(r);
+  RegisterIfcfg(r);
   // KEEL-TYPES (each helper adds its line here)
 }
 

@@ -1,0 +1,450 @@
+// file type: the timeline (seed -> plan leaves the tree -> apply -> apply
+// again unchanged) for content, mode/owner, directories, links, absent,
+// force, purge, backups, source, template; root confinement of symlinks.
+#include <doctest/doctest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/host_real.h"
+#include "engine/registry.h"
+#include "resources/builtin.h"
+#include "resources/file/file_util.h"
+#include "tests/unit/support/converge.h"
+#include "tests/unit/support/temp_root.h"
+
+using namespace keel;
+using namespace keel::testing;
+
+namespace {
+
+class RecordingSink : public BackupSink {
+ public:
+  Result<void> Save(const HostPath& path, std::string_view content) override {
+    saved.emplace_back(path.str(), std::string(content));
+    return {};
+  }
+  std::vector<std::pair<std::string, std::string>> saved;
+};
+
+struct FileFixture {
+  TempRoot root;
+  Registry reg;
+  RecordingSink sink;
+  std::unique_ptr<Host> host;
+
+  FileFixture() {
+    RegisterFile(reg);
+    RegisterExec(reg);
+    auto h = OpenRealHost(root.path(), &sink);
+    REQUIRE_MESSAGE(h.ok(), (h.ok() ? "" : h.error().message));
+    host = std::move(*h);
+  }
+  Resource File(const std::string& path, Attrs attrs = {}) {
+    return MakeResource(reg, "file", path, std::move(attrs));
+  }
+  ConvergeResult Run(const Resource& r, bool noop = false, RunContext* ctx = nullptr) {
+    return Converge(reg, r, *host, noop, ctx);
+  }
+  std::vector<ConvergeResult> RunAll(const std::vector<Resource>& rs, bool noop = false,
+                                     RunContext* ctx = nullptr) {
+    return ConvergeAll(reg, rs, *host, noop, ctx);
+  }
+  /// Plan, then apply, then apply again: the plan leaves the tree byte for
+  /// byte, the apply changes, the second apply changes nothing.
+  ConvergeResult Timeline(const Resource& r) {
+    auto before = root.Snapshot();
+    auto plan = Run(r, true);
+    CHECK_MESSAGE(plan.status == Converged::kChanged, plan.error);
+    CHECK(root.Snapshot() == before);
+    auto apply = Run(r);
+    CHECK_MESSAGE(apply.status == Converged::kChanged, apply.error);
+    auto again = Run(r);
+    CHECK_MESSAGE(again.status == Converged::kUnchanged, again.error);
+    CHECK(again.changes.empty());
+    return apply;
+  }
+  struct stat Stat(const std::string& p) {
+    struct stat st {};
+    ::lstat(root.Real(p).c_str(), &st);
+    return st;
+  }
+};
+
+const Change* FindChange(const std::vector<Change>& cs, const std::string& attr) {
+  for (const auto& c : cs)
+    if (c.attr == attr) return &c;
+  return nullptr;
+}
+
+std::vector<std::string> Problems(const Registry& reg, const std::string& path, Attrs attrs) {
+  Resource r;
+  r.ref = {"file", path};
+  r.attrs = std::move(attrs);
+  std::vector<std::string> out;
+  for (const auto& p : PrepareResource(*reg.Find("file"), r)) out.push_back(p.message);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("file_util: modes, passwd names, line:col") {
+  CHECK(file::ParseMode("0644") == 0644u);
+  CHECK(file::ParseMode("755") == 0755u);
+  CHECK(file::ParseMode("4755") == 04755u);
+  CHECK_FALSE(file::ParseMode("0648"));
+  CHECK_FALSE(file::ParseMode("12"));
+  CHECK(file::FormatMode(0644) == "0644");
+  CHECK(file::FormatMode(0100755) == "0755");
+  CHECK(file::FormatMode(02750) == "2750");
+  std::string passwd =
+      "root:x:0:0:root:/root:/bin/sh\n# c\nbroken\nbob:x:1001:100::/home/bob:/bin/sh";
+  CHECK(file::NameForId(passwd, 0) == "root");
+  CHECK(file::NameForId(passwd, 1001) == "bob");
+  CHECK_FALSE(file::NameForId(passwd, 100));
+  CHECK(file::LineCol("ab\ncd", 4) == std::pair<int, int>{2, 2});
+  CHECK(file::LineCol("ab", 99) == std::pair<int, int>{1, 3});
+}
+
+TEST_CASE_FIXTURE(FileFixture, "file: validation errors at load time") {
+  auto p = Problems(reg, "/etc/x", {{"content", "a"}, {"source", "b"}});
+  REQUIRE(!p.empty());
+  CHECK(p[0].find("only one of content, source and template") != std::string::npos);
+  p = Problems(reg, "/etc/x", {{"ensure", "file"}, {"target", "/y"}});
+  REQUIRE(!p.empty());
+  CHECK(p[0].find("target is only valid with ensure: link") != std::string::npos);
+  p = Problems(reg, "/etc/x", {{"ensure", "directory"}, {"content", "a"}});
+  REQUIRE(!p.empty());
+  CHECK(p[0].find("need ensure: file") != std::string::npos);
+  p = Problems(reg, "/etc/x", {{"purge", true}});
+  REQUIRE(!p.empty());
+  CHECK(p[0].find("purge needs ensure: directory") != std::string::npos);
+  p = Problems(reg, "/etc/x", {{"ensure", "link"}});
+  REQUIRE(!p.empty());
+  CHECK(p[0].find("needs a target") != std::string::npos);
+  p = Problems(reg, "/etc/x", {{"mode", "0999"}});
+  REQUIRE(!p.empty());
+  p = Problems(reg, "etc/x", {});
+  REQUIRE(!p.empty());
+  CHECK(p[0].find("absolute path") != std::string::npos);
+  CHECK(Problems(reg, "/etc/x", {{"content", "a"}, {"mode", "644"}}).empty());
+}
+
+TEST_CASE_FIXTURE(FileFixture, "file: content timeline with diff, foreign files untouched") {
+  root.Write("/etc/motd", "old line\nkeep\n", 0600);
+  root.Write("/etc/other", "foreign\n");
+  Resource want = File("/etc/motd", {{"content", "new line\nkeep\n"}});
+  auto applied = Timeline(want);
+  CHECK(root.Read("/etc/motd") == "new line\nkeep\n");
+  CHECK(root.Read("/etc/other") == "foreign\n");
+  CHECK(root.Mode("/etc/motd") == 0600);  // a replaced file keeps its mode
+  const Change* c = FindChange(applied.changes, "content");
+  REQUIRE(c);
+  CHECK(c->from->as_string() == file::ContentSum("old line\nkeep\n"));
+  CHECK(c->to->as_string() == file::ContentSum("new line\nkeep\n"));
+  CHECK(c->detail.find("--- /etc/motd") != std::string::npos);
+  CHECK(c->detail.find("-old line\n+new line\n") != std::string::npos);
+  // The old content went to the backup store.
+  REQUIRE(sink.saved.size() == 1);
+  CHECK(sink.saved[0].first == "/etc/motd");
+  CHECK(sink.saved[0].second == "old line\nkeep\n");
+}
+
+TEST_CASE_FIXTURE(FileFixture,
+                  "file: creates a new file 0644 root:root; sensitive hides the diff") {
+  root.Mkdir("/etc");
+  Resource want = File("/etc/secret", {{"content", "pw=hunter2\n"}});
+  want.sensitive = true;
+  auto applied = Timeline(want);
+  CHECK(root.Read("/etc/secret") == "pw=hunter2\n");
+  CHECK(root.Mode("/etc/secret") == 0644);
+  CHECK(Stat("/etc/secret").st_uid == 0);
+  const Change* e = FindChange(applied.changes, "ensure");
+  REQUIRE(e);
+  CHECK_FALSE(e->from);
+  CHECK(e->to->as_string() == "file");
+  const Change* c = FindChange(applied.changes, "content");
+  REQUIRE(c);
+  CHECK_FALSE(c->from);
+  CHECK(c->detail.empty());
+  CHECK(sink.saved.empty());
+}
+
+TEST_CASE_FIXTURE(FileFixture, "file: empty file with ensure file only; content unchanged after") {
+  root.Mkdir("/etc");
+  Timeline(File("/etc/flag", {{"ensure", "file"}}));
+  CHECK(root.Exists("/etc/flag"));
+  CHECK(root.Read("/etc/flag").empty());
+  // ensure file without content does not touch an existing file's content.
+  root.Write("/etc/kept", "data\n");
+  CHECK(Run(File("/etc/kept", {{"ensure", "file"}})).status == Converged::kUnchanged);
+  CHECK(root.Read("/etc/kept") == "data\n");
+}
+
+TEST_CASE_FIXTURE(FileFixture, "file: mode, owner and group by name from the root's databases") {
+  root.Write("/etc/passwd", "root:x:0:0:root:/root:/bin/sh\nbob:x:1001:1001::/home/bob:/bin/sh\n");
+  root.Write("/etc/group", "root:x:0:\nstaff:x:2000:bob\n");
+  root.Write("/etc/app.conf", "x=1\n", 0644);
+  auto applied =
+      Timeline(File("/etc/app.conf", {{"mode", "0640"}, {"owner", "bob"}, {"group", "staff"}}));
+  CHECK(root.Mode("/etc/app.conf") == 0640);
+  CHECK(Stat("/etc/app.conf").st_uid == 1001);
+  CHECK(Stat("/etc/app.conf").st_gid == 2000);
+  CHECK(root.Read("/etc/app.conf") == "x=1\n");
+  const Change* o = FindChange(applied.changes, "owner");
+  REQUIRE(o);
+  CHECK(o->from->as_string() == "root");
+  CHECK(o->to->as_string() == "bob");
+  const Change* m = FindChange(applied.changes, "mode");
+  REQUIRE(m);
+  CHECK(m->from->as_string() == "0644");
+  CHECK(m->to->as_string() == "0640");
+  CHECK_FALSE(FindChange(applied.changes, "content"));
+  CHECK_FALSE(FindChange(applied.changes, "ensure"));
+  // Numbers work too and compare equal to the names.
+  CHECK(Run(File("/etc/app.conf", {{"owner", "1001"}, {"group", "2000"}})).status ==
+        Converged::kUnchanged);
+  // "640" and "0640" are the same mode.
+  CHECK(Run(File("/etc/app.conf", {{"mode", "640"}})).status == Converged::kUnchanged);
+  // An unknown user is a clear error.
+  auto bad = Run(File("/etc/app.conf", {{"owner", "nobody_here"}}));
+  CHECK(bad.status == Converged::kFailed);
+  CHECK(bad.error.find("nobody_here") != std::string::npos);
+}
+
+TEST_CASE_FIXTURE(FileFixture, "file: without ensure only mode is managed, nothing is created") {
+  root.Write("/etc/a", "a\n", 0600);
+  root.Mkdir("/var/d");
+  Timeline(File("/etc/a", {{"mode", "0644"}}));
+  CHECK(root.Mode("/etc/a") == 0644);
+  CHECK(root.Read("/etc/a") == "a\n");
+  ::chmod(root.Real("/var/d").c_str(), 0700);
+  Timeline(File("/var/d", {{"mode", "0755"}}));
+  CHECK(root.Mode("/var/d") == 0755);
+  // Nothing at the path: unchanged, a warning, nothing created.
+  RunContext ctx;
+  auto before = root.Snapshot();
+  auto r = Run(File("/etc/none", {{"mode", "0644"}}), false, &ctx);
+  CHECK(r.status == Converged::kUnchanged);
+  CHECK(root.Snapshot() == before);
+  auto warnings = ctx.TakeWarnings();
+  REQUIRE(warnings.size() == 1);
+  CHECK(warnings[0].find("nothing at /etc/none") != std::string::npos);
+}
+
+TEST_CASE_FIXTURE(FileFixture, "file: directory created, file replaced by directory") {
+  root.Mkdir("/srv");
+  auto applied = Timeline(File("/srv/data", {{"ensure", "directory"}, {"mode", "0750"}}));
+  CHECK(std::filesystem::is_directory(root.Real("/srv/data")));
+  CHECK(root.Mode("/srv/data") == 0750);
+  Timeline(File("/srv/plain", {{"ensure", "directory"}}));
+  CHECK(root.Mode("/srv/plain") == 0755);
+  root.Write("/srv/wasfile", "x\n");
+  Timeline(File("/srv/wasfile", {{"ensure", "directory"}}));
+  CHECK(std::filesystem::is_directory(root.Real("/srv/wasfile")));
+}
+
+TEST_CASE_FIXTURE(FileFixture, "file: missing parent directory fails unless declared first") {
+  auto r = Run(File("/nodir/sub/f", {{"content", "x"}}));
+  CHECK(r.status == Converged::kFailed);
+  CHECK(r.error.find("parent directory /nodir/sub does not exist") != std::string::npos);
+  CHECK_FALSE(root.Exists("/nodir"));
+  std::vector<Resource> rs = {File("/nodir", {{"ensure", "directory"}}),
+                              File("/nodir/sub", {{"ensure", "directory"}}),
+                              File("/nodir/sub/f", {{"content", "x"}})};
+  // The plan sees the directories the earlier resources would create.
+  auto before = root.Snapshot();
+  for (const auto& res : RunAll(rs, true))
+    CHECK_MESSAGE(res.status == Converged::kChanged, res.error);
+  CHECK(root.Snapshot() == before);
+  for (const auto& res : RunAll(rs)) CHECK_MESSAGE(res.status == Converged::kChanged, res.error);
+  CHECK(root.Read("/nodir/sub/f") == "x");
+  for (const auto& res : RunAll(rs)) CHECK(res.status == Converged::kUnchanged);
+}
+
+TEST_CASE_FIXTURE(FileFixture, "file: links created, retargeted, replacing a file") {
+  root.Mkdir("/etc");
+  auto applied = Timeline(File("/etc/localtime", {{"target", "/usr/share/zoneinfo/UTC"}}));
+  CHECK(std::filesystem::read_symlink(root.Real("/etc/localtime")) == "/usr/share/zoneinfo/UTC");
+  const Change* t = FindChange(applied.changes, "target");
+  REQUIRE(t);
+  CHECK_FALSE(t->from);
+  applied = Timeline(File("/etc/localtime", {{"target", "../usr/share/zoneinfo/CET"}}));
+  CHECK(std::filesystem::read_symlink(root.Real("/etc/localtime")) == "../usr/share/zoneinfo/CET");
+  t = FindChange(applied.changes, "target");
+  REQUIRE(t);
+  CHECK(t->from->as_string() == "/usr/share/zoneinfo/UTC");
+  CHECK_FALSE(FindChange(applied.changes, "ensure"));
+  root.Write("/etc/resolv.conf", "nameserver 1.1.1.1\n");
+  Timeline(File("/etc/resolv.conf", {{"ensure", "link"}, {"target", "/run/resolv.conf"}}));
+  CHECK(std::filesystem::is_symlink(root.Real("/etc/resolv.conf")));
+  REQUIRE(sink.saved.size() == 1);
+  CHECK(sink.saved[0].second == "nameserver 1.1.1.1\n");
+}
+
+TEST_CASE_FIXTURE(FileFixture, "file: absent removes files and links; a directory needs force") {
+  root.Write("/etc/old", "x\n");
+  root.Symlink("/etc/lnk", "/etc/old");
+  root.Write("/opt/dir/f", "x\n");
+  auto applied = Timeline(File("/etc/lnk", {{"ensure", "absent"}}));
+  CHECK_FALSE(root.Exists("/etc/lnk"));
+  CHECK(root.Exists("/etc/old"));  // the link's target stays
+  Timeline(File("/etc/old", {{"ensure", "absent"}}));
+  CHECK_FALSE(root.Exists("/etc/old"));
+  CHECK(Run(File("/etc/never", {{"ensure", "absent"}})).status == Converged::kUnchanged);
+
+  auto r = Run(File("/opt/dir", {{"ensure", "absent"}}));
+  CHECK(r.status == Converged::kFailed);
+  CHECK(r.error.find("/opt/dir is a directory; use force") != std::string::npos);
+  CHECK(root.Read("/opt/dir/f") == "x\n");
+  Timeline(File("/opt/dir", {{"ensure", "absent"}, {"force", true}}));
+  CHECK_FALSE(root.Exists("/opt/dir"));
+}
+
+TEST_CASE_FIXTURE(FileFixture, "file: a directory is replaced by a file only with force") {
+  root.Write("/etc/conf.d/inner", "x\n");
+  auto before = root.Snapshot();
+  auto r = Run(File("/etc/conf.d", {{"content", "flat\n"}}));
+  CHECK(r.status == Converged::kFailed);
+  CHECK(r.error.find("is a directory; use force") != std::string::npos);
+  CHECK(root.Snapshot() == before);
+  // The plan reports the same failure, and changes nothing.
+  auto plan = Run(File("/etc/conf.d", {{"content", "flat\n"}}), true);
+  CHECK(plan.status == Converged::kFailed);
+  CHECK(root.Snapshot() == before);
+  Timeline(File("/etc/conf.d", {{"content", "flat\n"}, {"force", true}}));
+  CHECK(root.Read("/etc/conf.d") == "flat\n");
+  // And a link likewise.
+  root.Write("/etc/ld.d/x", "x\n");
+  CHECK(Run(File("/etc/ld.d", {{"target", "/x"}})).status == Converged::kFailed);
+  Timeline(File("/etc/ld.d", {{"target", "/x"}, {"force", true}}));
+  CHECK(std::filesystem::is_symlink(root.Real("/etc/ld.d")));
+}
+
+TEST_CASE_FIXTURE(FileFixture, "file: purge removes unmanaged entries, keeps managed ones") {
+  root.Write("/etc/app.d/a.conf", "a\n");
+  root.Write("/etc/app.d/b.conf", "stray\n");
+  root.Write("/etc/app.d/sub/c.conf", "stray\n");
+  root.Write("/etc/app.d/keep/d.conf", "old\n");
+  root.Write("/etc/app.d/keep/e.conf", "stray\n");
+  root.Write("/etc/other/f", "foreign\n");
+  std::vector<Resource> rs = {
+      File("/etc/app.d", {{"ensure", "directory"}, {"purge", true}}),
+      File("/etc/app.d/a.conf", {{"content", "a\n"}}),
+      File("/etc/app.d/keep/d.conf", {{"content", "new\n"}}),
+  };
+  auto before = root.Snapshot();
+  auto plan = RunAll(rs, true);
+  CHECK(plan[0].status == Converged::kChanged);
+  CHECK(plan[1].status == Converged::kUnchanged);
+  CHECK(root.Snapshot() == before);
+  std::vector<std::string> purged;
+  for (const auto& c : plan[0].changes) {
+    CHECK(c.attr == "purge");
+    purged.push_back(c.from->as_string());
+    CHECK_FALSE(c.to);
+  }
+  CHECK(purged ==
+        std::vector<std::string>{"/etc/app.d/b.conf", "/etc/app.d/keep/e.conf", "/etc/app.d/sub"});
+  auto applied = RunAll(rs);
+  CHECK_MESSAGE(applied[0].status == Converged::kChanged, applied[0].error);
+  CHECK_FALSE(root.Exists("/etc/app.d/b.conf"));
+  CHECK_FALSE(root.Exists("/etc/app.d/sub"));
+  CHECK_FALSE(root.Exists("/etc/app.d/keep/e.conf"));
+  CHECK(root.Read("/etc/app.d/a.conf") == "a\n");
+  CHECK(root.Read("/etc/app.d/keep/d.conf") == "new\n");
+  CHECK(root.Read("/etc/other/f") == "foreign\n");
+  for (const auto& r : RunAll(rs)) CHECK(r.status == Converged::kUnchanged);
+}
+
+TEST_CASE_FIXTURE(FileFixture, "file: backup false keeps nothing in the backup store") {
+  root.Write("/etc/a", "one\n");
+  root.Write("/etc/b", "one\n");
+  Timeline(File("/etc/a", {{"content", "two\n"}, {"backup", false}}));
+  Timeline(File("/etc/b", {{"ensure", "absent"}, {"backup", false}}));
+  CHECK(sink.saved.empty());
+  CHECK(root.Read("/etc/a") == "two\n");
+  root.Write("/etc/c", "one\n");
+  Timeline(File("/etc/c", {{"ensure", "absent"}}));
+  REQUIRE(sink.saved.size() == 1);
+  CHECK(sink.saved[0].first == "/etc/c");
+}
+
+TEST_CASE_FIXTURE(FileFixture, "file: source is read from the config repo, never outside it") {
+  TempRoot repo;
+  repo.Write("/files/motd", "from the repo\n");
+  root.Mkdir("/etc");
+  Resource abs = File("/etc/motd", {{"source", repo.path() + "/files/motd"}});
+  abs.repo_dir = repo.path();
+  Timeline(abs);
+  CHECK(root.Read("/etc/motd") == "from the repo\n");
+  Resource rel = File("/etc/motd2", {{"source", "files/motd"}});
+  rel.repo_dir = repo.path();
+  Timeline(rel);
+  CHECK(root.Read("/etc/motd2") == "from the repo\n");
+
+  Resource missing = File("/etc/m3", {{"source", "files/nope"}});
+  missing.repo_dir = repo.path();
+  auto r = Run(missing);
+  CHECK(r.status == Converged::kFailed);
+  CHECK(r.error.find("files/nope does not exist") != std::string::npos);
+  Resource outside = File("/etc/m4", {{"source", "/etc/hostname"}});
+  outside.repo_dir = repo.path();
+  r = Run(outside);
+  CHECK(r.status == Converged::kFailed);
+  CHECK(r.error.find("outside the config repo") != std::string::npos);
+  // A symlink in the repo pointing at the build machine's /etc stays in the repo.
+  repo.Symlink("/files/evil", "/etc/passwd");
+  Resource evil = File("/etc/m5", {{"source", "files/evil"}});
+  evil.repo_dir = repo.path();
+  r = Run(evil);
+  CHECK(r.status == Converged::kFailed);
+  CHECK_FALSE(root.Exists("/etc/m5"));
+}
+
+TEST_CASE_FIXTURE(FileFixture, "file: template is rendered with facts; undefined is an error") {
+  TempRoot repo;
+  repo.Write("/tmpl/hosts.tmpl", "127.0.0.1 localhost\n127.0.1.1 {{ facts.hostname }}\n");
+  repo.Write("/tmpl/bad.tmpl", "line one\nx={{ nope }}\n");
+  root.Mkdir("/etc");
+  RunContext ctx;
+  ctx.facts = Value(Map{{"hostname", Value("web1")}});
+  Resource want = File("/etc/hosts", {{"template", "tmpl/hosts.tmpl"}});
+  want.repo_dir = repo.path();
+  auto before = root.Snapshot();
+  CHECK(Run(want, true, &ctx).status == Converged::kChanged);
+  CHECK(root.Snapshot() == before);
+  CHECK(Run(want, false, &ctx).status == Converged::kChanged);
+  CHECK(root.Read("/etc/hosts") == "127.0.0.1 localhost\n127.0.1.1 web1\n");
+  CHECK(Run(want, false, &ctx).status == Converged::kUnchanged);
+
+  Resource bad = File("/etc/bad", {{"template", "tmpl/bad.tmpl"}});
+  bad.repo_dir = repo.path();
+  auto r = Run(bad, false, &ctx);
+  CHECK(r.status == Converged::kFailed);
+  CHECK(r.error.find("template tmpl/bad.tmpl:2:") != std::string::npos);
+  CHECK(r.error.find("nope") != std::string::npos);
+  CHECK_FALSE(root.Exists("/etc/bad"));
+}
+
+TEST_CASE_FIXTURE(FileFixture, "file: an absolute symlink in the root never escapes it") {
+  // /etc/x -> /keel-escape-<pid>/x : the write must land in ROOT/keel-escape-<pid>/x.
+  std::string outside = "/keel-escape-" + std::to_string(::getpid());
+  REQUIRE_FALSE(std::filesystem::exists(outside));
+  root.Mkdir(outside);
+  root.Symlink("/etc/x", outside + "/x");
+  auto applied = Timeline(File("/etc/x", {{"content", "inside\n"}, {"mode", "0600"}}));
+  CHECK(root.Read(outside + "/x") == "inside\n");
+  CHECK(root.Mode(outside + "/x") == 0600);
+  CHECK(std::filesystem::is_symlink(root.Real("/etc/x")));  // the link itself is kept
+  CHECK_FALSE(std::filesystem::exists(outside));
+  // A relative link climbing with .. is clamped at the root.
+  root.Symlink("/etc/y", "../../../../y-target");
+  Timeline(File("/etc/y", {{"content", "clamped\n"}}));
+  CHECK(root.Read("/y-target") == "clamped\n");
+  CHECK_FALSE(std::filesystem::exists("/y-target"));
+}
