@@ -129,8 +129,8 @@ TEST_CASE_FIXTURE(ExecFixture, "exec: returns, output and the failure message") 
   CHECK(r.error.find("returned 1 instead of one of [0]") != std::string::npos);
   CHECK(r.error.find("oops") != std::string::npos);
   CHECK(r.error.find("line12") != std::string::npos);
-  CHECK(r.error.find("line3\n") != std::string::npos);
-  CHECK(r.error.find("line2\n") == std::string::npos);  // only the last 10 lines
+  CHECK(r.error.find("line4\n") != std::string::npos);
+  CHECK(r.error.find("line3\n") == std::string::npos);  // only the last 10 lines
   // Output lands in the Outcome.
   auto p = reg.Find("exec")->make_provider();
   RunContext ctx;
