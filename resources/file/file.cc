@@ -143,6 +143,7 @@ struct Observed {
   std::string ensure;  // effective
   HostPath path;       // as declared
   HostPath real;       // after following a final symlink (ensure file/directory/"")
+  FileInfo path_info;  // of `path` (Lstat)
   FileInfo info;       // of `real` (Lstat)
   std::optional<std::string> old_content;  // when info is a file
   std::optional<std::string> new_content;  // from content/source/template
@@ -197,16 +198,22 @@ class FileProvider : public Provider {
   Result<Attrs> Read(const Resource& want, Host& host, RunContext& ctx) override {
     auto obs = Observe(want, host, ctx);
     if (!obs.ok()) return obs.error();
+    // The state of the declared path, comparable with the attributes (and
+    // printable by `keel resource`): a link is shown as a link.
     Attrs have;
     const Observed& o = *obs;
-    have.Set("ensure", Value(TypeName(o.info.type)));
-    if (o.info.type == FileType::kSymlink) have.Set("target", Value(o.info.link_target));
-    if (o.info.exists() && o.info.type != FileType::kSymlink) {
-      have.Set("mode", Value(FormatMode(o.info.mode)));
-      have.Set("owner", Value(o.owner_name));
-      have.Set("group", Value(o.group_name));
+    if (o.path_info.type == FileType::kSymlink) {
+      have.Set("ensure", Value("link"));
+      have.Set("target", Value(o.path_info.link_target));
+    } else {
+      have.Set("ensure", Value(TypeName(o.info.type)));
+      if (o.info.exists()) {
+        have.Set("mode", Value(FormatMode(o.info.mode)));
+        have.Set("owner", Value(o.owner_name));
+        have.Set("group", Value(o.group_name));
+      }
+      if (o.old_content) have.Set("content", Value(*o.old_content));
     }
-    if (o.old_content) have.Set("content", Value(ContentSum(*o.old_content)));
     if (!o.purge.empty()) {
       List l;
       for (const auto& p : o.purge) l.push_back(Value(p));
@@ -399,11 +406,10 @@ class FileProvider : public Provider {
     auto path = ParsePath(want.GetString("path"));
     if (!path.ok()) return path.error();
     o.path = o.real = *path;
-    if (o.ensure == "link" || o.ensure == "absent") {
-      auto st = host.Lstat(o.path);
-      if (!st.ok()) return st.error().Context("reading " + o.path.str());
-      o.info = *st;
-    } else {
+    auto st = host.Lstat(o.path);
+    if (!st.ok()) return st.error().Context("reading " + o.path.str());
+    o.path_info = o.info = *st;
+    if (o.path_info.type == FileType::kSymlink && o.ensure != "link" && o.ensure != "absent") {
       auto real = FollowLinks(host, o.path, o.info);
       if (!real.ok()) return real.error();
       o.real = *real;

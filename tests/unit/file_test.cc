@@ -448,3 +448,28 @@ TEST_CASE_FIXTURE(FileFixture, "file: an absolute symlink in the root never esca
   CHECK(root.Read("/y-target") == "clamped\n");
   CHECK_FALSE(std::filesystem::exists("/y-target"));
 }
+
+TEST_CASE_FIXTURE(FileFixture, "file: Read shows the state of the declared path") {
+  root.Write("/etc/passwd", "root:x:0:0:root:/root:/bin/sh\n");
+  root.Write("/etc/group", "root:x:0:\n");
+  root.Write("/etc/real.conf", "a=1\n", 0640);
+  root.Symlink("/etc/alias.conf", "real.conf");
+  auto p = reg.Find("file")->make_provider();
+  RunContext ctx;
+  auto have = p->Read(File("/etc/real.conf"), *host, ctx);
+  REQUIRE(have.ok());
+  CHECK(have->Find("ensure")->as_string() == "file");
+  CHECK(have->Find("content")->as_string() == "a=1\n");
+  CHECK(have->Find("mode")->as_string() == "0640");
+  CHECK(have->Find("owner")->as_string() == "root");
+  CHECK(have->Find("group")->as_string() == "root");
+  have = p->Read(File("/etc/alias.conf"), *host, ctx);
+  REQUIRE(have.ok());
+  CHECK(have->Find("ensure")->as_string() == "link");
+  CHECK(have->Find("target")->as_string() == "real.conf");
+  CHECK_FALSE(have->Find("content"));
+  have = p->Read(File("/etc/none"), *host, ctx);
+  REQUIRE(have.ok());
+  CHECK(have->Find("ensure")->as_string() == "absent");
+  CHECK(have->size() == 1);
+}
