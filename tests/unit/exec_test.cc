@@ -217,3 +217,11 @@ TEST_CASE_FIXTURE(ExecFixture, "exec: bad attributes are load-time errors") {
   auto uses = reg.Find("exec")->uses(MakeResource(reg, "exec", "c", {{"cwd", "/srv"}}));
   CHECK(uses == std::vector<std::string>{"/srv"});
 }
+
+TEST_CASE_FIXTURE(ExecFixture, "exec: a root without a shell fails clearly, never hangs") {
+  Resource want = MakeResource(reg, "exec", "echo hi", {});
+  auto r = Run(want);
+  CHECK(r.status == Converged::kFailed);
+  MESSAGE(r.error);
+  CHECK(r.error.find("echo hi") != std::string::npos);
+}
