@@ -4,6 +4,7 @@
 #include "engine/text_diff.h"
 
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #pragma GCC diagnostic push
@@ -54,14 +55,20 @@ std::vector<Step> EditScript(const std::vector<std::string_view>& a,
   std::vector<Step> steps;
   for (size_t i = 0; i < pre; ++i) steps.push_back({Op::kCommon, i, i});
 
-  std::vector<std::string> mid_a(a.begin() + pre, a.end() - suf);
-  std::vector<std::string> mid_b(b.begin() + pre, b.end() - suf);
+  // dtl compares line ids, not strings (equal lines share one id).
+  std::unordered_map<std::string_view, int> ids;
+  auto id_of = [&](std::string_view line) {
+    return ids.emplace(line, static_cast<int>(ids.size())).first->second;
+  };
+  std::vector<int> mid_a, mid_b;
+  for (size_t i = pre; i < a.size() - suf; ++i) mid_a.push_back(id_of(a[i]));
+  for (size_t i = pre; i < b.size() - suf; ++i) mid_b.push_back(id_of(b[i]));
   if (mid_a.empty()) {
     for (size_t j = 0; j < mid_b.size(); ++j) steps.push_back({Op::kAdd, 0, pre + j});
   } else if (mid_b.empty()) {
     for (size_t i = 0; i < mid_a.size(); ++i) steps.push_back({Op::kDelete, pre + i, 0});
   } else {
-    dtl::Diff<std::string, std::vector<std::string>> d(mid_a, mid_b);
+    dtl::Diff<int, std::vector<int>> d(mid_a, mid_b);
     d.compose();
     // Within one run of changes diff(1) prints every deletion before the
     // additions; dtl may interleave them.

@@ -5,8 +5,10 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
 
 using namespace keel;
@@ -120,4 +122,52 @@ TEST_CASE("text_diff: matches GNU diff -u") {
     CheckLikeGnu("# header\nA=1\nB=2\nC=3\n\n# tail\n",
                  "# header\nA=1\nB=20\nC=3\nD=4\n\n# tail\n");
   }
+}
+
+TEST_CASE("text_diff: random edits round-trip through patch(1)") {
+  if (std::system("command -v patch >/dev/null 2>&1") != 0) return;
+  unsigned seed = 12345;
+  auto rnd = [&](unsigned n) {
+    seed = seed * 1103515245u + 12345u;
+    return (seed >> 16) % n;
+  };
+  char tmpl[] = "/tmp/keel-patch-XXXXXX";
+  REQUIRE(mkdtemp(tmpl) != nullptr);
+  std::string dir = tmpl;
+  for (int round = 0; round < 25; ++round) {
+    CAPTURE(round);
+    std::string before, after;
+    int n = 1 + static_cast<int>(rnd(60));
+    for (int i = 0; i < n; ++i) {
+      std::string line = "l" + std::to_string(rnd(8)) + "\n";  // repeats make it ambiguous
+      before += line;
+      switch (rnd(6)) {
+        case 0:
+          break;  // deleted
+        case 1:
+          after += "new" + std::to_string(i) + "\n" + line;
+          break;
+        case 2:
+          after += "changed" + std::to_string(i) + "\n";
+          break;
+        default:
+          after += line;
+      }
+    }
+    if (rnd(3) == 0 && !before.empty()) before.pop_back();  // no final newline
+    if (rnd(3) == 0 && !after.empty()) after.pop_back();
+    std::string diff = UnifiedDiff(before, after, "a", "b");
+    if (before == after) {
+      CHECK(diff.empty());
+      continue;
+    }
+    std::ofstream(dir + "/f", std::ios::binary | std::ios::trunc) << before;
+    std::ofstream(dir + "/p", std::ios::binary | std::ios::trunc) << diff;
+    std::string cmd = "patch -s " + dir + "/f " + dir + "/p >/dev/null 2>&1";
+    REQUIRE(std::system(cmd.c_str()) == 0);
+    std::ifstream in(dir + "/f", std::ios::binary);
+    std::string got((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    CHECK(got == after);
+  }
+  std::filesystem::remove_all(dir);
 }
