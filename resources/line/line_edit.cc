@@ -1,0 +1,83 @@
+#include "resources/line/line_edit.h"
+
+#include "resources/common/edit.h"
+
+namespace keel::line {
+namespace {
+
+std::string_view Bare(const std::string& l) {
+  std::string_view v = l;
+  if (!v.empty() && v.back() == '\r') v.remove_suffix(1);
+  return v;
+}
+
+bool Matches(const std::regex& re, std::string_view text) {
+  return std::regex_search(text.begin(), text.end(), re);
+}
+
+}  // namespace
+
+Result<std::regex> CompileRegex(const std::string& pattern) {
+  try {
+    return std::regex(pattern, std::regex::ECMAScript);
+  } catch (const std::regex_error& e) {
+    return MakeError(ErrorCode::kInvalid, "invalid regex '" + pattern + "': " + e.what());
+  }
+}
+
+Result<std::optional<std::string>> EnsureLine(const std::optional<std::string>& before,
+                                              const LineSpec& spec) {
+  try {
+    if (!before) {
+      if (!spec.present) return std::optional<std::string>();
+      return std::optional<std::string>(spec.line + "\n");
+    }
+    edit::TextLines t = edit::TextLines::Parse(*before);
+    auto& lines = t.lines;
+    if (spec.present) {
+      for (const auto& l : lines)
+        if (Bare(l) == spec.line) return before;
+      const bool crlf = !lines.empty() && !lines[0].empty() && lines[0].back() == '\r';
+      std::string new_line = spec.line + (crlf ? "\r" : "");
+      if (spec.match) {
+        for (auto& l : lines) {
+          if (Matches(*spec.match, Bare(l))) {
+            // Keep the line's own ending: a CR stays a CR.
+            l = spec.line + (l.size() != Bare(l).size() ? "\r" : "");
+            return std::optional<std::string>(t.Render());
+          }
+        }
+      }
+      size_t at = lines.size();
+      if (spec.after) {
+        for (size_t i = 0; i < lines.size(); ++i)
+          if (Matches(*spec.after, Bare(lines[i]))) {
+            at = i + 1;
+            break;
+          }
+      }
+      if (at == lines.size()) t.final_newline = true;
+      lines.insert(lines.begin() + static_cast<std::ptrdiff_t>(at), new_line);
+      return std::optional<std::string>(t.Render());
+    }
+    std::vector<std::string> kept;
+    kept.reserve(lines.size());
+    bool last_dropped = false;
+    for (size_t i = 0; i < lines.size(); ++i) {
+      bool drop = spec.match ? Matches(*spec.match, Bare(lines[i])) : Bare(lines[i]) == spec.line;
+      if (drop)
+        last_dropped = i + 1 == lines.size();
+      else
+        kept.push_back(std::move(lines[i]));
+    }
+    if (kept.size() == lines.size()) return before;
+    // The unterminated last line removed: the line before it keeps its '\n'.
+    if (last_dropped) t.final_newline = true;
+    lines = std::move(kept);
+    return std::optional<std::string>(t.Render());
+  } catch (const std::regex_error& e) {
+    return MakeError(ErrorCode::kInvalid, std::string("regex failed: ") + e.what());
+  }
+}
+
+}  // namespace keel::line

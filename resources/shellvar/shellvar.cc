@@ -1,0 +1,124 @@
+// `shellvar` (SPEC 3.3): one KEY=value in a shell-style file
+// (/etc/selinux/config, /etc/sysconfig/*, /etc/default/grub).
+#include "engine/registry.h"
+#include "resources/builtin.h"
+#include "resources/common/edit_provider.h"
+#include "resources/common/shell_file.h"
+
+namespace keel {
+namespace {
+
+TypeSchema Schema() {
+  return {
+      .name = "shellvar",
+      .doc =
+          "One KEY=value assignment in a shell-style file, compared on the value bash sees "
+          "when it sources the file; every other line is kept byte for byte.",
+      .attrs =
+          {
+              {.name = "path",
+               .kind = AttrKind::kAbsPath,
+               .role = AttrRole::kParameter,
+               .doc = "The file (required unless the title is PATH:KEY). Created 0644 root:root "
+                      "when missing."},
+              {.name = "key",
+               .kind = AttrKind::kString,
+               .role = AttrRole::kParameter,
+               .doc = "The variable name; default: the title, or the KEY of a PATH:KEY title."},
+              {.name = "value",
+               .kind = AttrKind::kStringOrList,
+               .doc = "The value; a list is joined by single spaces. Required when ensure is "
+                      "present."},
+              {.name = "ensure",
+               .kind = AttrKind::kString,
+               .default_value = Value("present"),
+               .allowed = {"present", "absent"},
+               .doc = "present: the last assignment of KEY (the one bash keeps) gets the value, "
+                      "or KEY=value is appended; absent: every assignment of KEY is removed."},
+              {.name = "quote",
+               .kind = AttrKind::kString,
+               .role = AttrRole::kParameter,
+               .default_value = Value("auto"),
+               .allowed = {"auto", "double", "single", "none"},
+               .doc = "auto: keep the quoting of the line being changed, else quote only when "
+                      "the value needs it; double, single, none force a style."},
+          },
+  };
+}
+
+std::string ValueOf(const Resource& r) {
+  const Value* v = r.Get("value");
+  if (!v) return "";
+  if (!v->is_list()) return v->ToString();
+  std::string out;
+  for (const auto& e : v->as_list()) {
+    if (!out.empty()) out += ' ';
+    out += e.ToString();
+  }
+  return out;
+}
+
+class ShellvarProvider : public edit::EditProvider {
+ protected:
+  Result<HostPath> PathOf(const Resource& want) const override {
+    return HostPath::Parse(want.GetString("path"));
+  }
+  Result<std::optional<std::string>> Edit(const Resource& want,
+                                          const std::optional<std::string>& before) const override {
+    const std::string key = want.GetString("key");
+    const bool present = want.GetString("ensure", "present") != "absent";
+    if (!before && !present) return before;
+    auto file = shell::ShellFile::Parse(before.value_or(""));
+    if (present)
+      file.Set(key, ValueOf(want), shell::ParseStyle(want.GetString("quote", "auto")));
+    else
+      file.Remove(key);
+    std::string after = file.Render();
+    if (before && after == *before) return before;
+    return std::optional<std::string>(std::move(after));
+  }
+};
+
+void Normalize(Resource& r) {
+  const std::string& title = r.title();
+  size_t colon = title.rfind(':');
+  if (!title.empty() && title[0] == '/' && colon != std::string::npos) {
+    if (!r.Has("path")) r.attrs.Set("path", Value(title.substr(0, colon)));
+    if (!r.Has("key")) r.attrs.Set("key", Value(title.substr(colon + 1)));
+  } else if (!r.Has("key")) {
+    r.attrs.Set("key", Value(title));
+  }
+}
+
+void Validate(const Resource& r, std::vector<AttrProblem>& problems) {
+  if (!r.Has("path"))
+    problems.push_back({"path",
+                        "missing required attribute 'path' for type shellvar (give path, "
+                        "or a title PATH:KEY)"});
+  std::string key = r.GetString("key");
+  if (!shell::ValidKey(key))
+    problems.push_back({"key", "'" + key + "' is not a valid shell variable name"});
+  const bool present = r.GetString("ensure", "present") != "absent";
+  if (present && !r.Has("value"))
+    problems.push_back({"value", "value is required when ensure is present"});
+  if (r.GetString("quote", "auto") == "none" && !shell::SafeUnquoted(ValueOf(r)))
+    problems.push_back({"quote", "quote none: the value needs quoting in a shell file"});
+}
+
+}  // namespace
+
+void RegisterShellvar(Registry& r) {
+  TypeInfo info;
+  info.schema = Schema();
+  info.make_provider = [] { return std::make_unique<ShellvarProvider>(); };
+  info.normalize = Normalize;
+  info.validate = Validate;
+  info.identity = [](const Resource& res) {
+    return res.GetString("path") + ":" + res.GetString("key");
+  };
+  info.paths = [](const Resource& res) { return std::vector<std::string>{res.GetString("path")}; };
+  info.edits_file = true;
+  r.Add(std::move(info));
+}
+
+}  // namespace keel
