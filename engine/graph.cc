@@ -165,7 +165,9 @@ std::string CycleMessage(const Catalog& catalog, const std::vector<size_t>& cycl
   return msg;
 }
 
-std::string Where(const Resource& r) { return r.id() + " (" + r.loc.str() + ")"; }
+std::string Where(const Resource& r) {
+  return r.loc.file.empty() ? r.id() : r.id() + " (" + r.loc.str() + ")";
+}
 
 std::string DotQuote(const std::string& s) {
   std::string out = "\"";
@@ -197,8 +199,9 @@ Result<Graph> Graph::Build(const Catalog& catalog, const Registry& registry) {
   auto lookup = [&](const RefAt& ref) -> Result<size_t> {
     auto it = catalog.index.find(ref.ref.str());
     if (it == catalog.index.end() || it->second >= n)
-      return MakeError(ErrorCode::kInvalid,
-                       ref.loc.str() + ": unknown resource " + ref.ref.str() + " in a reference");
+      return MakeError(ErrorCode::kInvalid, (ref.loc.file.empty() ? "" : ref.loc.str() + ": ") +
+                                                "unknown resource " + ref.ref.str() +
+                                                " in a reference");
     return it->second;
   };
 

@@ -202,6 +202,33 @@ TEST_CASE("graph: a content file and an editing resource on one path are two own
   }
 }
 
+TEST_CASE("graph: every problem is reported, not just the first") {
+  Registry reg = TestRegistry();
+  CatalogBuilder b;
+  b.Add("file", "/etc/a", Map{{"content", "x"}});                // site.yaml:1:5
+  b.Add("line", "la", Map{{"path", "/etc/a"}, {"line", "y"}});   // site.yaml:3:5
+  b.Add("exec", "e").require = {At("exec[missing]")};            // site.yaml:5:5
+  b.Add("file", "/etc/b", Map{{"source", "b.txt"}});             // site.yaml:7:5
+  b.Add("line", "lb", Map{{"path", "/etc/b/"}, {"line", "y"}});  // site.yaml:9:5
+  auto g = Graph::Build(b.cat, reg);
+  REQUIRE(!g.ok());
+  CHECK(g.error().message ==
+        "site.yaml:99:7: unknown resource exec[missing] in a reference\n"
+        "two owners of /etc/a: file[/etc/a] (site.yaml:1:5) and line[la] (site.yaml:3:5)\n"
+        "two owners of /etc/b: file[/etc/b] (site.yaml:7:5) and line[lb] (site.yaml:9:5)");
+}
+
+TEST_CASE("graph: paths with a trailing slash match their directory") {
+  Registry reg = TestRegistry();
+  CatalogBuilder b;
+  b.Add("exec", "run", Map{{"cwd", "/opt/tool/"}});
+  b.Add("file", "/opt/tool/", Map{{"ensure", "directory"}});
+  auto g = Graph::Build(b.cat, reg);
+  REQUIRE(g.ok());
+  CHECK(FindEdge(*g, 1, 0));
+  CHECK(OrderIds(b.cat, *g) == std::vector<std::string>{"file[/opt/tool/]", "exec[run]"});
+}
+
 TEST_CASE("graph: cycles are printed as a path from the first declared resource") {
   Registry reg = TestRegistry();
   SUBCASE("two resources") {
