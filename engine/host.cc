@@ -1,0 +1,206 @@
+// The non-virtual parts of host.h: HostPath, MakeParents, user/group lookup,
+// HasProgram and Command::Display.
+#include "engine/host.h"
+
+#include <charconv>
+#include <vector>
+
+namespace keel {
+
+namespace {
+
+// Splits on '/' and resolves "." / ".." (clamped at the root) onto `parts`.
+void PushComponents(std::vector<std::string>& parts, std::string_view text) {
+  size_t i = 0;
+  while (i <= text.size()) {
+    size_t j = text.find('/', i);
+    if (j == std::string_view::npos) j = text.size();
+    std::string_view comp = text.substr(i, j - i);
+    if (comp.empty() || comp == ".") {
+      // skip
+    } else if (comp == "..") {
+      if (!parts.empty()) parts.pop_back();
+    } else {
+      parts.emplace_back(comp);
+    }
+    i = j + 1;
+  }
+}
+
+std::string JoinComponents(const std::vector<std::string>& parts) {
+  if (parts.empty()) return "/";
+  std::string out;
+  for (const auto& p : parts) {
+    out += '/';
+    out += p;
+  }
+  return out;
+}
+
+std::vector<std::string> SplitPath(const std::string& p) {
+  std::vector<std::string> parts;
+  PushComponents(parts, p);
+  return parts;
+}
+
+bool NeedsQuoting(const std::string& s) {
+  if (s.empty()) return true;
+  for (char c : s) {
+    if (!(isalnum(static_cast<unsigned char>(c)) || c == '/' || c == '.' || c == '-' || c == '_' ||
+          c == '=' || c == ':' || c == ',' || c == '+' || c == '@' || c == '%')) {
+      return true;
+    }
+  }
+  return false;
+}
+
+std::string ShellQuote(const std::string& s) {
+  if (!NeedsQuoting(s)) return s;
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'') {
+      out += "'\\''";
+    } else {
+      out += c;
+    }
+  }
+  out += '\'';
+  return out;
+}
+
+bool ParseDecimal(std::string_view s, uint32_t& out) {
+  if (s.empty()) return false;
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  return ec == std::errc() && ptr == s.data() + s.size();
+}
+
+std::string RootPrefix(Host& host) { return host.root() == "/" ? "" : host.root(); }
+
+// Looks `name` up in a colon-separated database (passwd / group) of the root.
+Result<uint32_t> LookupId(Host& host, std::string_view name, const char* file, const char* what) {
+  uint32_t id = 0;
+  if (ParseDecimal(name, id)) return id;
+  std::string where = RootPrefix(host) + file;
+  if (name.empty()) return MakeError(ErrorCode::kInvalid, std::string("empty ") + what + " name");
+  auto content = host.ReadFile(*HostPath::Parse(file));
+  if (!content.ok()) return content.error();
+  if (content->has_value()) {
+    const std::string& text = **content;
+    size_t pos = 0;
+    while (pos < text.size()) {
+      size_t end = text.find('\n', pos);
+      if (end == std::string::npos) end = text.size();
+      std::string_view line(text.data() + pos, end - pos);
+      pos = end + 1;
+      // name:password:id:...
+      size_t c1 = line.find(':');
+      if (c1 == std::string_view::npos || line.substr(0, c1) != name) continue;
+      size_t c2 = line.find(':', c1 + 1);
+      if (c2 == std::string_view::npos) continue;
+      size_t c3 = line.find(':', c2 + 1);
+      std::string_view field =
+          line.substr(c2 + 1, c3 == std::string_view::npos ? std::string_view::npos : c3 - c2 - 1);
+      if (ParseDecimal(field, id)) return id;
+      return MakeError(ErrorCode::kInvalid, "malformed entry for " + std::string(what) + " '" +
+                                                std::string(name) + "' in " + where);
+    }
+  }
+  return MakeError(ErrorCode::kNotFound,
+                   "no " + std::string(what) + " '" + std::string(name) + "' in " + where);
+}
+
+}  // namespace
+
+Result<HostPath> HostPath::Parse(std::string_view text) {
+  if (text.empty() || text[0] != '/') {
+    return MakeError(ErrorCode::kInvalid, "path '" + std::string(text) + "' is not absolute");
+  }
+  if (text.find('\0') != std::string_view::npos) {
+    return MakeError(ErrorCode::kInvalid, "path contains a NUL byte");
+  }
+  std::vector<std::string> parts;
+  PushComponents(parts, text);
+  return HostPath(JoinComponents(parts));
+}
+
+HostPath HostPath::Parent() const {
+  size_t slash = p_.rfind('/');
+  if (slash == 0 || slash == std::string::npos) return HostPath();
+  return HostPath(p_.substr(0, slash));
+}
+
+std::string HostPath::Basename() const {
+  if (p_ == "/") return "/";
+  return p_.substr(p_.rfind('/') + 1);
+}
+
+HostPath HostPath::Join(std::string_view rel) const {
+  std::vector<std::string> parts = SplitPath(p_);
+  PushComponents(parts, rel);
+  return HostPath(JoinComponents(parts));
+}
+
+bool HostPath::IsAncestorOf(const HostPath& other) const {
+  if (other.p_ == p_) return false;
+  if (p_ == "/") return true;
+  return other.p_.size() > p_.size() && other.p_.compare(0, p_.size(), p_) == 0 &&
+         other.p_[p_.size()] == '/';
+}
+
+std::string Command::Display() const {
+  if (!shell.empty()) return "/bin/sh -c " + ShellQuote(shell);
+  std::string out;
+  for (const auto& a : argv) {
+    if (!out.empty()) out += ' ';
+    out += ShellQuote(a);
+  }
+  return out;
+}
+
+Result<std::vector<HostPath>> MakeParents(Host& host, const HostPath& path) {
+  std::vector<HostPath> chain;
+  for (HostPath p = path.Parent(); !p.IsRoot(); p = p.Parent()) chain.push_back(p);
+  std::vector<HostPath> created;
+  for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
+    auto info = host.Stat(*it);
+    if (!info.ok()) return info.error();
+    if (info->type == FileType::kDirectory) continue;
+    if (info->exists()) {
+      return MakeError(ErrorCode::kConflict,
+                       "cannot create " + path.str() + ": " + it->str() + " is not a directory");
+    }
+    FileAttrs attrs;
+    attrs.mode = 0755;
+    auto made = host.MakeDir(*it, attrs);
+    if (!made.ok()) return made.error();
+    created.push_back(*it);
+  }
+  return created;
+}
+
+Result<uint32_t> LookupUid(Host& host, std::string_view name) {
+  return LookupId(host, name, "/etc/passwd", "user");
+}
+
+Result<uint32_t> LookupGid(Host& host, std::string_view name) {
+  return LookupId(host, name, "/etc/group", "group");
+}
+
+bool HasProgram(Host& host, std::string_view name) {
+  if (name.empty()) return false;
+  auto executable = [&](const HostPath& p) {
+    auto info = host.Stat(p);
+    return info.ok() && info->type == FileType::kFile && (info->mode & 0111) != 0;
+  };
+  if (name.find('/') != std::string_view::npos) {
+    auto p = HostPath::Parse(name);
+    return p.ok() && executable(*p);
+  }
+  for (const char* dir :
+       {"/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"}) {
+    if (executable(HostPath::Parse(dir)->Join(name))) return true;
+  }
+  return false;
+}
+
+}  // namespace keel

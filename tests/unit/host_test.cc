@@ -1,0 +1,360 @@
+#include "engine/host.h"
+
+#include <doctest/doctest.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+
+#include "engine/host_real.h"
+#include "tests/unit/support/temp_root.h"
+
+using namespace keel;
+using keel::testing::TempRoot;
+
+namespace {
+
+HostPath P(const char* s) { return *HostPath::Parse(s); }
+
+std::unique_ptr<Host> Open(const TempRoot& root, BackupSink* sink = nullptr) {
+  auto h = OpenRealHost(root.path(), sink);
+  REQUIRE(h.ok());
+  return std::move(*h);
+}
+
+struct RecordingSink : BackupSink {
+  std::vector<std::pair<std::string, std::string>> saved;
+  Result<void> Save(const HostPath& path, std::string_view content) override {
+    saved.emplace_back(path.str(), std::string(content));
+    return {};
+  }
+};
+
+// Runs the body once with openat2 and once with the manual component walk.
+struct ResolverMode {
+  explicit ResolverMode(bool walk) {
+    if (walk) {
+      setenv("KEEL_NO_OPENAT2", "1", 1);
+    } else {
+      unsetenv("KEEL_NO_OPENAT2");
+    }
+  }
+  ~ResolverMode() { unsetenv("KEEL_NO_OPENAT2"); }
+};
+
+struct Sentinel {
+  // A real directory outside every test root, that no test may touch.
+  std::string dir;
+  Sentinel() {
+    char tmpl[] = "/tmp/keel-sentinel-XXXXXX";
+    dir = mkdtemp(tmpl);
+  }
+  ~Sentinel() {
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("host: HostPath normalises") {
+  CHECK(HostPath::Parse("/etc//x/../y")->str() == "/etc/y");
+  CHECK(HostPath::Parse("/../../etc")->str() == "/etc");
+  CHECK(HostPath::Parse("/a/./b/")->str() == "/a/b");
+  CHECK(HostPath::Parse("/")->str() == "/");
+  CHECK(HostPath::Parse("/..")->str() == "/");
+  CHECK_FALSE(HostPath::Parse("etc/hosts").ok());
+  CHECK_FALSE(HostPath::Parse("").ok());
+  CHECK(HostPath::Parse("relative").error().code == ErrorCode::kInvalid);
+  HostPath p = P("/etc/default/grub");
+  CHECK(p.Parent().str() == "/etc/default");
+  CHECK(p.Basename() == "grub");
+  CHECK(P("/etc").Parent().str() == "/");
+  CHECK(P("/").Parent().str() == "/");
+  CHECK(P("/etc").Join("a/../b//c").str() == "/etc/b/c");
+  CHECK(P("/etc").Join("../../..").str() == "/");
+  CHECK(P("/etc").IsAncestorOf(P("/etc/hosts")));
+  CHECK_FALSE(P("/etc").IsAncestorOf(P("/etc")));
+  CHECK_FALSE(P("/etc").IsAncestorOf(P("/etcfoo")));
+  CHECK(P("/").IsAncestorOf(P("/etc")));
+  CHECK_FALSE(P("/").IsAncestorOf(P("/")));
+}
+
+TEST_CASE("host: Command::Display quotes") {
+  Command c;
+  c.argv = {"echo", "a b", "it's"};
+  CHECK(c.Display() == "echo 'a b' 'it'\\''s'");
+  Command s;
+  s.shell = "echo hi";
+  CHECK(s.Display() == "/bin/sh -c 'echo hi'");
+}
+
+TEST_CASE("host: real host reads, writes, lists, removes") {
+  for (bool walk : {false, true}) {
+    CAPTURE(walk);
+    ResolverMode mode(walk);
+    TempRoot root;
+    root.Write("/etc/hosts", "127.0.0.1 localhost\n");
+    root.Mkdir("/etc/sub");
+    auto host = Open(root);
+    CHECK_FALSE(host->live());
+    CHECK_FALSE(host->dry_run());
+
+    auto r = host->ReadFile(P("/etc/hosts"));
+    REQUIRE(r.ok());
+    REQUIRE(r->has_value());
+    CHECK(**r == "127.0.0.1 localhost\n");
+    auto absent = host->ReadFile(P("/etc/nope"));
+    REQUIRE(absent.ok());
+    CHECK_FALSE(absent->has_value());
+    auto under_file = host->ReadFile(P("/etc/hosts/x"));
+    REQUIRE(under_file.ok());
+    CHECK_FALSE(under_file->has_value());
+    auto dir = host->ReadFile(P("/etc"));
+    REQUIRE_FALSE(dir.ok());
+    CHECK(dir.error().message.find("is a directory") != std::string::npos);
+
+    FileAttrs attrs;
+    attrs.mode = 0600;
+    REQUIRE(host->WriteFileAtomic(P("/etc/new"), "data\n", attrs).ok());
+    CHECK(root.Read("/etc/new") == "data\n");
+    CHECK(root.Mode("/etc/new") == 0600);
+    auto st = host->Stat(P("/etc/new"));
+    REQUIRE(st.ok());
+    CHECK(st->type == FileType::kFile);
+    CHECK(st->mode == 0600);
+    CHECK(st->size == 5);
+
+    auto names = host->ListDir(P("/etc"));
+    REQUIRE(names.ok());
+    CHECK(*names == std::vector<std::string>{"hosts", "new", "sub"});
+    CHECK(host->ListDir(P("/nope")).error().code == ErrorCode::kNotFound);
+
+    // No temp files left behind.
+    CHECK(root.Snapshot().size() == 4);
+
+    REQUIRE(host->Remove(P("/etc/new"), false).ok());
+    CHECK_FALSE(root.Exists("/etc/new"));
+    REQUIRE(host->Remove(P("/etc/new"), false).ok());  // absent: ok
+
+    root.Write("/etc/sub/deep/f", "x");
+    CHECK_FALSE(host->Remove(P("/etc/sub"), false).ok());
+    REQUIRE(host->Remove(P("/etc/sub"), true).ok());
+    CHECK_FALSE(root.Exists("/etc/sub"));
+    CHECK_FALSE(host->Remove(P("/"), true).ok());
+
+    auto missing_parent = host->WriteFileAtomic(P("/no/such/file"), "x", {});
+    REQUIRE_FALSE(missing_parent.ok());
+    CHECK(missing_parent.error().code == ErrorCode::kNotFound);
+  }
+}
+
+TEST_CASE("host: atomic write keeps mode and owner of the replaced file") {
+  TempRoot root;
+  root.Write("/etc/shadow", "old\n", 0640);
+  REQUIRE(::chown(root.Real("/etc/shadow").c_str(), 12, 34) == 0);
+  RecordingSink sink;
+  auto host = Open(root, &sink);
+  REQUIRE(host->WriteFileAtomic(P("/etc/shadow"), "new\n", {}).ok());
+  struct stat st;
+  REQUIRE(::lstat(root.Real("/etc/shadow").c_str(), &st) == 0);
+  CHECK((st.st_mode & 07777) == 0640);
+  CHECK(st.st_uid == 12);
+  CHECK(st.st_gid == 34);
+  CHECK(root.Read("/etc/shadow") == "new\n");
+  REQUIRE(sink.saved.size() == 1);
+  CHECK(sink.saved[0].first == "/etc/shadow");
+  CHECK(sink.saved[0].second == "old\n");
+
+  // Same content again: no backup; explicit attrs win.
+  FileAttrs attrs;
+  attrs.mode = 0600;
+  attrs.uid = 0;
+  attrs.gid = 0;
+  REQUIRE(host->WriteFileAtomic(P("/etc/shadow"), "new\n", attrs).ok());
+  CHECK(sink.saved.size() == 1);
+  REQUIRE(::lstat(root.Real("/etc/shadow").c_str(), &st) == 0);
+  CHECK((st.st_mode & 07777) == 0600);
+  CHECK(st.st_uid == 0);
+
+  // A new file: 0644 root:root.
+  REQUIRE(host->WriteFileAtomic(P("/etc/fresh"), "", {}).ok());
+  CHECK(root.Mode("/etc/fresh") == 0644);
+
+  // backup=false and removal backups.
+  FileAttrs nob;
+  nob.backup = false;
+  REQUIRE(host->WriteFileAtomic(P("/etc/shadow"), "newer\n", nob).ok());
+  CHECK(sink.saved.size() == 1);
+  REQUIRE(host->Remove(P("/etc/shadow"), false).ok());
+  REQUIRE(sink.saved.size() == 2);
+  CHECK(sink.saved[1].second == "newer\n");
+}
+
+TEST_CASE("host: absolute symlinks resolve inside the root, never outside") {
+  for (bool walk : {false, true}) {
+    CAPTURE(walk);
+    ResolverMode mode(walk);
+    Sentinel outside;
+    std::string sentinel_file = outside.dir + "/hosts";
+    ::close(::open(sentinel_file.c_str(), O_CREAT | O_WRONLY, 0644));
+    REQUIRE(std::filesystem::exists(sentinel_file));
+
+    TempRoot root;
+    // <root>/etc/hosts -> <outside>/hosts (absolute): must mean <root><outside>/hosts.
+    root.Mkdir(outside.dir);
+    root.Write(outside.dir + "/hosts", "inside\n");
+    root.Symlink("/etc/hosts", sentinel_file);
+    root.Symlink("/etc/up", "../../../../../../" + outside.dir.substr(1) + "/hosts");
+    auto host = Open(root);
+
+    auto r = host->ReadFile(P("/etc/hosts"));
+    REQUIRE(r.ok());
+    REQUIRE(r->has_value());
+    CHECK(**r == "inside\n");
+    auto up = host->ReadFile(P("/etc/up"));
+    REQUIRE(up.ok());
+    REQUIRE(up->has_value());
+    CHECK(**up == "inside\n");
+
+    REQUIRE(host->WriteFileAtomic(P("/etc/hosts"), "written\n", {}).ok());
+    CHECK(root.Read(outside.dir + "/hosts") == "written\n");
+    // The link is still a link.
+    auto l = host->Lstat(P("/etc/hosts"));
+    REQUIRE(l.ok());
+    CHECK(l->type == FileType::kSymlink);
+    CHECK(l->link_target == sentinel_file);
+    REQUIRE(host->WriteFileAtomic(P("/etc/up"), "via up\n", {}).ok());
+    CHECK(root.Read(outside.dir + "/hosts") == "via up\n");
+
+    // A directory link to "/" of the host stays in the root.
+    root.Symlink("/escape", "/");
+    auto listed = host->ListDir(P("/escape"));
+    REQUIRE(listed.ok());
+    CHECK(std::find(listed->begin(), listed->end(), "proc") == listed->end());
+    REQUIRE(host->WriteFileAtomic(*HostPath::Parse("/escape" + outside.dir + "/x"), "y", {}).ok());
+
+    // The real outside file is untouched and nothing new appeared there.
+    struct stat st;
+    REQUIRE(::stat(sentinel_file.c_str(), &st) == 0);
+    CHECK(st.st_size == 0);
+    CHECK_FALSE(std::filesystem::exists(outside.dir + "/x"));
+    CHECK(root.Read(outside.dir + "/x") == "y");
+  }
+}
+
+TEST_CASE("host: symlink, stat, lstat, setattrs") {
+  TempRoot root;
+  root.Write("/etc/a", "a");
+  auto host = Open(root);
+  REQUIRE(host->Symlink(P("/etc/link"), "a").ok());
+  auto l = host->Lstat(P("/etc/link"));
+  REQUIRE(l.ok());
+  CHECK(l->type == FileType::kSymlink);
+  CHECK(l->link_target == "a");
+  auto s = host->Stat(P("/etc/link"));
+  REQUIRE(s.ok());
+  CHECK(s->type == FileType::kFile);
+  // Replace atomically.
+  REQUIRE(host->Symlink(P("/etc/link"), "/nowhere").ok());
+  CHECK(host->Lstat(P("/etc/link"))->link_target == "/nowhere");
+  CHECK(host->Stat(P("/etc/link"))->type == FileType::kNone);  // dangling
+  auto dangling = host->ReadFile(P("/etc/link"));
+  REQUIRE(dangling.ok());
+  CHECK_FALSE(dangling->has_value());
+  CHECK(host->Lstat(P("/etc/none"))->type == FileType::kNone);
+
+  FileAttrs attrs;
+  attrs.mode = 0700;
+  attrs.uid = 5;
+  attrs.gid = 6;
+  REQUIRE(host->SetAttrs(P("/etc/a"), attrs).ok());
+  struct stat st;
+  REQUIRE(::lstat(root.Real("/etc/a").c_str(), &st) == 0);
+  CHECK((st.st_mode & 07777) == 0700);
+  CHECK(st.st_uid == 5);
+  CHECK(st.st_gid == 6);
+  REQUIRE(host->SetAttrs(P("/etc/link"), attrs).ok());  // lchown, no chmod
+  REQUIRE(::lstat(root.Real("/etc/link").c_str(), &st) == 0);
+  CHECK(st.st_uid == 5);
+  CHECK(host->SetAttrs(P("/etc/none"), attrs).error().code == ErrorCode::kNotFound);
+
+  FileAttrs dmode;
+  dmode.mode = 0750;
+  REQUIRE(host->MakeDir(P("/srv"), dmode).ok());
+  CHECK(root.Mode("/srv") == 0750);
+  REQUIRE(host->MakeDir(P("/srv"), {}).ok());
+  CHECK_FALSE(host->MakeDir(P("/etc/a"), {}).ok());
+}
+
+TEST_CASE("host: MakeParents, LookupUid/Gid, HasProgram") {
+  TempRoot root;
+  root.Write("/etc/passwd",
+             "root:x:0:0:root:/root:/bin/bash\nwww-data:x:33:33::/var/www:/bin/false\n");
+  root.Write("/etc/group", "root:x:0:\nadm:x:4:syslog\n");
+  root.Write("/usr/bin/tool", "#!/bin/sh\n", 0755);
+  root.Write("/usr/bin/noexec", "", 0644);
+  auto host = Open(root);
+  auto made = MakeParents(*host, P("/var/lib/keel/x/file"));
+  REQUIRE(made.ok());
+  REQUIRE(made->size() == 4);
+  CHECK((*made)[0].str() == "/var");
+  CHECK((*made)[3].str() == "/var/lib/keel/x");
+  CHECK(root.Mode("/var/lib/keel/x") == 0755);
+  CHECK(MakeParents(*host, P("/var/lib/keel/x/file"))->empty());
+  CHECK_FALSE(MakeParents(*host, P("/etc/passwd/sub/x")).ok());
+
+  CHECK(*LookupUid(*host, "www-data") == 33);
+  CHECK(*LookupUid(*host, "1234") == 1234);
+  CHECK(*LookupGid(*host, "adm") == 4);
+  auto nouser = LookupUid(*host, "nobody");
+  REQUIRE_FALSE(nouser.ok());
+  CHECK(nouser.error().code == ErrorCode::kNotFound);
+  CHECK(nouser.error().message == "no user 'nobody' in " + host->root() + "/etc/passwd");
+  CHECK_FALSE(LookupGid(*host, "www").ok());
+
+  CHECK(HasProgram(*host, "tool"));
+  CHECK(HasProgram(*host, "/usr/bin/tool"));
+  CHECK_FALSE(HasProgram(*host, "noexec"));
+  CHECK_FALSE(HasProgram(*host, "missing"));
+}
+
+TEST_CASE("host: overlay layers writes in memory") {
+  TempRoot root;
+  root.Write("/etc/hosts", "base\n");
+  root.Write("/etc/gone", "bye\n");
+  root.Mkdir("/var");
+  auto real = Open(root);
+  auto before = root.Snapshot();
+  auto overlay = MakeOverlayHost(*real);
+  REQUIRE(overlay);
+  CHECK(overlay->dry_run());
+
+  REQUIRE(overlay->WriteFileAtomic(P("/etc/hosts"), "planned\n", {}).ok());
+  CHECK(**overlay->ReadFile(P("/etc/hosts")) == "planned\n");
+  REQUIRE(overlay->MakeDir(P("/var/new"), {}).ok());
+  CHECK(overlay->Stat(P("/var/new"))->type == FileType::kDirectory);
+  REQUIRE(overlay->WriteFileAtomic(P("/var/new/f"), "f\n", {}).ok());
+  CHECK(**overlay->ReadFile(P("/var/new/f")) == "f\n");
+  CHECK(*overlay->ListDir(P("/var/new")) == std::vector<std::string>{"f"});
+  REQUIRE(overlay->Remove(P("/etc/gone"), false).ok());
+  CHECK_FALSE(overlay->ReadFile(P("/etc/gone"))->has_value());
+  CHECK(overlay->Lstat(P("/etc/gone"))->type == FileType::kNone);
+  CHECK(*overlay->ListDir(P("/etc")) == std::vector<std::string>{"hosts"});
+  CHECK(*overlay->ListDir(P("/var")) == std::vector<std::string>{"new"});
+  CHECK(overlay->WriteFileAtomic(P("/nodir/x"), "", {}).error().code == ErrorCode::kNotFound);
+
+  // MakeParents records in the overlay.
+  auto made = MakeParents(*overlay, P("/opt/a/b/c"));
+  REQUIRE(made.ok());
+  CHECK(made->size() == 3);
+  CHECK(overlay->Stat(P("/opt/a/b"))->type == FileType::kDirectory);
+
+  // Nothing reached the base.
+  CHECK(root.Snapshot() == before);
+  CHECK(**real->ReadFile(P("/etc/hosts")) == "base\n");
+}
