@@ -1,0 +1,506 @@
+#include "engine/manifest_loader.h"
+
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "tests/unit/support/temp_root.h"
+
+using namespace keel;
+using keel::testing::TempRoot;
+
+namespace doctest {
+template <>
+struct StringMaker<std::vector<std::string>> {
+  static String convert(const std::vector<std::string>& v) {
+    std::string s = "{";
+    for (const auto& e : v) s += "\n  \"" + e + "\"";
+    return String((s + "}").c_str());
+  }
+};
+}  // namespace doctest
+
+namespace {
+
+// Small types of our own, so that these tests do not depend on the real ones.
+Registry TestRegistry() {
+  Registry reg;
+  TypeInfo file;
+  file.schema = {.name = "file",
+                 .attrs = {{.name = "path", .kind = AttrKind::kAbsPath, .role = AttrRole::kNamevar},
+                           {.name = "content"},
+                           {.name = "mode", .kind = AttrKind::kMode},
+                           {.name = "owner"},
+                           {.name = "source"},
+                           {.name = "template"},
+                           {.name = "ensure", .allowed = {"file", "directory", "absent"}}}};
+  reg.Add(file);
+  TypeInfo pkg;
+  pkg.schema = {.name = "pkg",
+                .attrs = {{.name = "name", .role = AttrRole::kNamevar},
+                          {.name = "ensure", .allowed = {"present", "absent", "latest"}},
+                          {.name = "version"}}};
+  reg.Add(pkg);
+  TypeInfo cmd;
+  cmd.schema = {.name = "cmd",
+                .attrs = {{.name = "name", .role = AttrRole::kNamevar},
+                          {.name = "command", .kind = AttrKind::kStringOrList, .required = true},
+                          {.name = "timeout", .kind = AttrKind::kInt},
+                          {.name = "refreshonly", .kind = AttrKind::kBool},
+                          {.name = "env", .kind = AttrKind::kMap},
+                          {.name = "args", .kind = AttrKind::kAny}}};
+  reg.Add(cmd);
+  return reg;
+}
+
+const Registry& Reg() {
+  static const Registry reg = TestRegistry();
+  return reg;
+}
+
+Value Facts() {
+  return Value(Map{{"hostname", "store01"},
+                   {"os", Value(Map{{"family", "RedHat"},
+                                    {"release", Value(Map{{"major", "6"}, {"full", "6.10"}})}})}});
+}
+
+struct Fixture {
+  TempRoot root;
+  std::vector<std::pair<std::string, std::string>> cli_vars;
+  Value facts = Facts();
+
+  void Write(const std::string& rel, const std::string& text) { root.Write("/" + rel, text); }
+
+  LoadResult Load(const std::string& entry = "site.yaml") {
+    LoadOptions o;
+    o.entry_path = entry.empty() ? root.path() : root.path() + "/" + entry;
+    o.cli_vars = cli_vars;
+    o.facts = facts;
+    o.registry = &Reg();
+    return LoadManifests(o);
+  }
+
+  // Error strings with the temporary directory taken out of the paths.
+  std::vector<std::string> Errors(const LoadResult& r) const {
+    std::vector<std::string> out;
+    for (const auto& e : r.errors) out.push_back(Strip(e.str()));
+    return out;
+  }
+  std::string Strip(std::string s) const {
+    std::string prefix = root.path() + "/";
+    for (size_t p; (p = s.find(prefix)) != std::string::npos;) s.erase(p, prefix.size());
+    return s;
+  }
+  std::vector<std::string> Ids(const LoadResult& r) const {
+    std::vector<std::string> ids;
+    for (const auto& res : r.catalog.resources) ids.push_back(res.id());
+    return ids;
+  }
+};
+
+using Strings = std::vector<std::string>;
+
+}  // namespace
+
+TEST_CASE_FIXTURE(Fixture, "manifest_loader: resources, attributes, tags, typed interpolation") {
+  Write("site.yaml",
+        "vars:\n"
+        "  port: 623\n"
+        "  pkgs: [a, b]\n"
+        "  dir: /etc/ipmi\n"
+        "resources:\n"
+        "  - pkg: OpenIPMI\n"
+        "    ensure: present\n"
+        "  - file: \"{{ dir }}/ipmi.conf\"\n"
+        "    content: |\n"
+        "      port={{ port }} host={{ facts.hostname }}\n"
+        "    mode: \"0644\"\n"
+        "    require: pkg[OpenIPMI]\n"
+        "    notify: [\"cmd[reload]\"]\n"
+        "    tags: [ipmi, hw]\n"
+        "    sensitive: true\n"
+        "  - cmd: reload\n"
+        "    command: \"{{ pkgs }}\"\n"
+        "    timeout: \"{{ port }}\"\n"
+        "    env: {PORT: \"{{ port }}\", LIST: [\"x{{ port }}\"]}\n"
+        "    args: \"{{ pkgs }}\"\n"
+        "    noop: true\n");
+  LoadResult r = Load();
+  REQUIRE(Errors(r) == Strings{});
+  CHECK(Ids(r) == Strings{"pkg[OpenIPMI]", "file[/etc/ipmi/ipmi.conf]", "cmd[reload]"});
+  const Resource* f = r.catalog.Find(Ref{"file", "/etc/ipmi/ipmi.conf"});
+  REQUIRE(f);
+  CHECK(f->GetString("path") == "/etc/ipmi/ipmi.conf");
+  CHECK(f->GetString("content") == "port=623 host=store01\n");
+  CHECK(f->GetString("mode") == "0644");
+  REQUIRE(f->require.size() == 1);
+  CHECK(f->require[0].ref.str() == "pkg[OpenIPMI]");
+  CHECK(Strip(f->require[0].loc.str()) == "site.yaml:12:14");
+  REQUIRE(f->notify.size() == 1);
+  CHECK(f->notify[0].ref.str() == "cmd[reload]");
+  CHECK(f->tags == Strings{"ipmi", "hw", "file", "site"});
+  CHECK(f->sensitive);
+  CHECK(!f->noop);
+  CHECK(Strip(f->loc.str()) == "site.yaml:8:5");
+  CHECK(Strip(f->LocOf("mode").str()) == "site.yaml:11:5");
+  CHECK(Strip(f->manifest_path) == "site.yaml");
+  CHECK(f->repo_dir == r.catalog.repo_dir);
+  const Resource* c = r.catalog.Find(Ref{"cmd", "reload"});
+  REQUIRE(c);
+  // A lone {{ x }} keeps the type; inside text it becomes a string.
+  CHECK(*c->Get("args") == Value(List{"a", "b"}));
+  CHECK(*c->Get("command") == Value(List{"a", "b"}));
+  CHECK(*c->Get("timeout") == Value(623));
+  CHECK(*c->Get("env") == Value(Map{{"PORT", 623}, {"LIST", Value(List{"x623"})}}));
+  CHECK(c->noop);
+  CHECK(Strip(r.catalog.entry_path) == "site.yaml");
+}
+
+TEST_CASE_FIXTURE(Fixture, "manifest_loader: a directory entry means DIR/site.yaml") {
+  Write("site.yaml", "resources:\n  - pkg: vim\n");
+  LoadResult r = Load("");
+  REQUIRE(r.ok());
+  CHECK(Ids(r) == Strings{"pkg[vim]"});
+  CHECK(Strip(r.catalog.entry_path) == "site.yaml");
+  CHECK(r.catalog.repo_dir.find("/keel-test-") != std::string::npos);
+}
+
+TEST_CASE_FIXTURE(Fixture, "manifest_loader: a missing entry manifest is an error") {
+  LoadResult r = Load("nope.yaml");
+  CHECK(Errors(r) == Strings{"nope.yaml: cannot read manifest: No such file or directory"});
+}
+
+TEST_CASE_FIXTURE(Fixture, "manifest_loader: YAML syntax error has the place") {
+  Write("site.yaml", "resources:\n  - pkg: vim\n    ensure: [present\n");
+  LoadResult r = Load();
+  REQUIRE(r.errors.size() == 1);
+  CHECK(Errors(r)[0].rfind("site.yaml:4:1: YAML syntax error: ", 0) == 0);
+}
+
+TEST_CASE_FIXTURE(Fixture, "manifest_loader: unknown top-level key with suggestion") {
+  Write("site.yaml", "resource:\n  - pkg: vim\nfoo: 1\n");
+  CHECK(Errors(Load()) ==
+        Strings{"site.yaml:1:1: unknown top-level key 'resource' (did you mean 'resources'?)",
+                "site.yaml:3:1: unknown top-level key 'foo' (expected vars, hierarchy, include or "
+                "resources)"});
+}
+
+TEST_CASE_FIXTURE(Fixture,
+                  "manifest_loader: unknown type, unknown attribute, wrong kind, required") {
+  Write("site.yaml",
+        "resources:\n"
+        "  - fiel: /etc/x\n"
+        "  - file: /etc/y\n"
+        "    contnet: hi\n"
+        "    mode: rwx\n"
+        "  - cmd: run\n"
+        "    refreshonly: \"yes\"\n"
+        "  - pkg: vim\n"
+        "    ensure: presnt\n"
+        "  - file: relative/path\n");
+  CHECK(
+      Errors(Load()) ==
+      Strings{
+          "site.yaml:2:5: unknown resource type 'fiel' (did you mean 'file'?)",
+          "site.yaml:4:5: unknown attribute 'contnet' for type file (did you mean 'content'?)",
+          "site.yaml:5:5: attribute 'mode' expects a mode of 3-4 octal digits like \"0644\", got "
+          "'rwx'",
+          "site.yaml:7:5: attribute 'refreshonly' expects bool, got string 'yes'",
+          "site.yaml:6:5: missing required attribute 'command' for type cmd",
+          "site.yaml:9:5: attribute 'ensure' must be one of present, absent, latest, got 'presnt' "
+          "(did you mean 'present'?)",
+          "site.yaml:10:5: attribute 'path' expects an absolute path, got 'relative/path'",
+      });
+}
+
+TEST_CASE_FIXTURE(Fixture, "manifest_loader: metaparameter kinds and malformed references") {
+  Write("site.yaml",
+        "resources:\n"
+        "  - pkg: a\n"
+        "    noop: yes\n"
+        "    require: [\"pkg[b]\", \"pkg b\"]\n"
+        "    before: 3\n"
+        "  - pkg: b\n"
+        "  - pkg\n");
+  CHECK(Errors(Load()) == Strings{
+                              "site.yaml:3:11: 'noop' expects true or false, got string 'yes'",
+                              "site.yaml:4:25: malformed reference 'pkg b' in require (expected "
+                              "type[title])",
+                              "site.yaml:5:13: 'before' expects a reference type[title] or a list "
+                              "of them, got integer",
+                              "site.yaml:7:5: a resource must be a map whose first key is its type",
+                          });
+}
+
+TEST_CASE_FIXTURE(Fixture, "manifest_loader: duplicates name both places") {
+  Write("site.yaml",
+        "include: [more.yaml]\n"
+        "resources:\n"
+        "  - file: /etc/x\n"
+        "  - file: other\n"
+        "    path: /etc/x\n");
+  Write("more.yaml", "resources:\n  - file: /etc/x\n    content: a\n");
+  LoadResult r = Load();
+  CHECK(Errors(r) == Strings{
+                         "site.yaml:3:5: duplicate resource file[/etc/x]: also declared at "
+                         "more.yaml:2:5",
+                         "site.yaml:4:5: duplicate resource file[other]: same path '/etc/x' as "
+                         "file[/etc/x] declared at more.yaml:2:5",
+                     });
+  CHECK(Ids(r) == Strings{"file[/etc/x]"});
+}
+
+TEST_CASE_FIXTURE(Fixture, "manifest_loader: unknown references are errors at the place written") {
+  Write("site.yaml",
+        "resources:\n"
+        "  - pkg: a\n"
+        "    require:\n"
+        "      - pkg[b]\n"
+        "      - pkg[zzz]\n"
+        "    notify: servce[x]\n"
+        "  - pkg: b\n");
+  CHECK(
+      Errors(Load()) ==
+      Strings{"site.yaml:5:9: unknown reference pkg[zzz] in require",
+              "site.yaml:6:13: unknown reference servce[x] in notify: no resource type 'servce'"});
+}
+
+TEST_CASE_FIXTURE(Fixture, "manifest_loader: expression and interpolation errors have columns") {
+  Write("site.yaml",
+        "vars:\n"
+        "  known: 1\n"
+        "resources:\n"
+        "  - file: /etc/a\n"
+        "    content: port {{ nope }}\n"
+        "  - file: /etc/b\n"
+        "    content: \"x {{ nope2 }}\"\n"
+        "  - file: /etc/c\n"
+        "    content: |\n"
+        "      line one\n"
+        "      two {{ known }} {{ nope3 }}\n"
+        "  - pkg: d\n"
+        "    when: known ==\n");
+  LoadResult r = Load();
+  // Columns point at the offending part: plain, quoted and literal-block scalars.
+  CHECK(Errors(r) == Strings{"site.yaml:5:22: undefined variable 'nope'",
+                             "site.yaml:7:20: undefined variable 'nope2'",
+                             "site.yaml:11:26: undefined variable 'nope3'",
+                             "site.yaml:13:19: expected a value at the end of the expression"});
+  // Still declared, so references to it do not add errors of their own.
+  CHECK(r.catalog.Find(Ref{"file", "/etc/a"}) != nullptr);
+}
+
+TEST_CASE_FIXTURE(Fixture, "manifest_loader: when drops resources; references to them say so") {
+  Write("site.yaml",
+        "resources:\n"
+        "  - pkg: rh\n"
+        "    when: facts.os.family == \"RedHat\" and facts.os.release.full > \"6.4\"\n"
+        "  - pkg: deb\n"
+        "    when: facts.os.family == \"Debian\"\n"
+        "    version: \"{{ facts.debian_only }}\"\n"
+        "    verison: 1\n"
+        "  - pkg: off\n"
+        "    when: false\n"
+        "  - pkg: user\n"
+        "    require: pkg[deb]\n");
+  LoadResult r = Load();
+  CHECK(Ids(r) == Strings{"pkg[rh]", "pkg[user]"});
+  CHECK(Errors(r) == Strings{
+                         "site.yaml:7:5: unknown attribute 'verison' for type pkg (did you mean "
+                         "'version'?)",
+                         "site.yaml:11:14: require pkg[deb]: that resource is not declared because "
+                         "its 'when' is false (site.yaml:4:5)",
+                     });
+}
+
+TEST_CASE_FIXTURE(Fixture, "manifest_loader: two alternatives by when do not collide") {
+  Write("site.yaml",
+        "resources:\n"
+        "  - file: /etc/motd\n"
+        "    content: rh\n"
+        "    when: facts.os.family == \"RedHat\"\n"
+        "  - file: /etc/motd\n"
+        "    content: other\n"
+        "    when: facts.os.family != \"RedHat\"\n");
+  LoadResult r = Load();
+  REQUIRE(r.ok());
+  REQUIRE(r.catalog.resources.size() == 1);
+  CHECK(r.catalog.resources[0].GetString("content") == "rh");
+}
+
+TEST_CASE_FIXTURE(Fixture, "manifest_loader: include cycle names the chain") {
+  Write("site.yaml", "include: [a.yaml]\n");
+  Write("a.yaml", "include:\n  - sub/b.yaml\n");
+  Write("sub/b.yaml", "include:\n  - ../a.yaml\nresources:\n  - pkg: b\n");
+  LoadResult r = Load();
+  CHECK(Errors(r) == Strings{"sub/b.yaml:2:5: include cycle: a.yaml -> sub/b.yaml -> a.yaml"});
+}
+
+TEST_CASE_FIXTURE(Fixture, "manifest_loader: includes: globs by name, when, order, missing") {
+  Write("site.yaml",
+        "resources:\n"
+        "  - pkg: site-first\n"
+        "include:\n"
+        "  - mods/*.yaml\n"
+        "  - path: roles/store.yaml\n"
+        "    when: facts.hostname =~ \"^store\"\n"
+        "  - path: roles/web.yaml\n"
+        "    when: facts.hostname =~ \"^web\"\n"
+        "  - nothing/*.yaml\n");
+  Write("mods/b.yaml", "resources:\n  - pkg: b\n");
+  Write("mods/a.yaml", "include: [../common.yaml]\nresources:\n  - pkg: a\n");
+  Write("mods/C.yaml", "resources:\n  - pkg: C\n");
+  Write("mods/skip.txt", "resources:\n  - pkg: txt\n");
+  Write("common.yaml", "resources:\n  - pkg: common\n");
+  Write("roles/store.yaml", "include: [../common.yaml]\nresources:\n  - pkg: store\n");
+  Write("roles/web.yaml", "resources:\n  - pkg: web\n");
+  LoadResult r = Load();
+  REQUIRE(Errors(r) == Strings{});
+  // `resources` written before `include`: the file's own resources first;
+  // an include written first: the included resources first. A file included
+  // twice is loaded once.
+  CHECK(Ids(r) ==
+        Strings{"pkg[site-first]", "pkg[C]", "pkg[common]", "pkg[a]", "pkg[b]", "pkg[store]"});
+  const Resource* a = r.catalog.Find(Ref{"pkg", "a"});
+  REQUIRE(a);
+  CHECK(Strip(a->manifest_path) == "mods/a.yaml");
+  CHECK(a->tags == Strings{"pkg", "a"});
+  REQUIRE(r.catalog.warnings.size() == 1);
+  CHECK(Strip(r.catalog.warnings[0]) == "site.yaml:9:5: include 'nothing/*.yaml' matches no file");
+
+  Write("site.yaml", "include:\n  - mods/a.yaml\n  - missing.yaml\n");
+  CHECK(Errors(Load()) == Strings{"site.yaml:3:5: included manifest missing.yaml not found"});
+}
+
+TEST_CASE_FIXTURE(Fixture, "manifest_loader: variable precedence --var > hierarchy > vars") {
+  Write("site.yaml",
+        "hierarchy:\n"
+        "  - data/nodes/{{ facts.hostname }}.yaml\n"
+        "  - data/os/{{ facts.os.family }}-{{ facts.os.release.major }}.yaml\n"
+        "  - data/absent.yaml\n"
+        "  - data/common.yaml\n"
+        "vars:\n"
+        "  a: vars\n"
+        "  b: vars\n"
+        "  c: vars\n"
+        "  d: vars\n"
+        "  e: vars\n"
+        "include: [mod.yaml]\n"
+        "resources:\n"
+        "  - pkg: p\n"
+        "    version: \"{{ a }} {{ b }} {{ c }} {{ d }} {{ e }} {{ f }}\"\n");
+  Write("mod.yaml", "vars:\n  f: mod\n  e: vars\n");
+  Write("data/nodes/store01.yaml", "b: node\nc: node\n");
+  Write("data/os/RedHat-6.yaml", "c: os\nd: \"os-{{ facts.os.release.full }}\"\n");
+  Write("data/common.yaml", "d: common\n");
+  cli_vars = {{"a", "cli"}, {"n", "42"}, {"s", "'42'"}};
+  LoadResult r = Load();
+  REQUIRE(Errors(r) == Strings{});
+  const Resource* p = r.catalog.Find(Ref{"pkg", "p"});
+  REQUIRE(p);
+  CHECK(p->GetString("version") == "cli node node os-6.10 vars mod");
+
+  // --var values are typed as YAML scalars.
+  Write("site.yaml",
+        "resources:\n  - cmd: x\n    command: c\n    args: [\"{{ n }}\", \"{{ s }}\"]\n");
+  r = Load();
+  REQUIRE(r.ok());
+  CHECK(*r.catalog.resources[0].Get("args") == Value(List{42, "42"}));
+}
+
+TEST_CASE_FIXTURE(Fixture, "manifest_loader: conflicting vars and misplaced hierarchy") {
+  Write("site.yaml", "include: [a.yaml]\nvars:\n  port: 1\n  same: x\n");
+  Write("a.yaml", "hierarchy: [x.yaml]\nvars:\n  same: x\n  port: 2\n");
+  CHECK(Errors(Load()) ==
+        Strings{"a.yaml:1:1: 'hierarchy' is only allowed in the entry manifest",
+                "a.yaml:4:3: variable 'port' is set to 2 here but to 1 at site.yaml:3:3"});
+}
+
+TEST_CASE_FIXTURE(Fixture, "manifest_loader: undefined variable in vars has the place") {
+  Write("site.yaml", "vars:\n  x: \"{{ y }}\"\n");
+  CHECK(Errors(Load()) == Strings{"site.yaml:2:10: undefined variable 'y'"});
+}
+
+TEST_CASE_FIXTURE(Fixture, "manifest_loader: source and template stay inside the repo") {
+  Write("repo/site.yaml",
+        "include: [mods/m.yaml]\n"
+        "resources:\n"
+        "  - file: /etc/a\n"
+        "    source: files/a.conf\n");
+  Write("repo/files/a.conf", "a\n");
+  Write("repo/mods/t.tmpl", "t\n");
+  Write("outside.conf", "secret\n");
+  root.Symlink("/repo/files/link.conf", root.path() + "/outside.conf");
+  Write("repo/mods/m.yaml",
+        "resources:\n"
+        "  - file: /etc/b\n"
+        "    template: t.tmpl\n"
+        "  - file: /etc/c\n"
+        "    source: ../../outside.conf\n"
+        "  - file: /etc/d\n"
+        "    source: ../files/link.conf\n"
+        "  - file: /etc/e\n"
+        "    source: ../files/missing.conf\n");
+  LoadResult r = Load("repo");
+  std::string repo = root.path() + "/repo";
+  CHECK(r.catalog.repo_dir == repo);
+  CHECK(Errors(r) ==
+        Strings{"repo/mods/m.yaml:5:5: source '../../outside.conf' is outside the config repo repo",
+                "repo/mods/m.yaml:7:5: source '../files/link.conf' resolves to outside.conf, "
+                "outside the config repo repo",
+                "repo/mods/m.yaml:9:5: source '../files/missing.conf' not found "
+                "(repo/files/missing.conf)"});
+  const Resource* a = r.catalog.Find(Ref{"file", "/etc/a"});
+  REQUIRE(a);
+  CHECK(a->GetString("source") == repo + "/files/a.conf");
+  const Resource* b = r.catalog.Find(Ref{"file", "/etc/b"});
+  REQUIRE(b);
+  CHECK(b->GetString("template") == repo + "/mods/t.tmpl");
+}
+
+TEST_CASE_FIXTURE(Fixture, "manifest_loader: every error of a run is reported, in order") {
+  Write("site.yaml",
+        "include: [b.yaml]\n"
+        "resources:\n"
+        "  - pkg: a\n"
+        "    ensur: present\n"
+        "  - pkg: a\n");
+  Write("b.yaml", "resources:\n  - nope: x\n  - pkg: b\n    require: pkg[c]\n");
+  CHECK(Errors(Load()) ==
+        Strings{"b.yaml:2:5: unknown resource type 'nope'",
+                "site.yaml:4:5: unknown attribute 'ensur' for type pkg (did you mean 'ensure'?)",
+                "site.yaml:5:5: duplicate resource pkg[a]: also declared at site.yaml:3:5",
+                "b.yaml:4:14: unknown reference pkg[c] in require"});
+}
+
+// A timing harness: 10,000 resources over 10 files with includes, vars,
+// interpolation and requires. Run with:
+//   keel_unit -tc='manifest_loader bench*' --no-skip
+TEST_CASE_FIXTURE(Fixture, "manifest_loader bench: 10k resources" * doctest::skip()) {
+  const int files = 10, per_file = 1000;
+  std::string site = "vars:\n  base: /etc/bench\n  owner: root\ninclude:\n  - mods/*.yaml\n";
+  Write("site.yaml", site);
+  for (int f = 0; f < files; ++f) {
+    std::string text = "resources:\n";
+    for (int i = 0; i < per_file; ++i) {
+      int n = f * per_file + i;
+      text += "  - file: \"{{ base }}/f" + std::to_string(n) + ".conf\"\n";
+      text += "    content: \"key_" + std::to_string(n) + " = {{ facts.hostname }}\\n\"\n";
+      text += "    mode: \"0644\"\n    owner: \"{{ owner }}\"\n";
+      if (i > 0) text += "    require: file[/etc/bench/f" + std::to_string(n - 1) + ".conf]\n";
+    }
+    char name[32];
+    std::snprintf(name, sizeof name, "mods/m%02d.yaml", f);
+    Write(name, text);
+  }
+  auto t0 = std::chrono::steady_clock::now();
+  LoadResult r = Load();
+  double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  REQUIRE(r.ok());
+  CHECK(r.catalog.resources.size() == static_cast<size_t>(files * per_file));
+  MESSAGE("loaded " << r.catalog.resources.size() << " resources in " << s << " s");
+  CHECK(s < 1.0);
+}
