@@ -1,0 +1,539 @@
+// The transaction (SPEC 5): prefetch per type, then for each resource in
+// graph order read -> diff -> apply -> verify, refresh delivery, flushes
+// before dependents and once at the end; owed refreshes persisted at once.
+//
+// Choices (README):
+//  - --tags: resources not selected are not converged and are NOT listed in
+//    the report (summary.total counts the selected ones).
+//  - A dry run calls Apply with the overlay Host so later resources see the
+//    planned state; it never calls Refresh (reported "would refresh") nor
+//    Flush, and never writes the state dir. A dry run converges serially
+//    (the overlay is one in-memory layer), whatever --jobs says.
+//  - Per-resource `noop: true` in a real run: read and diff only, status
+//    changed with message "noop" (would change); it notifies nobody.
+//  - A refresh whose Refresh call fails stays owed (restarts are never lost).
+//  - Sensitive resources: every change value becomes
+//    "[redacted] sha256:<hex of the value text>", no diff, no output.
+#include "engine/transaction.h"
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <ctime>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <shared_mutex>
+#include <thread>
+
+#include "engine/host_real.h"
+#include "engine/state.h"
+
+namespace keel {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::string NowRfc3339() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+bool IsAbsent(const std::optional<Value>& v) {
+  return !v || v->is_null() || (v->is_string() && v->as_string() == "absent");
+}
+
+/// '+' created (ensure from absent), '-' removed (ensure to absent), else '~'.
+char SymbolFor(const std::vector<Change>& changes) {
+  for (const auto& c : changes) {
+    if (c.attr != "ensure") continue;
+    if (IsAbsent(c.to)) return '-';
+    if (IsAbsent(c.from)) return '+';
+  }
+  return '~';
+}
+
+Value RedactValue(const Value& v) { return Value("[redacted] sha256:" + Sha256Hex(v.ToString())); }
+
+void Redact(ResourceReport& rep) {
+  for (auto& c : rep.changes) {
+    if (c.from) c.from = RedactValue(*c.from);
+    if (c.to) c.to = RedactValue(*c.to);
+    c.detail.clear();
+  }
+  rep.diff.clear();
+  rep.output.clear();
+}
+
+std::string JoinAttrs(const std::vector<Change>& changes) {
+  std::string out;
+  for (const auto& c : changes) {
+    if (!out.empty()) out += ", ";
+    out += c.attr;
+  }
+  return out;
+}
+
+void AddMessage(ResourceReport& rep, const std::string& msg) {
+  if (msg.empty()) return;
+  if (rep.message && !rep.message->empty())
+    *rep.message += "; " + msg;
+  else
+    rep.message = msg;
+}
+
+void AddOutput(ResourceReport& rep, const std::string& out) {
+  if (out.empty()) return;
+  if (!rep.output.empty() && rep.output.back() != '\n') rep.output += '\n';
+  rep.output += out;
+}
+
+class Transaction {
+ public:
+  Transaction(const Catalog& catalog, const Graph& graph, const Registry& registry, Host& host,
+              RunContext& ctx, StateDir* state, const RunOptions& options, Report& report)
+      : catalog_(catalog),
+        graph_(graph),
+        registry_(registry),
+        real_host_(host),
+        ctx_(ctx),
+        state_(options.noop ? nullptr : state),
+        owed_source_(state),
+        options_(options),
+        report_(report) {}
+
+  void Run() {
+    auto t0 = Clock::now();
+    report_.noop = options_.noop;
+    if (report_.started_at.empty()) report_.started_at = NowRfc3339();
+    ctx_.noop = options_.noop;
+    if (options_.noop) overlay_ = MakeOverlayHost(real_host_);
+    host_ = options_.noop ? overlay_.get() : &real_host_;
+
+    const size_t n = catalog_.resources.size();
+    selected_ = options_.tags.empty() ? std::vector<bool>(n, true)
+                                      : graph_.SelectTags(catalog_, options_.tags);
+    status_.assign(n, Status::kUnchanged);
+    done_.assign(n, false);
+    cause_.assign(n, "");
+    reports_.assign(n, ResourceReport{});
+
+    MakeProviders();
+    LoadOwed();
+
+    if (options_.jobs > 1 && !options_.noop)
+      RunParallel();
+    else
+      RunSerial();
+
+    // The last flush of every provider that still has changed resources.
+    for (const auto& type : type_order_) FlushType(type);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      PersistOwedLocked();
+    }
+
+    for (size_t i : graph_.order())
+      if (selected_[i]) report_.resources.push_back(std::move(reports_[i]));
+    for (const auto& w : catalog_.warnings) report_.warnings.push_back(w);
+    for (auto& w : ctx_.TakeWarnings()) report_.warnings.push_back(std::move(w));
+    if (ctx_.reboot_required.load()) report_.reboot_required = true;
+    report_.duration_s = std::chrono::duration<double>(Clock::now() - t0).count();
+  }
+
+ private:
+  struct TypeState {
+    std::unique_ptr<Provider> provider;
+    std::optional<std::string> prefetch_error;
+    std::vector<size_t> unflushed;  // applied, not yet flushed (real runs only)
+    std::shared_mutex lock;         // shared: Read/Diff/Apply/Refresh; exclusive: Flush
+  };
+
+  void MakeProviders() {
+    std::map<std::string, std::vector<const Resource*>> by_type;
+    for (size_t i : graph_.order()) {
+      if (!selected_[i]) continue;
+      const Resource& r = catalog_.resources[i];
+      if (!by_type.count(r.type())) type_order_.push_back(r.type());
+      by_type[r.type()].push_back(&r);
+    }
+    for (const auto& type : type_order_) {
+      auto ts = std::make_unique<TypeState>();
+      const TypeInfo* info = registry_.Find(type);
+      if (!info || !info->make_provider) {
+        ts->prefetch_error = "no provider for type " + type;
+      } else {
+        ts->provider = info->make_provider();
+        auto pf = ts->provider->Prefetch(by_type[type], *host_, ctx_);
+        if (!pf.ok()) ts->prefetch_error = "prefetch: " + pf.error().message;
+      }
+      types_.emplace(type, std::move(ts));
+    }
+  }
+
+  // Owed refreshes of earlier runs: delivered to their targets in this run
+  // (even when nothing changes); ids outside this run's selection are kept.
+  void LoadOwed() {
+    if (!owed_source_) return;
+    persisted_ = owed_source_->OwedRefreshes();
+    for (const auto& id : persisted_) {
+      auto it = catalog_.index.find(id);
+      if (it == catalog_.index.end()) {
+        ctx_.Warn("owed refresh of " + id + " dropped: the resource is no longer declared");
+        continue;
+      }
+      if (!selected_[it->second]) {
+        carried_.push_back(id);
+        continue;
+      }
+      owed_.insert(it->second);
+    }
+  }
+
+  // Writes the owed set (never in a dry run). Caller holds mu_.
+  void PersistOwedLocked() {
+    if (!state_) return;
+    std::vector<std::string> ids = carried_;
+    for (size_t i : owed_) ids.push_back(catalog_.resources[i].id());
+    if (ids == persisted_) return;
+    auto r = state_->SetOwedRefreshes(ids);
+    if (!r.ok())
+      ctx_.Warn("could not record owed refreshes: " + r.error().message);
+    else
+      persisted_ = std::move(ids);
+  }
+
+  void RunSerial() {
+    for (size_t i : graph_.order()) {
+      if (!selected_[i]) continue;
+      FlushAncestors(i);
+      Converge(i);
+    }
+  }
+
+  // Flushes every provider holding applied-but-unflushed resources among
+  // the transitive prerequisites of `i`, so `i` sees their effects.
+  void FlushAncestors(size_t i) {
+    std::map<size_t, std::string> pending;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (const auto& [type, ts] : types_)
+        for (size_t p : ts->unflushed) pending.emplace(p, type);
+    }
+    if (pending.empty()) return;
+    std::set<std::string> to_flush;
+    std::vector<bool> seen(catalog_.resources.size(), false);
+    std::vector<size_t> stack(graph_.deps(i).begin(), graph_.deps(i).end());
+    while (!stack.empty()) {
+      size_t v = stack.back();
+      stack.pop_back();
+      if (seen[v]) continue;
+      seen[v] = true;
+      if (auto it = pending.find(v); it != pending.end()) to_flush.insert(it->second);
+      for (size_t d : graph_.deps(v))
+        if (!seen[d]) stack.push_back(d);
+    }
+    for (const auto& type : type_order_)
+      if (to_flush.count(type)) FlushType(type);
+  }
+
+  void FlushType(const std::string& type) {
+    auto it = types_.find(type);
+    if (it == types_.end() || !it->second->provider) return;
+    TypeState& ts = *it->second;
+    std::unique_lock<std::shared_mutex> excl(ts.lock);
+    std::vector<size_t> batch;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      batch.swap(ts.unflushed);
+    }
+    if (batch.empty()) return;
+    std::vector<const Resource*> rs;
+    for (size_t i : batch) rs.push_back(&catalog_.resources[i]);
+    auto t0 = Clock::now();
+    auto fl = ts.provider->Flush(rs, *host_, ctx_);
+    double took = std::chrono::duration<double>(Clock::now() - t0).count();
+    std::lock_guard<std::mutex> lock(mu_);
+    for (size_t i : batch) {
+      ResourceReport& rep = reports_[i];
+      rep.duration_s += took / static_cast<double>(batch.size());
+      if (fl.ok() || status_[i] == Status::kFailed) continue;
+      status_[i] = rep.status = Status::kFailed;
+      rep.symbol = '!';
+      rep.error = "flush: " + fl.error().message;
+      cause_[i] = rep.id;
+    }
+  }
+
+  // Converges resource i and records its report. Its prerequisites are done.
+  void Converge(size_t i) {
+    const Resource& r = catalog_.resources[i];
+    auto t0 = Clock::now();
+    ResourceReport rep;
+    rep.id = r.id();
+    rep.type = r.type();
+    rep.title = r.title();
+
+    std::string failed_dep;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (size_t d : graph_.deps(i)) {
+        if (!selected_[d]) continue;
+        if (status_[d] == Status::kFailed || status_[d] == Status::kSkipped) {
+          failed_dep = cause_[d];
+          break;
+        }
+      }
+    }
+    TypeState& ts = *types_.at(r.type());
+    bool apply_succeeded = false;
+    if (!failed_dep.empty()) {
+      rep.status = Status::kSkipped;
+      rep.symbol = '?';
+      rep.error = "skipped: requires " + failed_dep + " which failed";
+    } else if (ts.prefetch_error) {
+      Fail(rep, *ts.prefetch_error);
+    } else {
+      std::shared_lock<std::shared_mutex> shared(ts.lock);
+      apply_succeeded = ReadDiffApply(r, *ts.provider, rep);
+    }
+
+    // Notify targets: owed as soon as the change happened (persisted before
+    // anything else runs, so a killed run keeps them).
+    if (apply_succeeded) {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!options_.noop) ts.unflushed.push_back(i);
+      bool added = false;
+      for (size_t t : graph_.refresh_targets(i))
+        if (selected_[t]) added |= owed_.insert(t).second;
+      if (added) PersistOwedLocked();
+    }
+
+    bool owed;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      owed = owed_.count(i) > 0;
+    }
+    if (owed && rep.status != Status::kFailed && rep.status != Status::kSkipped)
+      DeliverRefresh(i, ts, rep);
+
+    if (r.sensitive) Redact(rep);
+    rep.duration_s = std::chrono::duration<double>(Clock::now() - t0).count();
+    std::lock_guard<std::mutex> lock(mu_);
+    status_[i] = rep.status;
+    if (rep.status == Status::kFailed) cause_[i] = rep.id;
+    if (rep.status == Status::kSkipped) cause_[i] = failed_dep;
+    reports_[i] = std::move(rep);
+    done_[i] = true;
+  }
+
+  static void Fail(ResourceReport& rep, std::string error) {
+    rep.status = Status::kFailed;
+    rep.symbol = '!';
+    rep.error = std::move(error);
+  }
+
+  // Read -> Diff -> Apply -> verify. True when Apply ran and succeeded
+  // (the resource changed, or would change in a dry run).
+  bool ReadDiffApply(const Resource& r, Provider& p, ResourceReport& rep) {
+    Host& host = *host_;
+    auto have = p.Read(r, host, ctx_);
+    if (!have.ok()) {
+      Fail(rep, have.error().message);
+      return false;
+    }
+    std::vector<Change> changes = p.Diff(r, *have, ctx_);
+    if (changes.empty()) return false;
+    rep.status = Status::kChanged;
+    rep.symbol = SymbolFor(changes);
+    for (const auto& c : changes) {
+      if (c.detail.empty()) continue;
+      if (!rep.diff.empty() && rep.diff.back() != '\n') rep.diff += '\n';
+      rep.diff += c.detail;
+    }
+    rep.changes = changes;
+    if (r.noop && !options_.noop) {
+      AddMessage(rep, "noop");
+      return false;
+    }
+    Outcome out;
+    auto ap = p.Apply(r, changes, host, ctx_, out);
+    AddOutput(rep, out.output);
+    AddMessage(rep, out.message);
+    if (!ap.ok()) {
+      Fail(rep, ap.error().message);
+      return false;
+    }
+    if (!options_.noop && p.VerifyAfterApply()) {
+      auto again = p.Read(r, host, ctx_);
+      if (!again.ok()) {
+        Fail(rep, "reading after apply: " + again.error().message);
+      } else if (auto rest = p.Diff(r, *again, ctx_); !rest.empty()) {
+        Fail(rep, "still differs after apply: " + JoinAttrs(rest));
+      }
+    }
+    return true;
+  }
+
+  void DeliverRefresh(size_t i, TypeState& ts, ResourceReport& rep) {
+    const Resource& r = catalog_.resources[i];
+    rep.refreshed = true;
+    if (options_.noop || r.noop) {
+      AddMessage(rep, "would refresh");
+      return;
+    }
+    Outcome out;
+    Result<void> rr;
+    {
+      std::shared_lock<std::shared_mutex> shared(ts.lock);
+      rr = ts.provider->Refresh(r, *host_, ctx_, out);
+    }
+    AddOutput(rep, out.output);
+    AddMessage(rep, out.message.empty() ? std::string("refreshed") : out.message);
+    if (!rr.ok()) {
+      Fail(rep, "refresh: " + rr.error().message);
+      return;  // stays owed
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    owed_.erase(i);
+    PersistOwedLocked();
+  }
+
+  // --jobs N: a resource starts when its prerequisites are done; resources
+  // sharing a path never run at once; flushes happen on this thread before
+  // a dependent starts. The report keeps graph order.
+  void RunParallel() {
+    const size_t n = catalog_.resources.size();
+    std::vector<size_t> pos(n, 0);
+    for (size_t k = 0; k < graph_.order().size(); ++k) pos[graph_.order()[k]] = k;
+    std::vector<size_t> waiting(n, 0);
+    std::vector<std::vector<size_t>> dependents(n);
+    std::vector<std::vector<std::string>> paths(n);
+    size_t total = 0;
+    for (size_t i = 0; i < n; ++i) {
+      if (!selected_[i]) continue;
+      ++total;
+      std::set<size_t> ds;
+      for (size_t d : graph_.deps(i))
+        if (selected_[d]) ds.insert(d);
+      waiting[i] = ds.size();
+      for (size_t d : ds) dependents[d].push_back(i);
+      const TypeInfo* info = registry_.Find(catalog_.resources[i].type());
+      if (info && info->paths) paths[i] = info->paths(catalog_.resources[i]);
+    }
+    std::set<size_t> ready;  // by position in the graph order
+    for (size_t i = 0; i < n; ++i)
+      if (selected_[i] && waiting[i] == 0) ready.insert(pos[i]);
+
+    std::mutex qmu;
+    std::condition_variable qcv, done_cv;
+    std::deque<size_t> queue;
+    std::vector<size_t> finished;
+    bool stop = false;
+    std::vector<std::thread> workers;
+    for (int w = 0; w < options_.jobs; ++w) {
+      workers.emplace_back([&] {
+        for (;;) {
+          size_t i;
+          {
+            std::unique_lock<std::mutex> lock(qmu);
+            qcv.wait(lock, [&] { return stop || !queue.empty(); });
+            if (queue.empty()) return;
+            i = queue.front();
+            queue.pop_front();
+          }
+          Converge(i);
+          {
+            std::lock_guard<std::mutex> lock(qmu);
+            finished.push_back(i);
+          }
+          done_cv.notify_one();
+        }
+      });
+    }
+
+    std::multiset<std::string> busy;
+    size_t running = 0, completed = 0;
+    while (completed < total) {
+      // Start what can start, earliest in the graph order first.
+      for (auto it = ready.begin(); it != ready.end() && running < size_t(options_.jobs);) {
+        size_t i = graph_.order()[*it];
+        bool clash = std::any_of(paths[i].begin(), paths[i].end(),
+                                 [&](const std::string& p) { return busy.count(p) > 0; });
+        if (clash) {
+          ++it;
+          continue;
+        }
+        FlushAncestors(i);
+        for (const auto& p : paths[i]) busy.insert(p);
+        ++running;
+        it = ready.erase(it);
+        {
+          std::lock_guard<std::mutex> lock(qmu);
+          queue.push_back(i);
+        }
+        qcv.notify_one();
+      }
+      std::vector<size_t> got;
+      {
+        std::unique_lock<std::mutex> lock(qmu);
+        done_cv.wait(lock, [&] { return !finished.empty(); });
+        got.swap(finished);
+      }
+      for (size_t i : got) {
+        --running;
+        ++completed;
+        for (const auto& p : paths[i]) busy.erase(busy.find(p));
+        for (size_t d : dependents[i])
+          if (--waiting[d] == 0) ready.insert(pos[d]);
+      }
+    }
+    {
+      std::lock_guard<std::mutex> lock(qmu);
+      stop = true;
+    }
+    qcv.notify_all();
+    for (auto& t : workers) t.join();
+  }
+
+  const Catalog& catalog_;
+  const Graph& graph_;
+  const Registry& registry_;
+  Host& real_host_;
+  RunContext& ctx_;
+  StateDir* state_;        // null in a dry run: nothing is written
+  StateDir* owed_source_;  // read even in a dry run ("would refresh")
+  const RunOptions& options_;
+  Report& report_;
+
+  std::unique_ptr<Host> overlay_;
+  Host* host_ = nullptr;
+  std::vector<std::string> type_order_;
+  std::map<std::string, std::unique_ptr<TypeState>> types_;
+
+  std::mutex mu_;  // guards everything below
+  std::vector<bool> selected_;
+  std::vector<Status> status_;
+  std::vector<bool> done_;
+  std::vector<std::string> cause_;  // failed: own id; skipped: the failed one
+  std::vector<ResourceReport> reports_;
+  std::set<size_t> owed_;
+  std::vector<std::string> carried_;
+  std::vector<std::string> persisted_;
+};
+
+}  // namespace
+
+void RunTransaction(const Catalog& catalog, const Graph& graph, const Registry& registry,
+                    Host& host, RunContext& ctx, StateDir* state, const RunOptions& options,
+                    Report& report) {
+  Transaction(catalog, graph, registry, host, ctx, state, options, report).Run();
+}
+
+}  // namespace keel
