@@ -109,6 +109,12 @@ void Validate(const Resource& r, std::vector<AttrProblem>& problems) {
         problems.push_back({a, std::string(a) + " is not managed with ensure: " + ensure});
   if (r.GetBool("purge", false) && ensure != "directory")
     problems.push_back({"purge", "purge needs ensure: directory"});
+  // The root itself can only be a directory: never removed, replaced or purged.
+  if (auto p = HostPath::Parse(r.GetString("path")); p.ok() && p->IsRoot()) {
+    if (ensure != "directory" && !ensure.empty())
+      problems.push_back({"ensure", "the root / can only be ensure: directory"});
+    if (r.GetBool("purge", false)) problems.push_back({"purge", "purge of / is refused"});
+  }
   for (const char* a : {"owner", "group"})
     if (r.Has(a) && r.GetString(a).empty())
       problems.push_back({a, std::string(a) + " must not be empty"});

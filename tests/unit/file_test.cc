@@ -132,6 +132,13 @@ TEST_CASE_FIXTURE(FileFixture, "file: validation errors at load time") {
   REQUIRE(!p.empty());
   CHECK(p[0].find("absolute path") != std::string::npos);
   CHECK(Problems(reg, "/etc/x", {{"content", "a"}, {"mode", "644"}}).empty());
+  p = Problems(reg, "/", {{"ensure", "absent"}, {"force", true}});
+  REQUIRE(!p.empty());
+  CHECK(p[0].find("the root / can only be ensure: directory") != std::string::npos);
+  p = Problems(reg, "/", {{"ensure", "directory"}, {"purge", true}});
+  REQUIRE(!p.empty());
+  CHECK(p[0].find("purge of / is refused") != std::string::npos);
+  CHECK(Problems(reg, "/", {{"mode", "0755"}}).empty());
 }
 
 TEST_CASE_FIXTURE(FileFixture, "file: content timeline with diff, foreign files untouched") {
