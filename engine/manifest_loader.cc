@@ -690,10 +690,12 @@ void Loader::Resource1(const Manifest& m, const YAML::Node& entry) {
     Fail(loc, msg);
     return;
   }
+  if (!title_node.IsDefined() || title_node.IsNull()) {
+    Fail(loc, "resource " + type_name + " has no title");
+    return;
+  }
   if (!title_node.IsScalar()) {
-    Fail(Loc(m, title_node.Mark()), title_node.IsNull() || !title_node
-                                        ? "resource " + type_name + " has no title"
-                                        : "the title of a " + type_name + " must be a string");
+    Fail(Loc(m, title_node.Mark()), "the title of a " + type_name + " must be a string");
     return;
   }
 
