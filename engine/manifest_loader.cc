@@ -86,6 +86,12 @@ bool IsInside(const std::string& path, const std::string& dir) {
          path[dir.size()] == '/';
 }
 
+using Entry = std::pair<YAML::Node, YAML::Node>;
+
+bool IsMergeKey(const YAML::Node& key) {
+  return key.IsScalar() && key.Tag() == "?" && key.Scalar() == "<<";
+}
+
 struct Manifest {
   std::string display;    // as shown in messages
   std::string canonical;  // realpath, for cycle and repeat detection
@@ -124,6 +130,7 @@ class Loader {
   void Flatten(size_t index, std::vector<size_t>& order) const;
   Value BuildContext() const;
 
+  std::vector<Entry> Entries(const Manifest& m, const YAML::Node& map, int depth = 0);
   bool Convert(const Manifest& m, const YAML::Node& n, const Value& ctx, Value& out, int depth,
                size_t& nodes);
   bool ConvertValue(const Manifest& m, const YAML::Node& n, const Value& ctx, Value& out) {
@@ -137,7 +144,8 @@ class Loader {
                      std::vector<RefAt>& refs);
   void Resources(const Manifest& m);
   void Resource1(const Manifest& m, const YAML::Node& entry);
-  void CheckDroppedAttrs(const Manifest& m, const TypeInfo& type, const YAML::Node& entry);
+  void CheckDroppedAttrs(const Manifest& m, const TypeInfo& type,
+                         const std::vector<Entry>& entries);
   void ResolveFileSources(const Manifest& m, Resource& r);
   void ResolveRefs();
 
@@ -510,6 +518,42 @@ void Loader::Flatten(size_t index, std::vector<size_t>& order) const {
   if (m.include_first) order.push_back(index);
 }
 
+// The entries of a map with YAML merge keys (`<<: *defaults`, or a list of
+// them) expanded, as YAML 1.1 defines them (yaml-cpp 0.7 keeps `<<` as a
+// plain key): keys written in the map win over merged ones, an earlier
+// merged map over a later one. Merged entries follow the written ones.
+std::vector<Entry> Loader::Entries(const Manifest& m, const YAML::Node& map, int depth) {
+  std::vector<Entry> out;
+  out.reserve(map.size());
+  std::vector<YAML::Node> merges;
+  for (const auto& kv : map) {
+    if (IsMergeKey(kv.first))
+      merges.push_back(kv.second);
+    else
+      out.emplace_back(kv.first, kv.second);
+  }
+  if (merges.empty()) return out;
+  std::unordered_set<std::string> have;
+  for (const auto& e : out)
+    if (e.first.IsScalar()) have.insert(e.first.Scalar());
+  auto add = [&](const YAML::Node& src) {
+    if (!src.IsMap() || depth > kMaxDepth) {
+      Fail(Loc(m, src.Mark()), "a merge key '<<' needs a map or a list of maps");
+      return;
+    }
+    for (auto& e : Entries(m, src, depth + 1))
+      if (e.first.IsScalar() && have.insert(e.first.Scalar()).second) out.push_back(std::move(e));
+  };
+  for (const auto& mv : merges) {
+    if (mv.IsSequence()) {
+      for (const auto& item : mv) add(item);
+    } else {
+      add(mv);
+    }
+  }
+  return out;
+}
+
 bool Loader::Convert(const Manifest& m, const YAML::Node& n, const Value& ctx, Value& out,
                      int depth, size_t& nodes) {
   if (++nodes > kMaxNodesPerValue || depth > kMaxDepth) {
@@ -554,7 +598,7 @@ bool Loader::Convert(const Manifest& m, const YAML::Node& n, const Value& ctx, V
     case YAML::NodeType::Map: {
       Map map;
       bool ok = true;
-      for (const auto& kv : n) {
+      for (const auto& kv : Entries(m, n)) {
         if (!kv.first.IsScalar()) {
           Fail(Loc(m, kv.first.Mark()), "a map key must be a string");
           ok = false;
@@ -647,13 +691,10 @@ void Loader::Resources(const Manifest& m) {
 
 // Names of a dropped resource's attributes are still checked: a typo must
 // not hide until the day `when` turns true.
-void Loader::CheckDroppedAttrs(const Manifest& m, const TypeInfo& type, const YAML::Node& entry) {
-  bool first = true;
-  for (const auto& kv : entry) {
-    if (first) {
-      first = false;
-      continue;
-    }
+void Loader::CheckDroppedAttrs(const Manifest& m, const TypeInfo& type,
+                               const std::vector<Entry>& entries) {
+  for (size_t i = 1; i < entries.size(); ++i) {
+    const Entry& kv = entries[i];
     if (!kv.first.IsScalar()) continue;
     const std::string& name = kv.first.Scalar();
     const auto& metas = MetaParamNames();
@@ -669,13 +710,17 @@ void Loader::CheckDroppedAttrs(const Manifest& m, const TypeInfo& type, const YA
 }
 
 void Loader::Resource1(const Manifest& m, const YAML::Node& entry) {
-  if (!entry.IsMap() || entry.size() == 0) {
+  if (!entry.IsMap()) {
     Fail(Loc(m, entry.Mark()), "a resource must be a map whose first key is its type");
     return;
   }
-  auto first = entry.begin();
-  const YAML::Node type_node = first->first;
-  const YAML::Node title_node = first->second;
+  const std::vector<Entry> entries = Entries(m, entry);
+  if (entries.empty()) {
+    Fail(Loc(m, entry.Mark()), "a resource must be a map whose first key is its type");
+    return;
+  }
+  const YAML::Node type_node = entries[0].first;
+  const YAML::Node title_node = entries[0].second;
   SourceLoc loc = Loc(m, type_node.Mark());
   if (!type_node.IsScalar()) {
     Fail(loc, "a resource must be a map whose first key is its type");
@@ -702,9 +747,9 @@ void Loader::Resource1(const Manifest& m, const YAML::Node& entry) {
   // when, before anything is interpolated: a dropped resource is not.
   bool keep = true;
   bool when_ok = true;
-  for (auto it = std::next(entry.begin()); it != entry.end(); ++it) {
-    if (it->first.IsScalar() && it->first.Scalar() == "when") {
-      when_ok = EvalWhen(m, it->second, ctx_, keep);
+  for (size_t i = 1; i < entries.size(); ++i) {
+    if (entries[i].first.IsScalar() && entries[i].first.Scalar() == "when") {
+      when_ok = EvalWhen(m, entries[i].second, ctx_, keep);
       break;
     }
   }
@@ -720,12 +765,12 @@ void Loader::Resource1(const Manifest& m, const YAML::Node& entry) {
   r.loc = loc;
   if (!when_ok) {
     broken_.insert(r.ref.str());
-    CheckDroppedAttrs(m, *type, entry);
+    CheckDroppedAttrs(m, *type, entries);
     return;
   }
   if (!keep) {
     dropped_.emplace(r.ref.str(), loc);
-    CheckDroppedAttrs(m, *type, entry);
+    CheckDroppedAttrs(m, *type, entries);
     return;
   }
   r.manifest_path = m.display;
@@ -733,12 +778,8 @@ void Loader::Resource1(const Manifest& m, const YAML::Node& entry) {
 
   std::set<std::string> failed;  // attributes whose value did not interpolate
   std::set<std::string> keys;
-  bool first_key = true;
-  for (const auto& kv : entry) {
-    if (first_key) {
-      first_key = false;
-      continue;
-    }
+  for (size_t i = 1; i < entries.size(); ++i) {
+    const Entry& kv = entries[i];
     SourceLoc kloc = Loc(m, kv.first.Mark());
     if (!kv.first.IsScalar()) {
       Fail(kloc, "an attribute name must be a string");

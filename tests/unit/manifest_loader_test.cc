@@ -536,6 +536,32 @@ TEST_CASE_FIXTURE(Fixture, "manifest_loader: references may be interpolated and 
   CHECK(Strip(c->subscribe[0].loc.str()) == "site.yaml:11:9");
 }
 
+TEST_CASE_FIXTURE(Fixture, "manifest_loader: YAML merge keys share attributes") {
+  Write("site.yaml",
+        "vars:\n"
+        "  defaults: &conf {mode: \"0600\", owner: root}\n"
+        "  envs: &env {A: \"1\"}\n"
+        "resources:\n"
+        "  - file: /etc/a\n"
+        "    <<: *conf\n"
+        "    owner: app\n"
+        "  - cmd: c\n"
+        "    command: run\n"
+        "    env: {<<: *env, B: \"2\"}\n"
+        "  - file: /etc/b\n"
+        "    <<: [*conf, {ownr: x}]\n");
+  LoadResult r = Load();
+  CHECK(Errors(r) ==
+        Strings{"site.yaml:12:18: unknown attribute 'ownr' for type file (did you mean 'owner'?)"});
+  const Resource* a = r.catalog.Find(Ref{"file", "/etc/a"});
+  REQUIRE(a);
+  CHECK(a->GetString("mode") == "0600");
+  CHECK(a->GetString("owner") == "app");
+  const Resource* c = r.catalog.Find(Ref{"cmd", "c"});
+  REQUIRE(c);
+  CHECK(*c->Get("env") == Value(Map{{"B", "2"}, {"A", "1"}}));
+}
+
 // A timing harness: 10,000 resources over 10 files with includes, vars,
 // interpolation and requires. Run with:
 //   keel_unit -tc='manifest_loader bench*' --no-skip
