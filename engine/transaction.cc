@@ -395,11 +395,12 @@ class Transaction {
       rr = ts.provider->Refresh(r, *host_, ctx_, out);
     }
     AddOutput(rep, out.output);
-    AddMessage(rep, out.message.empty() ? std::string("refreshed") : out.message);
     if (!rr.ok()) {
+      AddMessage(rep, out.message);
       Fail(rep, "refresh: " + rr.error().message);
       return;  // stays owed
     }
+    AddMessage(rep, out.message.empty() ? std::string("refreshed") : out.message);
     std::lock_guard<std::mutex> lock(mu_);
     owed_.erase(i);
     PersistOwedLocked();

@@ -1,13 +1,695 @@
+// keel's commands (SPEC 1). Argument parsing uses CLI11 (libcli11-dev):
+// header-only, packaged by Debian, subcommands with their own options,
+// repeatable options (--var), delimited lists (--tags a,b), value checks
+// (--format text|json) and consistent usage errors — all of which a
+// hand-written getopt loop would have to re-invent and test.
+//
+// Choices (README):
+//  - stdout carries reports (text or JSON), DOT, facts, YAML; stderr carries
+//    errors, warnings and -v logging (spdlog).
+//  - `keel facts` prints YAML by default (for people); --format json for
+//    machines.
+//  - A dry run (plan, apply --noop) writes nothing anywhere: no lock, no
+//    state dir, no backups, no last_run.json (--report FILE is still written:
+//    the user asked for that file).
+//  - `keel resource TYPE TITLE` works for every type whose Read needs only
+//    the title; others answer "not supported for TYPE: ...".
 #include "engine/cli/commands.h"
 
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <chrono>
 #include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/config_repo.h"
+#include "engine/facts.h"
+#include "engine/graph.h"
+#include "engine/host_real.h"
+#include "engine/manifest_loader.h"
+#include "engine/registry.h"
+#include "engine/report.h"
+#include "engine/state.h"
+#include "engine/transaction.h"
+#include "engine/yaml_value.h"
+
+#ifndef KEEL_VERSION
+#define KEEL_VERSION "0.0.0"
+#endif
 
 namespace keel::cli {
+namespace {
+
+constexpr int kExitError = 1;
+
+/// Options shared by apply, plan, validate and graph (SPEC 1 table).
+struct RunFlags {
+  std::string path = "./site.yaml";
+  std::string root = "/";
+  bool noop = false;
+  std::vector<std::string> vars;
+  std::string facts_file;
+  std::vector<std::string> tags;
+  std::string format = "text";
+  std::string report_file;
+  bool detailed = false;
+  int jobs = 1;
+  std::string state_dir;
+  double lock_timeout = 0;
+  std::string color = "auto";
+  int verbose = 0;
+  bool quiet = false;
+  std::string git_url, branch, ref, ssh_key;
+};
+
+void Err(const std::string& message) { std::fprintf(stderr, "keel: %s\n", message.c_str()); }
+
+std::string Rfc3339Now() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+void SetupLogging(int verbose, bool quiet) {
+  auto logger = spdlog::stderr_color_mt("keel");
+  logger->set_pattern("keel: %v");
+  spdlog::set_default_logger(logger);
+  spdlog::set_level(quiet         ? spdlog::level::err
+                    : verbose > 1 ? spdlog::level::debug
+                    : verbose > 0 ? spdlog::level::info
+                                  : spdlog::level::warn);
+}
+
+std::string DefaultStateDir(const std::string& root) {
+  std::string r = root;
+  while (r.size() > 1 && r.back() == '/') r.pop_back();
+  return r == "/" ? "/var/lib/keel" : r + "/var/lib/keel";
+}
+
+bool IsDir(const std::string& p) {
+  struct stat st;
+  return ::stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/// PATH: a manifest, or a directory holding site.yaml.
+std::string EntryPath(const std::string& path) {
+  if (IsDir(path)) return (std::filesystem::path(path) / "site.yaml").string();
+  return path;
+}
+
+bool UseColor(const std::string& mode) {
+  if (mode == "always") return true;
+  if (mode == "never") return false;
+  const char* no_color = std::getenv("NO_COLOR");
+  if (no_color && *no_color) return false;
+  return ::isatty(STDOUT_FILENO) != 0;
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> ParseVars(
+    const std::vector<std::string>& vars) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& v : vars) {
+    auto eq = v.find('=');
+    if (eq == std::string::npos || eq == 0)
+      return MakeError(ErrorCode::kInvalid, "--var expects KEY=VALUE, got '" + v + "'");
+    out.emplace_back(v.substr(0, eq), v.substr(eq + 1));
+  }
+  return out;
+}
+
+Result<void> WriteTextFile(const std::string& file, const std::string& text) {
+  std::string tmp = file + ".tmp." + std::to_string(::getpid());
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) return MakeError(ErrorCode::kIo, "cannot write " + file);
+    out << text;
+    out.flush();
+    if (!out) return MakeError(ErrorCode::kIo, "cannot write " + file);
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, file, ec);
+  if (ec) {
+    std::filesystem::remove(tmp, ec);
+    return MakeError(ErrorCode::kIo, "cannot write " + file + ": " + ec.message());
+  }
+  return {};
+}
+
+/// Everything a run needs before converging: registry, host, facts,
+/// catalog and graph. Errors are printed; `ok` false means exit 1.
+struct Loaded {
+  Registry registry;
+  std::unique_ptr<StateDir> state;
+  std::unique_ptr<Host> host;
+  Value facts;
+  Catalog catalog;
+  std::optional<Graph> graph;
+  std::string entry;
+  std::string git_url, commit;
+  std::vector<std::string> pull_warnings;
+  std::string pull_dest;
+  std::string temp_dest;  // plan --git: a temporary checkout, removed at exit
+  ~Loaded() {
+    if (!temp_dest.empty()) {
+      std::error_code ec;
+      std::filesystem::remove_all(temp_dest, ec);
+    }
+  }
+};
+
+/// Pulls the config repo for --git; sets the entry manifest inside it.
+bool PullForRun(const RunFlags& f, bool dry, Loaded& l) {
+  PullOptions po{.url = f.git_url, .branch = f.branch, .ref = f.ref, .ssh_key = f.ssh_key};
+  if (dry) {
+    // A dry run writes nothing in the state dir: check out into a temp dir.
+    char tmpl[] = "/tmp/keel-plan-XXXXXX";
+    if (!::mkdtemp(tmpl)) {
+      Err("cannot create a temporary directory for the checkout");
+      return false;
+    }
+    l.temp_dest = tmpl;
+    po.dest = l.temp_dest;
+  } else {
+    po.dest = (f.state_dir.empty() ? DefaultStateDir(f.root) : f.state_dir) + "/repo";
+  }
+  auto pulled = PullConfigRepo(po);
+  if (!pulled.ok()) {
+    Err(pulled.error().message);
+    return false;
+  }
+  l.git_url = f.git_url;
+  l.commit = pulled->commit;
+  l.pull_dest = po.dest;
+  l.pull_warnings = pulled->messages;
+  for (const auto& m : pulled->messages) spdlog::warn("{}", m);
+  std::string rel = f.path == "./site.yaml" ? "site.yaml" : f.path;
+  l.entry = EntryPath((std::filesystem::path(pulled->tree_dir) / rel).string());
+  return true;
+}
+
+/// Loads facts, manifests and the graph. `with_state`: open the state dir
+/// as the backup sink of the host (apply, not dry).
+bool Load(const RunFlags& f, bool dry, bool with_state, Loaded& l) {
+  RegisterBuiltinTypes(l.registry);
+  if (!IsDir(f.root)) {
+    Err("--root " + f.root + ": not a directory");
+    return false;
+  }
+  auto vars = ParseVars(f.vars);
+  if (!vars.ok()) {
+    Err(vars.error().message);
+    return false;
+  }
+  if (!f.git_url.empty()) {
+    if (!PullForRun(f, dry, l)) return false;
+  } else {
+    l.entry = EntryPath(f.path);
+  }
+  // The state dir is read in a dry run too (owed refreshes: "would
+  // refresh") but only a real apply makes it the backup sink.
+  l.state = std::make_unique<StateDir>(f.state_dir.empty() ? DefaultStateDir(f.root) : f.state_dir);
+  auto host = OpenRealHost(f.root, with_state ? l.state.get() : nullptr);
+  if (!host.ok()) {
+    Err(host.error().message);
+    return false;
+  }
+  l.host = std::move(host).value();
+  l.facts = GatherFacts(*l.host);
+  if (!f.facts_file.empty()) {
+    auto merged = MergeFactsFile(l.facts, f.facts_file);
+    if (!merged.ok()) {
+      Err(merged.error().message);
+      return false;
+    }
+  }
+  spdlog::info("loading {}", l.entry);
+  auto loaded = LoadManifests(LoadOptions{
+      .entry_path = l.entry, .cli_vars = *vars, .facts = l.facts, .registry = &l.registry});
+  if (!loaded.ok()) {
+    for (const auto& e : loaded.errors) std::fprintf(stderr, "%s\n", e.str().c_str());
+    if (!l.commit.empty())
+      Err("commit " + l.commit + " of " + l.git_url + " does not validate; nothing applied");
+    else
+      Err(std::to_string(loaded.errors.size()) + " error(s) in the manifests; nothing changed");
+    return false;
+  }
+  l.catalog = std::move(loaded.catalog);
+  auto graph = Graph::Build(l.catalog, l.registry);
+  if (!graph.ok()) {
+    Err(graph.error().message);
+    if (!l.commit.empty())
+      Err("commit " + l.commit + " of " + l.git_url + " does not validate; nothing applied");
+    return false;
+  }
+  l.graph = std::move(graph).value();
+  if (!l.commit.empty() && l.temp_dest.empty()) {
+    auto good = MarkGood(l.pull_dest, l.commit);
+    if (!good.ok()) spdlog::warn("cannot record the last good commit: {}", good.error().message);
+  }
+  spdlog::info("{} resources", l.catalog.resources.size());
+  return true;
+}
+
+int CmdApply(const RunFlags& f, bool plan) {
+  const bool dry = plan || f.noop;
+  Loaded l;
+  if (!Load(f, dry, !dry, l)) return kExitError;
+  if (!dry) {
+    auto locked = l.state->Lock(f.lock_timeout);
+    if (!locked.ok()) {
+      Err(locked.error().message);
+      return kExitError;
+    }
+  }
+  RunContext ctx;
+  ctx.facts = l.facts;
+  ctx.repo_dir = l.catalog.repo_dir;
+  for (auto& w : l.pull_warnings) ctx.Warn(w);
+  Report report;
+  report.keel_version = KEEL_VERSION;
+  {
+    std::error_code ec;
+    auto abs = std::filesystem::absolute(f.root, ec);
+    report.root = ec ? f.root : abs.lexically_normal().string();
+    if (report.root.size() > 1 && report.root.back() == '/') report.root.pop_back();
+  }
+  report.source_path = l.git_url.empty() ? f.path : l.entry;
+  if (!l.git_url.empty()) {
+    report.git_url = l.git_url;
+    report.commit = l.commit;
+  }
+  report.started_at = Rfc3339Now();
+  RunOptions opts{.noop = dry, .jobs = std::max(1, f.jobs), .tags = f.tags};
+  RunTransaction(l.catalog, *l.graph, l.registry, *l.host, ctx, l.state.get(), opts, report);
+
+  std::string json = RenderJson(report);
+  if (f.format == "json") {
+    std::cout << json << "\n";
+  } else {
+    TextOptions to{.color = UseColor(f.color),
+                   .verbosity = f.quiet ? -1 : (f.verbose > 0 ? 1 : 0),
+                   .show_diffs = dry || f.verbose > 0};
+    RenderText(report, to, std::cout);
+  }
+  std::cout.flush();
+  int code = ExitCode(report, f.detailed);
+  if (!f.report_file.empty()) {
+    auto w = WriteTextFile(f.report_file, json + "\n");
+    if (!w.ok()) {
+      Err(w.error().message);
+      code = f.detailed ? (code | 4) : kExitError;
+    }
+  }
+  if (!dry) {
+    auto w = l.state->WriteLastRun(json + "\n");
+    if (!w.ok()) Err("cannot write last_run.json: " + w.error().message);
+    l.state->Unlock();
+  }
+  return code;
+}
+
+int CmdValidate(const RunFlags& f) {
+  Loaded l;
+  if (!Load(f, true, false, l)) return kExitError;
+  std::cout << "ok: " << l.catalog.resources.size() << " resources\n";
+  for (const auto& w : l.catalog.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
+  return 0;
+}
+
+int CmdGraph(const RunFlags& f) {
+  Loaded l;
+  if (!Load(f, true, false, l)) return kExitError;
+  std::cout << l.graph->ToDot(l.catalog);
+  return 0;
+}
+
+int CmdFacts(const std::string& root, const std::string& format, const std::string& facts_file) {
+  if (!IsDir(root)) {
+    Err("--root " + root + ": not a directory");
+    return kExitError;
+  }
+  auto host = OpenRealHost(root, nullptr);
+  if (!host.ok()) {
+    Err(host.error().message);
+    return kExitError;
+  }
+  Value facts = GatherFacts(**host);
+  if (!facts_file.empty()) {
+    auto merged = MergeFactsFile(facts, facts_file);
+    if (!merged.ok()) {
+      Err(merged.error().message);
+      return kExitError;
+    }
+  }
+  if (format == "json")
+    std::cout << FactsToJson(facts) << "\n";
+  else
+    std::cout << FactsToYaml(facts);
+  return 0;
+}
+
+int CmdTypes() {
+  Registry reg;
+  RegisterBuiltinTypes(reg);
+  size_t width = 0;
+  for (const auto* t : reg.All()) width = std::max(width, t->schema.name.size());
+  for (const auto* t : reg.All()) {
+    std::string doc = t->schema.doc;
+    if (auto nl = doc.find('\n'); nl != std::string::npos) doc = doc.substr(0, nl);
+    std::cout << t->schema.name << std::string(width - t->schema.name.size() + 2, ' ') << doc
+              << "\n";
+  }
+  return 0;
+}
+
+const TypeInfo* FindTypeOrSay(const Registry& reg, const std::string& type) {
+  const TypeInfo* info = reg.Find(type);
+  if (info) return info;
+  std::string msg = "unknown type '" + type + "'";
+  std::string near = ClosestName(type, reg.Names());
+  if (!near.empty()) msg += " (did you mean '" + near + "'?)";
+  msg += "; `keel types` lists them";
+  Err(msg);
+  return nullptr;
+}
+
+std::string RoleName(AttrRole role) {
+  switch (role) {
+    case AttrRole::kNamevar:
+      return "name attribute";
+    case AttrRole::kParameter:
+      return "parameter";
+    case AttrRole::kProperty:
+      return "property";
+  }
+  return "";
+}
+
+int CmdDescribe(const std::string& type) {
+  Registry reg;
+  RegisterBuiltinTypes(reg);
+  const TypeInfo* info = FindTypeOrSay(reg, type);
+  if (!info) return kExitError;
+  const TypeSchema& s = info->schema;
+  std::cout << s.name << ": " << s.doc << "\n\nAttributes:\n";
+  for (const auto& a : s.attrs) {
+    std::cout << "  " << a.name << " (" << AttrKindName(a.kind) << ", " << RoleName(a.role);
+    if (a.required) std::cout << ", required";
+    std::cout << ")\n";
+    if (!a.doc.empty()) std::cout << "      " << a.doc << "\n";
+    if (a.default_value) std::cout << "      default: " << a.default_value->ToString() << "\n";
+    if (!a.allowed.empty()) {
+      std::cout << "      allowed:";
+      for (size_t i = 0; i < a.allowed.size(); ++i) std::cout << (i ? ", " : " ") << a.allowed[i];
+      std::cout << "\n";
+    }
+  }
+  std::cout << "\nMetaparameters (every type):\n"
+            << "  require    ref(s): converge those first; if one fails, skip this one\n"
+            << "  before     ref(s): the reverse of require\n"
+            << "  notify     ref(s): like before, and refresh the target when this changes\n"
+            << "  subscribe  ref(s): the reverse of notify\n"
+            << "  tags       list: for --tags (the type name and manifest basename are added)\n"
+            << "  when       expression: declare the resource only when true\n"
+            << "  noop       bool: never change this resource, only report\n"
+            << "  sensitive  bool: show no values or diffs, only [redacted] and a sha256\n";
+  return 0;
+}
+
+int CmdResource(const std::string& type, const std::string& title, const std::string& root) {
+  Registry reg;
+  RegisterBuiltinTypes(reg);
+  const TypeInfo* info = FindTypeOrSay(reg, type);
+  if (!info) return kExitError;
+  if (title.empty()) {
+    Err("listing every " + type + " is not supported: name one (keel resource " + type + " TITLE)");
+    return kExitError;
+  }
+  if (!IsDir(root)) {
+    Err("--root " + root + ": not a directory");
+    return kExitError;
+  }
+  Resource want;
+  want.ref = {type, title};
+  want.loc = {"<command line>", 0, 0};
+  auto problems = PrepareResource(*info, want);
+  if (!problems.empty()) {
+    Err("not supported for " + type + ": " + problems[0].message);
+    return kExitError;
+  }
+  auto host = OpenRealHost(root, nullptr);
+  if (!host.ok()) {
+    Err(host.error().message);
+    return kExitError;
+  }
+  RunContext ctx;
+  ctx.noop = true;
+  ctx.facts = GatherFacts(**host);
+  auto overlay = MakeOverlayHost(**host);  // Read must not write; make sure.
+  auto provider = info->make_provider();
+  const Resource* one[] = {&want};
+  auto pf = provider->Prefetch(one, *overlay, ctx);
+  if (!pf.ok()) {
+    Err(want.id() + ": " + pf.error().message);
+    return kExitError;
+  }
+  auto have = provider->Read(want, *overlay, ctx);
+  if (!have.ok()) {
+    Err(want.id() + ": " + have.error().message);
+    return kExitError;
+  }
+  Map entry;
+  entry.Set(type, Value(title));
+  const AttrSpec* nv = info->schema.Namevar();
+  for (const auto& [k, v] : *have) {
+    if (v.is_null()) continue;
+    if (nv && k == nv->name && v.ToString() == title) continue;
+    if (!info->schema.Find(k)) continue;  // internal state, not an attribute
+    entry.Set(k, v);
+  }
+  std::cout << ToYaml(Value(List{Value(std::move(entry))}));
+  return 0;
+}
+
+/// Backups at or before `at` (RFC 3339 UTC, or a prefix of one).
+bool AtOrBefore(const std::string& time, const std::string& at) {
+  if (at.empty()) return true;
+  return time.substr(0, at.size()) <= at;
+}
+
+int CmdRestore(const std::string& path_text, const std::string& at, const std::string& root,
+               const std::string& state_dir_flag) {
+  auto path = HostPath::Parse(path_text);
+  if (!path.ok()) {
+    Err("restore: " + path.error().message);
+    return kExitError;
+  }
+  if (!at.empty() &&
+      (at.size() < 4 || at.find_first_not_of("0123456789-T:.Z") != std::string::npos)) {
+    Err("--at expects an RFC 3339 UTC time or a prefix of one (2026-11-29T10:00), got '" + at +
+        "'");
+    return kExitError;
+  }
+  if (!IsDir(root)) {
+    Err("--root " + root + ": not a directory");
+    return kExitError;
+  }
+  std::string sd = state_dir_flag.empty() ? DefaultStateDir(root) : state_dir_flag;
+  StateDir state(sd);
+  auto index = state.Index();
+  if (!index.ok()) {
+    Err(index.error().message);
+    return kExitError;
+  }
+  std::string at_cmp = at;
+  if (!at_cmp.empty() && at_cmp.back() == 'Z') at_cmp.pop_back();
+  const BackupEntry* pick = nullptr;
+  for (const auto& e : *index) {
+    if (e.path != path->str()) continue;
+    std::string t = e.time;
+    if (!t.empty() && t.back() == 'Z') t.pop_back();
+    if (!AtOrBefore(t, at_cmp)) continue;
+    if (!pick || e.time >= pick->time) pick = &e;
+  }
+  if (!pick) {
+    Err("no backup of " + path->str() + (at.empty() ? "" : " at or before " + at) + " in " + sd);
+    return kExitError;
+  }
+  auto content = state.LoadBackup(pick->sha256);
+  if (!content.ok()) {
+    Err(content.error().message);
+    return kExitError;
+  }
+  auto locked = state.Lock(0);
+  if (!locked.ok()) {
+    Err(locked.error().message);
+    return kExitError;
+  }
+  auto host = OpenRealHost(root, &state);
+  if (!host.ok()) {
+    Err(host.error().message);
+    return kExitError;
+  }
+  auto parents = MakeParents(**host, *path);
+  Result<void> w = parents.ok() ? (*host)->WriteFileAtomic(*path, *content, FileAttrs{})
+                                : Result<void>(parents.error());
+  state.Unlock();
+  if (!w.ok()) {
+    Err("restore " + path->str() + ": " + w.error().message);
+    return kExitError;
+  }
+  std::cout << "restored " << path->str() << " from the backup of " << pick->time << " (sha256 "
+            << pick->sha256 << ")\n";
+  return 0;
+}
+
+int CmdPull(const PullOptions& po_in, const std::string& state_dir) {
+  PullOptions po = po_in;
+  if (po.dest.empty()) po.dest = (state_dir.empty() ? DefaultStateDir("/") : state_dir) + "/repo";
+  auto pulled = PullConfigRepo(po);
+  if (!pulled.ok()) {
+    Err(pulled.error().message);
+    return kExitError;
+  }
+  for (const auto& m : pulled->messages) std::fprintf(stderr, "warning: %s\n", m.c_str());
+  std::cout << pulled->commit << " " << pulled->tree_dir << "\n";
+  return pulled->fetched ? 0 : kExitError;
+}
+
+void AddRunOptions(CLI::App* sub, RunFlags& f, bool with_run_flags) {
+  sub->add_option("PATH", f.path, "manifest file, or a directory holding site.yaml")
+      ->capture_default_str();
+  sub->add_option("--root", f.root, "manage the tree under DIR as /")->capture_default_str();
+  sub->add_option("--var", f.vars, "set a variable K=V (repeatable, highest precedence)")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  sub->add_option("--facts", f.facts_file, "YAML/JSON map merged over the discovered facts");
+  sub->add_option("--tags", f.tags,
+                  "only resources with one of these tags (plus what they require)")
+      ->delimiter(',')
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  sub->add_option("--state-dir", f.state_dir,
+                  "backups, last run, lock (default <root>/var/lib/keel)");
+  sub->add_option("--git", f.git_url, "apply a config repo from git");
+  sub->add_option("--branch", f.branch, "branch of --git");
+  sub->add_option("--ref", f.ref, "revision of --git");
+  sub->add_option("--ssh-key", f.ssh_key, "private key for ssh:// URLs");
+  sub->add_flag("-v,--verbose", f.verbose, "more output (unchanged resources, timings)");
+  sub->add_flag("-q,--quiet", f.quiet, "less output");
+  if (!with_run_flags) return;
+  sub->add_flag("--noop", f.noop, "dry run: show what would change, change nothing");
+  sub->add_option("--format", f.format, "output on stdout")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
+  sub->add_option("--report", f.report_file, "also write the JSON report to FILE");
+  sub->add_flag("--detailed-exitcodes", f.detailed, "0 no change, 2 changes, 4 failures, 6 both");
+  sub->add_option("--jobs", f.jobs, "converge up to N independent resources at once")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
+  sub->add_option("--lock-timeout", f.lock_timeout, "wait up to S seconds for another run's lock")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  sub->add_option("--color", f.color, "colour (NO_COLOR is honoured)")
+      ->check(CLI::IsMember({"auto", "always", "never"}))
+      ->capture_default_str();
+}
+
+}  // namespace
 
 int Main(int argc, char** argv) {
-  (void)argc, (void)argv;
-  std::fprintf(stderr, "keel: not yet implemented\n");
-  return 1;
+  CLI::App app{"keel: declarative host provisioning (apply, plan, validate, ...)", "keel"};
+  app.require_subcommand(1);
+  app.set_help_all_flag("--help-all", "help of every command");
+
+  RunFlags run;
+  auto* apply = app.add_subcommand("apply", "converge the host to the manifests");
+  AddRunOptions(apply, run, true);
+  auto* plan = app.add_subcommand("plan", "show what apply would change (changes nothing)");
+  AddRunOptions(plan, run, true);
+  auto* validate = app.add_subcommand("validate", "load, type-check and check the graph");
+  AddRunOptions(validate, run, false);
+  auto* graph = app.add_subcommand("graph", "print the resource graph as Graphviz DOT");
+  AddRunOptions(graph, run, false);
+
+  std::string facts_root = "/", facts_format = "yaml", facts_file;
+  auto* facts = app.add_subcommand("facts", "print the facts keel sees");
+  facts->add_option("--root", facts_root, "read the facts of the tree under DIR")
+      ->capture_default_str();
+  facts->add_option("--format", facts_format, "yaml (default) or json")
+      ->check(CLI::IsMember({"json", "yaml"}))
+      ->capture_default_str();
+  facts->add_option("--facts", facts_file, "YAML/JSON map merged over the discovered facts");
+
+  auto* types = app.add_subcommand("types", "list resource types");
+
+  std::string describe_type;
+  auto* describe = app.add_subcommand("describe", "attributes of a resource type");
+  describe->add_option("TYPE", describe_type, "resource type")->required();
+
+  std::string res_type, res_title, res_root = "/";
+  auto* resource = app.add_subcommand("resource", "print current state as manifest YAML");
+  resource->add_option("TYPE", res_type, "resource type")->required();
+  resource->add_option("TITLE", res_title, "title (path, name, ...)");
+  resource->add_option("--root", res_root, "read from the tree under DIR")->capture_default_str();
+
+  PullOptions pull_opts;
+  std::string pull_state_dir;
+  auto* pull = app.add_subcommand("pull", "fetch a config repo from git");
+  pull->add_option("--git", pull_opts.url, "repository URL")->required();
+  auto* pb = pull->add_option("--branch", pull_opts.branch, "branch");
+  pull->add_option("--ref", pull_opts.ref, "revision")->excludes(pb);
+  pull->add_option("--dest", pull_opts.dest, "checkout area (default <state-dir>/repo)");
+  pull->add_option("--state-dir", pull_state_dir, "state dir (default /var/lib/keel)");
+  pull->add_option("--ssh-key", pull_opts.ssh_key, "private key for ssh:// URLs");
+
+  std::string restore_path, restore_at, restore_root = "/", restore_state;
+  auto* restore = app.add_subcommand("restore", "put back a file from the backup store");
+  restore->add_option("PATH", restore_path, "path inside the root")->required();
+  restore->add_option("--at", restore_at, "newest backup at or before TIME (RFC 3339 or prefix)");
+  restore->add_option("--root", restore_root, "the managed tree")->capture_default_str();
+  restore->add_option("--state-dir", restore_state, "default <root>/var/lib/keel");
+
+  auto* version = app.add_subcommand("version", "print the version");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? 0 : kExitError;
+  }
+
+  SetupLogging(run.verbose, run.quiet);
+  if (apply->parsed()) return CmdApply(run, false);
+  if (plan->parsed()) return CmdApply(run, true);
+  if (validate->parsed()) return CmdValidate(run);
+  if (graph->parsed()) return CmdGraph(run);
+  if (facts->parsed()) return CmdFacts(facts_root, facts_format, facts_file);
+  if (types->parsed()) return CmdTypes();
+  if (describe->parsed()) return CmdDescribe(describe_type);
+  if (resource->parsed()) return CmdResource(res_type, res_title, res_root);
+  if (pull->parsed()) return CmdPull(pull_opts, pull_state_dir);
+  if (restore->parsed()) return CmdRestore(restore_path, restore_at, restore_root, restore_state);
+  if (version->parsed()) {
+    std::cout << "keel " << KEEL_VERSION << "\n";
+    return 0;
+  }
+  return kExitError;
 }
 
 }  // namespace keel::cli
