@@ -9,6 +9,7 @@ void RegisterBuiltinTypes(Registry& r) {
   RegisterFile(r);
   RegisterExec(r);
   RegisterHost(r);
+  RegisterMount(r);
   RegisterLine(r);
   RegisterShellvar(r);
   RegisterIfcfg(r);
