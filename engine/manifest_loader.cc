@@ -105,6 +105,17 @@ struct Manifest {
   std::vector<size_t> children;  // manifests this one included, in order
 };
 
+// One definition of a variable in `vars` or a hierarchy file. `value` is
+// final when `resolved`; otherwise it holds the text still to interpolate
+// (the value uses other variables) and `node` is converted again later.
+struct VarDef {
+  const Manifest* m = nullptr;
+  YAML::Node node;
+  SourceLoc loc;
+  Value value;
+  bool resolved = false;
+};
+
 class Loader {
  public:
   explicit Loader(const LoadOptions& o) : opts_(o) {}
@@ -112,6 +123,7 @@ class Loader {
 
  private:
   void Fail(SourceLoc loc, std::string message) {
+    if (quiet_) return;
     out_.errors.push_back(LoadError{std::move(loc), std::move(message)});
   }
   SourceLoc Loc(const Manifest& m, const YAML::Mark& mark) const {
@@ -128,7 +140,11 @@ class Loader {
   void WalkIncludes(size_t index, std::vector<size_t>& stack);
   void IncludeEntry(size_t index, const YAML::Node& entry, std::vector<size_t>& stack);
   void Flatten(size_t index, std::vector<size_t>& order) const;
-  Value BuildContext() const;
+  VarDef DefineVar(const Manifest& m, const YAML::Node& value, SourceLoc loc);
+  /// The variables (--var > hierarchy > vars) plus facts. Values that use
+  /// other variables are interpolated in dependency order; with `report`,
+  /// those that cannot be (undefined names, cycles) are reported.
+  Value BuildContext(bool report = false);
 
   std::vector<Entry> Entries(const Manifest& m, const YAML::Node& map, int depth = 0);
   bool Convert(const Manifest& m, const YAML::Node& n, const Value& ctx, Value& out, int depth,
@@ -157,10 +173,14 @@ class Loader {
 
   Value facts_ctx_;  // {facts}: the context of variable values
   Map cli_vars_;
-  Map hier_vars_;
-  Map manifest_vars_;
-  std::unordered_map<std::string, SourceLoc> var_origin_;
-  Value ctx_;  // the final variables: merged vars + facts
+  std::vector<std::pair<std::string, VarDef>> hier_vars_;      // first file wins
+  std::vector<std::pair<std::string, VarDef>> manifest_vars_;  // no two values
+  std::unordered_map<std::string, size_t> hier_index_, manifest_index_;
+  std::vector<std::unique_ptr<Manifest>> data_files_;  // hierarchy files, kept for marks
+  size_t vars_version_ = 0, ctx_version_ = static_cast<size_t>(-1);
+  Value ctx_cache_;
+  int quiet_ = 0;  // >0: Fail() records nothing (trial interpolation)
+  Value ctx_;      // the final variables: merged vars + facts
 
   std::unordered_map<std::string, size_t> identities_;  // type '\0' identity -> index
   std::unordered_map<std::string, SourceLoc> dropped_;  // ref -> where declared (when false)
@@ -302,18 +322,19 @@ void Loader::ReadVars(Manifest& m) {
       Fail(kloc, "'facts' is reserved for the fact map and cannot be set in vars");
       continue;
     }
-    Value v;
-    if (!ConvertValue(m, kv.second, facts_ctx_, v)) continue;
-    auto origin = var_origin_.find(name);
-    if (origin != var_origin_.end()) {
-      const Value* prev = manifest_vars_.Find(name);
-      if (prev && *prev != v)
-        Fail(kloc, "variable '" + name + "' is set to " + v.ToJson() + " here but to " +
-                       prev->ToJson() + " at " + origin->second.str());
+    VarDef def = DefineVar(m, kv.second, kloc);
+    auto prev = manifest_index_.find(name);
+    if (prev != manifest_index_.end()) {
+      // Compared as written (before interpolation) when either uses variables.
+      const VarDef& first = manifest_vars_[prev->second].second;
+      if (first.value != def.value)
+        Fail(kloc, "variable '" + name + "' is set to " + def.value.ToJson() + " here but to " +
+                       first.value.ToJson() + " at " + first.loc.str());
       continue;
     }
-    var_origin_.emplace(name, kloc);
-    manifest_vars_.Set(name, std::move(v));
+    manifest_index_.emplace(name, manifest_vars_.size());
+    manifest_vars_.emplace_back(name, std::move(def));
+    ++vars_version_;
   }
 }
 
@@ -348,7 +369,8 @@ void Loader::ReadHierarchy(const Manifest& entry) {
       continue;
     }
     // Parse as a manifest-like file so that marks and ScalarPlace work.
-    Manifest data;
+    data_files_.push_back(std::make_unique<Manifest>());
+    Manifest& data = *data_files_.back();
     data.display = display;
     std::ifstream in(path, std::ios::binary);
     std::ostringstream ss;
@@ -376,20 +398,79 @@ void Loader::ReadHierarchy(const Manifest& entry) {
         Fail(Loc(data, kv.first.Mark()), "'facts' is reserved for the fact map");
         continue;
       }
-      if (hier_vars_.Has(name)) continue;  // the first file defining it wins
-      Value v;
-      if (!ConvertValue(data, kv.second, facts_ctx_, v)) continue;
-      hier_vars_.Set(name, std::move(v));
+      if (hier_index_.count(name)) continue;  // the first file defining it wins
+      hier_index_.emplace(name, hier_vars_.size());
+      hier_vars_.emplace_back(name, DefineVar(data, kv.second, Loc(data, kv.first.Mark())));
+      ++vars_version_;
     }
   }
 }
 
-Value Loader::BuildContext() const {
-  Map ctx = manifest_vars_;
-  for (const auto& [k, v] : hier_vars_) ctx.Set(k, v);
-  for (const auto& [k, v] : cli_vars_) ctx.Set(k, v);
+VarDef Loader::DefineVar(const Manifest& m, const YAML::Node& value, SourceLoc loc) {
+  VarDef def{&m, value, std::move(loc)};
+  // A value using only facts (or nothing) is final now; one that fails is
+  // kept as written and interpolated once the other variables are known.
+  ++quiet_;
+  def.resolved = ConvertValue(m, value, facts_ctx_, def.value);
+  --quiet_;
+  return def;
+}
+
+Value Loader::BuildContext(bool report) {
+  if (!report && ctx_version_ == vars_version_) return ctx_cache_;
+  Map ctx = cli_vars_;
+  std::vector<const VarDef*> pending;
+  std::vector<const std::string*> pending_names;
+  auto take = [&](const std::string& name, const VarDef& def) {
+    if (def.resolved) {
+      ctx.Set(name, def.value);
+    } else {
+      pending.push_back(&def);
+      pending_names.push_back(&name);
+    }
+  };
+  for (const auto& [name, def] : hier_vars_)
+    if (!cli_vars_.Has(name)) take(name, def);
+  for (const auto& [name, def] : manifest_vars_)
+    if (!cli_vars_.Has(name) && !hier_index_.count(name)) take(name, def);
   ctx.Set("facts", opts_.facts.is_null() ? Value(Map{}) : opts_.facts);
-  return Value(std::move(ctx));
+  Value v_ctx(std::move(ctx));
+  // Values using other variables: interpolate those whose names are all
+  // known, repeat while that makes progress (dependency order, any depth).
+  while (!pending.empty()) {
+    bool progress = false;
+    for (size_t i = 0; i < pending.size();) {
+      Value v;
+      ++quiet_;
+      bool ok = ConvertValue(*pending[i]->m, pending[i]->node, v_ctx, v);
+      --quiet_;
+      if (ok) {
+        v_ctx.mutable_map().Set(*pending_names[i], std::move(v));
+        pending.erase(pending.begin() + i);
+        pending_names.erase(pending_names.begin() + i);
+        progress = true;
+      } else {
+        ++i;
+      }
+    }
+    if (!progress) break;
+  }
+  if (report) {
+    // Undefined names or a cycle: report at the place of each.
+    for (const VarDef* def : pending) {
+      size_t first = out_.errors.size();
+      Value v;
+      ConvertValue(*def->m, def->node, v_ctx, v);
+      for (size_t i = first; i < out_.errors.size(); ++i)
+        for (const std::string* name : pending_names)
+          if (out_.errors[i].message == "undefined variable '" + *name + "'")
+            out_.errors[i].message = "variable '" + *name + "' cannot be resolved: its value " +
+                                     "depends on itself (a cycle of variables)";
+    }
+  }
+  ctx_cache_ = v_ctx;
+  ctx_version_ = vars_version_;
+  return v_ctx;
 }
 
 void Loader::WalkIncludes(size_t index, std::vector<size_t>& stack) {
@@ -974,7 +1055,7 @@ LoadResult Loader::Run() {
   ReadHierarchy(*manifests_[0]);
   std::vector<size_t> stack;
   WalkIncludes(0, stack);
-  ctx_ = BuildContext();
+  ctx_ = BuildContext(/*report=*/true);
 
   std::vector<size_t> order;
   Flatten(0, order);

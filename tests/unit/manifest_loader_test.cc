@@ -562,6 +562,33 @@ TEST_CASE_FIXTURE(Fixture, "manifest_loader: YAML merge keys share attributes") 
   CHECK(*c->Get("env") == Value(Map{{"B", "2"}, {"A", "1"}}));
 }
 
+TEST_CASE_FIXTURE(Fixture, "manifest_loader: variables may use other variables, in any order") {
+  Write("site.yaml",
+        "hierarchy: [data.yaml]\n"
+        "vars:\n"
+        "  conf: \"{{ dir }}/app.conf\"\n"
+        "  dir: \"{{ prefix }}/etc\"\n"
+        "  prefix: /usr\n"
+        "  ports: [\"{{ port }}\", 2]\n"
+        "  port: 1\n"
+        "resources:\n"
+        "  - file: \"{{ conf }}\"\n"
+        "    content: \"{{ ports }} {{ greeting }}\"\n");
+  Write("data.yaml", "greeting: \"hi {{ facts.hostname }} {{ prefix }}\"\n");
+  cli_vars = {{"prefix", "/opt"}};
+  LoadResult r = Load();
+  REQUIRE(Errors(r) == Strings{});
+  CHECK(Ids(r) == Strings{"file[/opt/etc/app.conf]"});
+  CHECK(r.catalog.resources[0].GetString("content") == "[1, 2] hi store01 /opt");
+
+  Write("site.yaml", "vars:\n  a: \"{{ b }}\"\n  b: \"x{{ a }}\"\n  c: \"{{ nope }}\"\n");
+  CHECK(Errors(Load()) == Strings{"site.yaml:2:10: variable 'b' cannot be resolved: its value "
+                                  "depends on itself (a cycle of variables)",
+                                  "site.yaml:3:11: variable 'a' cannot be resolved: its value "
+                                  "depends on itself (a cycle of variables)",
+                                  "site.yaml:4:10: undefined variable 'nope'"});
+}
+
 // A timing harness: 10,000 resources over 10 files with includes, vars,
 // interpolation and requires. Run with:
 //   keel_unit -tc='manifest_loader bench*' --no-skip
