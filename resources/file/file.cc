@@ -24,13 +24,12 @@
 #include <mutex>
 #include <set>
 
-#include "engine/expr.h"
 #include "engine/host.h"
-#include "engine/host_real.h"
 #include "engine/provider.h"
 #include "engine/registry.h"
 #include "engine/text_diff.h"
 #include "resources/builtin.h"
+#include "resources/file/file_content.h"
 #include "resources/file/file_util.h"
 
 namespace keel {
@@ -484,69 +483,19 @@ class FileProvider : public Provider {
     const bool is_template = want.Has("template");
     if (!is_template && !want.Has("source")) return std::optional<std::string>();
     const std::string attr = is_template ? "template" : "source";
-    auto text = ReadRepoFile(want, attr, ctx);
+    const std::string name = want.GetString(attr);
+    auto text = repo_.Read(name, !want.repo_dir.empty() ? want.repo_dir : ctx.repo_dir, attr);
     if (!text.ok()) return text.error();
     if (!is_template) return std::optional<std::string>(std::move(*text));
-    Map vars;
-    vars.Set("facts", ctx.facts.is_null() ? Value(Map{}) : ctx.facts);
-    size_t offset = 0;
-    auto rendered = Interpolate(*text, Value(std::move(vars)), &offset);
-    if (!rendered.ok()) {
-      auto [line, col] = file::LineCol(*text, offset);
-      return MakeError(ErrorCode::kInvalid, "template " + want.GetString(attr) + ":" +
-                                                std::to_string(line) + ":" + std::to_string(col) +
-                                                ": " + rendered.error().message);
-    }
-    return std::optional<std::string>(rendered->ToString());
-  }
-
-  /// Reads a source/template file of the config repo through a read-only
-  /// Host rooted at the repo, so that it can never resolve outside it.
-  Result<std::string> ReadRepoFile(const Resource& want, const std::string& attr, RunContext& ctx) {
-    const std::string name = want.GetString(attr);
-    std::string repo = !want.repo_dir.empty() ? want.repo_dir : ctx.repo_dir;
-    while (repo.size() > 1 && repo.back() == '/') repo.pop_back();
-    std::string inside;  // the path below the repo root
-    if (!name.empty() && name[0] == '/') {
-      if (repo.empty()) {
-        repo = "/";
-        inside = name;
-      } else if (repo == "/" || name.rfind(repo + "/", 0) == 0) {
-        inside = repo == "/" ? name : name.substr(repo.size());
-      } else {
-        return MakeError(ErrorCode::kInvalid,
-                         attr + " " + name + " is outside the config repo " + repo);
-      }
-    } else {
-      if (repo.empty())
-        return MakeError(ErrorCode::kInvalid,
-                         attr + " " + name + " is relative and no config repo is known");
-      inside = "/" + name;
-    }
-    auto path = HostPath::Parse(inside);
-    if (!path.ok()) return path.error();
-    Host* repo_host = nullptr;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      auto& slot = repo_hosts_[repo];
-      if (!slot) {
-        auto opened = OpenRealHost(repo, nullptr);
-        if (!opened.ok()) return opened.error().Context("opening config repo " + repo);
-        slot = std::move(*opened);
-      }
-      repo_host = slot.get();
-    }
-    auto data = repo_host->ReadFile(*path);
-    if (!data.ok()) return data.error().Context("reading " + attr + " " + name);
-    if (!data->has_value())
-      return MakeError(ErrorCode::kNotFound, attr + " " + name + " does not exist");
-    return std::move(**data);
+    auto rendered = file::RenderTemplate(*text, ctx.facts, name);
+    if (!rendered.ok()) return rendered.error();
+    return std::optional<std::string>(std::move(*rendered));
   }
 
   std::mutex mu_;
   std::set<std::string> managed_;             // paths of every file resource of the run
   std::map<std::string, Observed> observed_;  // resource id -> last Read
-  std::map<std::string, std::unique_ptr<Host>> repo_hosts_;
+  file::RepoReader repo_;                     // source/template files
 };
 
 }  // namespace

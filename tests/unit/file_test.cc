@@ -13,6 +13,7 @@
 #include "engine/host_real.h"
 #include "engine/registry.h"
 #include "resources/builtin.h"
+#include "resources/file/file_content.h"
 #include "resources/file/file_util.h"
 #include "tests/unit/support/converge.h"
 #include "tests/unit/support/temp_root.h"
@@ -108,6 +109,29 @@ TEST_CASE("file_util: modes, passwd names, line:col") {
   CHECK_FALSE(file::NameForId(passwd, 100));
   CHECK(file::LineCol("ab\ncd", 4) == std::pair<int, int>{2, 2});
   CHECK(file::LineCol("ab", 99) == std::pair<int, int>{1, 3});
+}
+
+TEST_CASE("file_content: templates render facts only; repo paths stay in the repo") {
+  Value facts(Map{{"hostname", Value("web1")}, {"os", Value(Map{{"family", Value("RedHat")}})}});
+  auto r = file::RenderTemplate("h={{ facts.hostname }} f={{ facts.os.family }}\n", facts, "t");
+  REQUIRE(r.ok());
+  CHECK(*r == "h=web1 f=RedHat\n");
+  CHECK(*file::RenderTemplate("no braces\n", Value(), "t") == "no braces\n");
+  CHECK(*file::RenderTemplate("{{ \"{{\" }} x", facts, "t") == "{{ x");
+  r = file::RenderTemplate("a\nb {{ ipmi_port }}\n", facts, "t.tmpl");
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().message.rfind("template t.tmpl:2:", 0) == 0);
+  CHECK(r.error().message.find("ipmi_port") != std::string::npos);
+  REQUIRE_FALSE(file::RenderTemplate("{{ facts.hostname ", facts, "t").ok());
+
+  using P = std::pair<std::string, std::string>;
+  CHECK(*file::SplitRepoPath("/repo/files/a", "/repo/", "source") == P{"/repo", "/files/a"});
+  CHECK(*file::SplitRepoPath("files/a", "/repo", "source") == P{"/repo", "/files/a"});
+  CHECK(*file::SplitRepoPath("/abs/a", "", "source") == P{"/", "/abs/a"});
+  auto out = file::SplitRepoPath("/repository/a", "/repo", "source");
+  REQUIRE_FALSE(out.ok());
+  CHECK(out.error().message == "source /repository/a is outside the config repo /repo");
+  CHECK_FALSE(file::SplitRepoPath("files/a", "", "template").ok());
 }
 
 TEST_CASE_FIXTURE(FileFixture, "file: validation errors at load time") {
