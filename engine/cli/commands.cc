@@ -163,6 +163,7 @@ struct Loaded {
   std::string git_url, commit;
   std::vector<std::string> pull_warnings;
   std::string pull_dest;
+  std::string repo_path;  // --git: the entry manifest's path inside the repo
   std::string temp_dest;  // plan --git: a temporary checkout, removed at exit
   ~Loaded() {
     if (!temp_dest.empty()) {
@@ -198,6 +199,7 @@ bool PullForRun(const RunFlags& f, bool dry, Loaded& l) {
   l.pull_warnings = pulled->messages;
   for (const auto& m : pulled->messages) spdlog::warn("{}", m);
   std::string rel = f.path == "./site.yaml" ? "site.yaml" : f.path;
+  l.repo_path = rel;
   l.entry = EntryPath((std::filesystem::path(pulled->tree_dir) / rel).string());
   return true;
 }
@@ -288,7 +290,7 @@ int CmdApply(const RunFlags& f, bool plan) {
     report.root = ec ? f.root : abs.lexically_normal().string();
     if (report.root.size() > 1 && report.root.back() == '/') report.root.pop_back();
   }
-  report.source_path = l.git_url.empty() ? f.path : l.entry;
+  report.source_path = l.git_url.empty() ? f.path : l.repo_path;
   if (!l.git_url.empty()) {
     report.git_url = l.git_url;
     report.commit = l.commit;
