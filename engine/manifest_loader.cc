@@ -7,8 +7,12 @@
 //      the entry manifest's vars);
 //   3. walk `include` depth first (paths and `when` see the variables known
 //      so far: --var, hierarchy, and the `vars` of manifests already loaded);
-//   4. merge the variables (--var > first hierarchy file > `vars`);
-//   5. build the resources of every manifest, in manifest order;
+//   4. resolve the variables: for each name the winning definition
+//      (--var > first hierarchy file > `vars`); a value may use facts and
+//      other variables, interpolated in dependency order;
+//   5. build the resources of every manifest, in manifest order (a file's
+//      includes come before its own resources when `include` is written
+//      before `resources`, after them otherwise; a file is loaded once);
 //   6. resolve references.
 // Errors are collected in the order found; no phase stops the others except
 // when the entry manifest cannot be read or parsed.
@@ -151,7 +155,15 @@ class Loader {
                size_t& nodes);
   bool ConvertValue(const Manifest& m, const YAML::Node& n, const Value& ctx, Value& out) {
     size_t nodes = 0;
-    return Convert(m, n, ctx, out, 0, nodes);
+    bool ok = Convert(m, n, ctx, out, 0, nodes);
+    if (nodes > kMaxNodesPerValue) {
+      Fail(Loc(m, n.Mark()), "value too large or nested too deeply (more than " +
+                                 std::to_string(kMaxNodesPerValue) + " nodes or " +
+                                 std::to_string(kMaxDepth) + " levels once aliases are expanded)");
+      out = Value();
+      return false;
+    }
+    return ok;
   }
   bool EvalWhen(const Manifest& m, const YAML::Node& n, const Value& ctx, bool& keep);
   void ParseRefs(const Manifest& m, const char* meta, const YAML::Node& n,
@@ -638,8 +650,7 @@ std::vector<Entry> Loader::Entries(const Manifest& m, const YAML::Node& map, int
 bool Loader::Convert(const Manifest& m, const YAML::Node& n, const Value& ctx, Value& out,
                      int depth, size_t& nodes) {
   if (++nodes > kMaxNodesPerValue || depth > kMaxDepth) {
-    if (nodes == kMaxNodesPerValue + 1 || depth == kMaxDepth + 1)
-      Fail(Loc(m, n.Mark()), "value too large or nested too deeply");
+    nodes = kMaxNodesPerValue + 1;  // ConvertValue reports it once
     return false;
   }
   switch (n.Type()) {

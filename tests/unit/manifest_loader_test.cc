@@ -589,6 +589,45 @@ TEST_CASE_FIXTURE(Fixture, "manifest_loader: variables may use other variables, 
                                   "site.yaml:4:10: undefined variable 'nope'"});
 }
 
+TEST_CASE_FIXTURE(Fixture, "manifest_loader: malformed input gives errors, never a crash") {
+  const std::vector<std::string> bad = {
+      std::string("\x00\xff\xfe garbage \x01", 17),
+      "resources:\n  - pkg: a\n    version: &x [*x]\n",
+      std::string(5000, '[') + "\n",
+      "a: &a [*a, *a]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n",
+      "resources:\n  - ? [a, b]\n    : c\n",
+      "resources:\n  - pkg: a\n    ? {x: 1}\n    : 2\n",
+      "include: [\"/\"]\n",
+      "include: [\"{{ facts }}\"]\n",
+      "hierarchy: [\"{{ facts }}\", 3, [x]]\n",
+      "vars:\n  v: &l [1, *l]\nresources:\n  - pkg: \"{{ v }}\"\n",
+      "resources:\n  - pkg: a\n    require: \"[]\"\n    before: [[x]]\n    tags: {a: 1}\n",
+      "--- \n...\n",
+      "resources:\n  - pkg: \"{{\"\n",
+  };
+  for (const auto& text : bad) {
+    CAPTURE(text.substr(0, 60));
+    Write("site.yaml", text);
+    LoadResult r = Load();
+    for (const auto& e : r.errors) CHECK(!e.message.empty());
+  }
+  // A bomb of aliases is cut off, not expanded.
+  std::string bomb = "vars:\n  l0: &l0 [x, x, x, x, x, x, x, x, x, x]\n";
+  for (int i = 1; i < 9; ++i)
+    bomb += "  l" + std::to_string(i) + ": &l" + std::to_string(i) + " [*l" +
+            std::to_string(i - 1) + ", *l" + std::to_string(i - 1) + ", *l" +
+            std::to_string(i - 1) + ", *l" + std::to_string(i - 1) + ", *l" +
+            std::to_string(i - 1) + ", *l" + std::to_string(i - 1) + "]\n";
+  Write("site.yaml", bomb);
+  auto t0 = std::chrono::steady_clock::now();
+  LoadResult r = Load();
+  CHECK(Errors(r) == Strings{"site.yaml:9:7: value too large or nested too deeply (more than "
+                             "1000000 nodes or 512 levels once aliases are expanded)",
+                             "site.yaml:10:7: value too large or nested too deeply (more than "
+                             "1000000 nodes or 512 levels once aliases are expanded)"});
+  CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(5));
+}
+
 // A timing harness: 10,000 resources over 10 files with includes, vars,
 // interpolation and requires. Run with:
 //   keel_unit -tc='manifest_loader bench*' --no-skip
