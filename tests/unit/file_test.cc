@@ -504,3 +504,16 @@ TEST_CASE_FIXTURE(FileFixture, "file: Read shows the state of the declared path"
   CHECK(have->Find("ensure")->as_string() == "absent");
   CHECK(have->size() == 1);
 }
+
+TEST_CASE_FIXTURE(FileFixture, "file: a symlink loop is a clear error, not a hang") {
+  root.Symlink("/etc/a", "/etc/b");
+  root.Symlink("/etc/b", "a");
+  auto before = root.Snapshot();
+  auto r = Run(File("/etc/a", {{"content", "x\n"}}));
+  CHECK(r.status == Converged::kFailed);
+  CHECK(r.error.find("too many levels of symbolic links") != std::string::npos);
+  CHECK(root.Snapshot() == before);
+  // ensure link and absent act on the link itself and do not care.
+  Timeline(File("/etc/a", {{"target", "/etc/real"}}));
+  CHECK(std::filesystem::read_symlink(root.Real("/etc/a")) == "/etc/real");
+}
