@@ -265,8 +265,14 @@ void Lex(std::string_view s, size_t& p, Token& t) {
       t.type = Tok::kString;
       t.str = std::move(num);
     } else if (dots == 1 || exp) {
-      t.type = Tok::kDouble;
       t.d = std::strtod(num.c_str(), nullptr);
+      if (!exp && IsVersion(num) && Value(t.d).ToString() != num) {
+        // "6.10" would read as 6.1: like YAML (yaml_value.h), keep the text.
+        t.type = Tok::kString;
+        t.str = std::move(num);
+      } else {
+        t.type = Tok::kDouble;
+      }
     } else {
       errno = 0;
       t.i = std::strtoll(num.c_str(), nullptr, 10);

@@ -10,6 +10,20 @@
 
 namespace keel {
 
+/// Language notes (SPEC 2.4, and where it is silent):
+/// - Literals: "..." / '...' (escapes \" \' \\ \n \t \r; others such as
+///   "\d" are kept as written, for regexes), integers, decimals, true/false
+///   (also True/False), null (also None), [a, b]. A bare number with 2+ dots
+///   (2.6.18), or one whose text would not survive as a double (6.10), is a
+///   string, the same rule as YAML scalars (yaml_value.h).
+/// - Paths: `facts.os.family`, `list[0]` (negative counts from the end),
+///   `m["key"]`, chained. Names may contain '-' after the first character.
+///   An unknown map key is an error naming the key and the path walked.
+/// - `and`/`or` short-circuit and return an operand, as in Python
+///   (`x or "default"`); the skipped side is parsed, not evaluated.
+///   Comparisons chain (`1 < x < 3`). `not` gives a bool.
+/// - `=~` is an ECMAScript regex search (compiled regexes are cached).
+///
 /// Evaluates `text` (e.g. `facts.os.release.major == "6" and x in [1, 2]`)
 /// with variables from `vars` (a map; "facts" is one of its keys).
 /// On failure the Error message names the problem without a place, and
@@ -22,19 +36,23 @@ Result<Value> EvaluateExpression(std::string_view text, const Value& vars,
 /// `{{ EXPR }}` (surrounding blanks allowed inside the braces only) keeps the
 /// value's type; otherwise the result is a string. `{{ "{{" }}` writes `{{`.
 /// Text without `{{` is returned unchanged (fast path).
-Result<Value> Interpolate(std::string_view text, const Value& vars,
-                          size_t* error_offset = nullptr);
+Result<Value> Interpolate(std::string_view text, const Value& vars, size_t* error_offset = nullptr);
 
 /// Truth of a value for `when`: false, null, 0, "", [] and {} are false.
 bool IsTruthy(const Value& v);
 
-/// Compares as SPEC 2.4 says: numbers numerically (a numeric string and a
-/// number too), two dotted versions ("6.10" vs "6.4") as versions, other
-/// strings lexically. Returns <0, 0, >0; error when not comparable.
+/// Compares as SPEC 2.4 says: numbers numerically, two strings that are
+/// both versions (digits and single dots: "6", "6.10", "2.6.18") as
+/// versions, other strings lexically. A number against a string: when the
+/// string is a dotted version, as versions against the number's text (so
+/// 6.4 < "6.10", like the release it stands for); else when the string is
+/// numeric ("6", "-1.5"), numerically. Returns <0, 0, >0; error (kInvalid,
+/// "cannot compare ...") otherwise (lists, maps, bools, null, "abc" vs 1).
 Result<int> CompareValues(const Value& a, const Value& b);
 
-/// Equality of `==`: like Value::operator== but a number equals a numeric
-/// string with the same value ("6" == 6).
+/// Equality of `==`: like Value::operator== but a number and a string are
+/// equal when CompareValues says 0 ("6" == 6, "6.0" == 6); a string that
+/// is not a number never equals a number.
 bool LooseEquals(const Value& a, const Value& b);
 
 }  // namespace keel

@@ -78,6 +78,10 @@ TEST_CASE("expr: literals") {
   CHECK(Eval("[1, 'x', [true]]") == Value(List{1, "x", Value(List{true})}));
   CHECK(Eval("[]") == Value(List{}));
   CHECK(Eval("2.6.18") == Value("2.6.18"));  // a bare version is a string
+  CHECK(Eval("6.10") == Value("6.10"));      // would lose its 0 as a number
+  CHECK(Eval("6.4").is_double());
+  CHECK(Eval(".5").as_double() == 0.5);
+  CHECK(Eval("1e3").as_double() == 1000.0);
 }
 
 TEST_CASE("expr: variable paths, indexing, map keys") {
@@ -125,6 +129,9 @@ TEST_CASE("expr: version-aware comparisons") {
   CHECK(True("'2.6.18' < '2.6.32'"));
   CHECK(True("facts.os.release.full >= '6.4'"));
   CHECK(True("facts.os.release.full > 6.4"));  // number vs version: as versions
+  CHECK(True("facts.os.release.full == 6.10"));
+  CHECK(True("facts.os.release.full > 6.9"));
+  CHECK(True("6.10 > 6.9"));
   CHECK(True("'10' > '9'"));
   CHECK(True("'6' < '6.1'"));
   CHECK(True("'6.0' >= '6'"));
