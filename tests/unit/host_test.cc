@@ -61,7 +61,7 @@ struct Sentinel {
 
 }  // namespace
 
-TEST_CASE("host: HostPath normalises") {
+TEST_CASE("hostio: HostPath normalises") {
   CHECK(HostPath::Parse("/etc//x/../y")->str() == "/etc/y");
   CHECK(HostPath::Parse("/../../etc")->str() == "/etc");
   CHECK(HostPath::Parse("/a/./b/")->str() == "/a/b");
@@ -84,7 +84,7 @@ TEST_CASE("host: HostPath normalises") {
   CHECK_FALSE(P("/").IsAncestorOf(P("/")));
 }
 
-TEST_CASE("host: Command::Display quotes") {
+TEST_CASE("hostio: Command::Display quotes") {
   Command c;
   c.argv = {"echo", "a b", "it's"};
   CHECK(c.Display() == "echo 'a b' 'it'\\''s'");
@@ -93,7 +93,7 @@ TEST_CASE("host: Command::Display quotes") {
   CHECK(s.Display() == "/bin/sh -c 'echo hi'");
 }
 
-TEST_CASE("host: real host reads, writes, lists, removes") {
+TEST_CASE("hostio: real host reads, writes, lists, removes") {
   for (bool walk : {false, true}) {
     CAPTURE(walk);
     ResolverMode mode(walk);
@@ -153,7 +153,7 @@ TEST_CASE("host: real host reads, writes, lists, removes") {
   }
 }
 
-TEST_CASE("host: atomic write keeps mode and owner of the replaced file") {
+TEST_CASE("hostio: atomic write keeps mode and owner of the replaced file") {
   TempRoot root;
   root.Write("/etc/shadow", "old\n", 0640);
   REQUIRE(::chown(root.Real("/etc/shadow").c_str(), 12, 34) == 0);
@@ -195,7 +195,7 @@ TEST_CASE("host: atomic write keeps mode and owner of the replaced file") {
   CHECK(sink.saved[1].second == "newer\n");
 }
 
-TEST_CASE("host: absolute symlinks resolve inside the root, never outside") {
+TEST_CASE("hostio: absolute symlinks resolve inside the root, never outside") {
   for (bool walk : {false, true}) {
     CAPTURE(walk);
     ResolverMode mode(walk);
@@ -247,7 +247,7 @@ TEST_CASE("host: absolute symlinks resolve inside the root, never outside") {
   }
 }
 
-TEST_CASE("host: symlink, stat, lstat, setattrs") {
+TEST_CASE("hostio: symlink, stat, lstat, setattrs") {
   TempRoot root;
   root.Write("/etc/a", "a");
   auto host = Open(root);
@@ -291,7 +291,7 @@ TEST_CASE("host: symlink, stat, lstat, setattrs") {
   CHECK_FALSE(host->MakeDir(P("/etc/a"), {}).ok());
 }
 
-TEST_CASE("host: MakeParents, LookupUid/Gid, HasProgram") {
+TEST_CASE("hostio: MakeParents, LookupUid/Gid, HasProgram") {
   TempRoot root;
   root.Write("/etc/passwd",
              "root:x:0:0:root:/root:/bin/bash\nwww-data:x:33:33::/var/www:/bin/false\n");
@@ -323,7 +323,7 @@ TEST_CASE("host: MakeParents, LookupUid/Gid, HasProgram") {
   CHECK_FALSE(HasProgram(*host, "missing"));
 }
 
-TEST_CASE("host: overlay layers writes in memory") {
+TEST_CASE("hostio: overlay layers writes in memory") {
   TempRoot root;
   root.Write("/etc/hosts", "base\n");
   root.Write("/etc/gone", "bye\n");
@@ -357,4 +357,156 @@ TEST_CASE("host: overlay layers writes in memory") {
   // Nothing reached the base.
   CHECK(root.Snapshot() == before);
   CHECK(**real->ReadFile(P("/etc/hosts")) == "base\n");
+}
+
+namespace {
+
+std::unique_ptr<Host> Live() {
+  auto h = OpenRealHost("/", nullptr);
+  REQUIRE(h.ok());
+  return std::move(*h);
+}
+
+void CopyFile(const std::string& from, const std::string& to, mode_t mode) {
+  std::filesystem::create_directories(std::filesystem::path(to).parent_path());
+  std::filesystem::copy_file(std::filesystem::canonical(from), to,
+                             std::filesystem::copy_options::overwrite_existing);
+  ::chmod(to.c_str(), mode);
+}
+
+// A root with a working /bin/sh and /bin/cat (dash + libc + loader), so the
+// chroot of Run can be exercised for real.
+bool SeedShellRoot(TempRoot& root) {
+  const char* libs[] = {"/lib/x86_64-linux-gnu/libc.so.6", "/lib64/ld-linux-x86-64.so.2"};
+  for (const char* l : libs) {
+    if (!std::filesystem::exists(l)) return false;
+  }
+  CopyFile("/bin/sh", root.Real("/bin/sh"), 0755);
+  CopyFile("/bin/cat", root.Real("/bin/cat"), 0755);
+  for (const char* l : libs) CopyFile(l, root.Real(l), 0755);
+  return true;
+}
+
+}  // namespace
+
+TEST_CASE("hostio: Run captures output, exit codes, stdin, environment") {
+  auto host = Live();
+  CHECK(host->live());
+  Command c;
+  c.argv = {"sh", "-c", "echo out; echo err >&2; exit 3"};
+  auto r = host->Run(c);
+  REQUIRE(r.ok());
+  CHECK(r->exit_code == 3);
+  CHECK(r->out == "out\n");
+  CHECK(r->err == "err\n");
+  CHECK_FALSE(r->timed_out);
+
+  Command s;
+  s.shell = "cat; echo \"$LANG:$PATH:$FOO\"; pwd";
+  s.stdin_data = "input line\n";
+  s.env = {{"FOO", "bar"}};
+  s.cwd = "/tmp";
+  r = host->Run(s);
+  REQUIRE(r.ok());
+  CHECK(r->exit_code == 0);
+  CHECK(r->out ==
+        "input line\nC:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:bar\n/tmp\n");
+
+  // A large stdin and a large stdout at once do not deadlock.
+  Command big;
+  big.argv = {"cat"};
+  big.stdin_data = std::string(3 << 20, 'x');
+  r = host->Run(big);
+  REQUIRE(r.ok());
+  CHECK(r->exit_code == 0);
+  CHECK(r->out.size() == (1u << 20));  // capped: the last 1 MiB kept
+
+  // A command that ignores its stdin.
+  Command ignore;
+  ignore.argv = {"true"};
+  ignore.stdin_data = std::string(1 << 20, 'y');
+  r = host->Run(ignore);
+  REQUIRE(r.ok());
+  CHECK(r->exit_code == 0);
+
+  Command killed;
+  killed.shell = "kill -9 $$";
+  r = host->Run(killed);
+  REQUIRE(r.ok());
+  CHECK(r->exit_code == -1);
+}
+
+TEST_CASE("hostio: Run of a missing program is an error") {
+  auto host = Live();
+  Command c;
+  c.argv = {"keel-no-such-program"};
+  auto r = host->Run(c);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().message == "cannot run 'keel-no-such-program': No such file or directory");
+  c.argv = {"/nonexistent/prog"};
+  CHECK_FALSE(host->Run(c).ok());
+  Command empty;
+  CHECK_FALSE(host->Run(empty).ok());
+}
+
+TEST_CASE("hostio: Run timeout kills the whole process group") {
+  auto host = Live();
+  Command c;
+  c.shell = "sleep 100 & sleep 100";
+  c.timeout_s = 1;
+  auto start = std::chrono::steady_clock::now();
+  auto r = host->Run(c);
+  double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  REQUIRE(r.ok());
+  CHECK(r->timed_out);
+  CHECK(r->exit_code == -1);
+  CHECK(took < 3.5);
+  // A background child that survives the main process does not hold Run up.
+  Command bg;
+  bg.shell = "sleep 5 >/dev/null 2>&1 & echo started";
+  start = std::chrono::steady_clock::now();
+  r = host->Run(bg);
+  took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  REQUIRE(r.ok());
+  CHECK(r->out == "started\n");
+  CHECK(took < 2.0);
+  // A process ignoring SIGTERM is killed 2 s later.
+  Command stubborn;
+  stubborn.shell = "trap '' TERM; sleep 100";
+  stubborn.timeout_s = 1;
+  start = std::chrono::steady_clock::now();
+  r = host->Run(stubborn);
+  took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  REQUIRE(r.ok());
+  CHECK(r->timed_out);
+  CHECK(took < 4.5);
+}
+
+TEST_CASE("hostio: Run under a root: chrooted, or KEEL_ROOT without chroot") {
+  TempRoot root;
+  root.Write("/etc/marker", "inside the root\n");
+  root.Mkdir("/work");
+  if (!SeedShellRoot(root)) return;
+  auto host = Open(root);
+  Command c;
+  c.shell = "cat /etc/marker; pwd; echo \"[$KEEL_ROOT]\"";
+  c.cwd = "/work";
+  auto r = host->Run(c);
+  REQUIRE(r.ok());
+  CHECK(r->exit_code == 0);
+  CHECK(r->out == "inside the root\n/work\n[]\n");
+
+  Command missing;
+  missing.argv = {"ls"};  // exists on the host, not in the root
+  auto m = host->Run(missing);
+  REQUIRE_FALSE(m.ok());
+  CHECK(m.error().message.find("cannot run 'ls'") != std::string::npos);
+
+  Command nochroot;
+  nochroot.shell = "cat \"$KEEL_ROOT/etc/marker\"; pwd";
+  nochroot.chroot = false;
+  nochroot.cwd = "/work";
+  r = host->Run(nochroot);
+  REQUIRE(r.ok());
+  CHECK(r->out == "inside the root\n" + host->root() + "/work\n");
 }
