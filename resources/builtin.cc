@@ -10,6 +10,7 @@ void RegisterBuiltinTypes(Registry& r) {
   RegisterExec(r);
   RegisterHost(r);
   RegisterMount(r);
+  RegisterSysctl(r);
   RegisterLine(r);
   RegisterShellvar(r);
   RegisterIfcfg(r);
