@@ -126,6 +126,11 @@ Command MakeCommand(const Resource& r, const std::string& attr) {
   return c;
 }
 
+/// The command as messages show it: "[redacted]" for a sensitive resource.
+std::string Shown(const Resource& r, const Command& c) {
+  return r.sensitive ? std::string("[redacted]") : c.Display();
+}
+
 std::string CombinedOutput(const CommandResult& res) {
   std::string out = res.out;
   if (!res.err.empty()) {
@@ -183,7 +188,7 @@ class ExecProvider : public Provider {
     (void)ctx;
     if (changes.empty()) return {};
     if (host.dry_run()) {
-      out.message = "would run " + MakeCommand(want, "command").Display();
+      out.message = "would run " + Shown(want, MakeCommand(want, "command"));
       return {};
     }
     return RunCommand(want, host, out);
@@ -192,7 +197,7 @@ class ExecProvider : public Provider {
   Result<void> Refresh(const Resource& want, Host& host, RunContext& ctx, Outcome& out) override {
     (void)ctx;
     if (host.dry_run()) {
-      out.message = "would run " + MakeCommand(want, "command").Display();
+      out.message = "would run " + Shown(want, MakeCommand(want, "command"));
       return {};
     }
     auto run = GuardsAllow(want, host);
@@ -220,9 +225,9 @@ class ExecProvider : public Provider {
       if (!want.Has(guard)) continue;
       Command c = MakeCommand(want, guard);
       auto res = host.Run(c);
-      if (!res.ok()) return res.error().Context(std::string(guard) + " " + c.Display());
+      if (!res.ok()) return res.error().Context(std::string(guard) + " " + Shown(want, c));
       if (res->timed_out)
-        return MakeError(ErrorCode::kTimeout, std::string(guard) + " " + c.Display() +
+        return MakeError(ErrorCode::kTimeout, std::string(guard) + " " + Shown(want, c) +
                                                   " timed out after " +
                                                   std::to_string(c.timeout_s) + " s");
       bool success = res->exit_code == 0;
@@ -235,18 +240,19 @@ class ExecProvider : public Provider {
   static Result<void> RunCommand(const Resource& want, Host& host, Outcome& out) {
     Command c = MakeCommand(want, "command");
     auto res = host.Run(c);
-    if (!res.ok()) return res.error().Context("running " + c.Display());
+    if (!res.ok()) return res.error().Context("running " + Shown(want, c));
     out.output = CombinedOutput(*res);
     std::string tail = LastLines(out.output, 10);
-    std::string shown = tail.empty() ? "" : "; last output:\n" + tail;
+    // A sensitive exec's command line and output may hold secrets.
+    std::string shown = tail.empty() || want.sensitive ? "" : "; last output:\n" + tail;
     if (res->timed_out)
-      return MakeError(ErrorCode::kTimeout, c.Display() + " timed out after " +
+      return MakeError(ErrorCode::kTimeout, Shown(want, c) + " timed out after " +
                                                 std::to_string(c.timeout_s) + " s" + shown);
     auto codes = OkCodes(want);
     if (std::find(codes.begin(), codes.end(), std::to_string(res->exit_code)) == codes.end()) {
       std::string how = res->exit_code < 0 ? std::string("was killed by a signal")
                                            : "returned " + std::to_string(res->exit_code);
-      return MakeError(ErrorCode::kCommand, c.Display() + " " + how + " instead of one of " +
+      return MakeError(ErrorCode::kCommand, Shown(want, c) + " " + how + " instead of one of " +
                                                 ReturnsText(codes) + shown);
     }
     return {};

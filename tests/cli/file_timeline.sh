@@ -39,7 +39,7 @@ resources:
     ensure: absent
 EOF
 
-keel() { "$KEEL" "$@" --root "$root" --state-dir "$state" --facts "$T/facts.yaml"; }
+keel() { "$KEEL" "$@" --root "$root" --state-dir "$state" --facts "$T/facts.yaml" --jobs ${JOBS:-1}; }
 
 # 1. The plan shows the diffs and leaves the tree (and the state dir) alone.
 before=$(tree_sum "$root")

@@ -225,3 +225,19 @@ TEST_CASE_FIXTURE(ExecFixture, "exec: a root without a shell fails clearly, neve
   MESSAGE(r.error);
   CHECK(r.error.find("echo hi") != std::string::npos);
 }
+
+TEST_CASE_FIXTURE(ExecFixture, "exec: sensitive hides the command and its output in messages") {
+  Resource want = Exec("echo s3cret-token; exit 2");
+  want.sensitive = true;
+  auto r = Run(want);
+  CHECK(r.status == Converged::kFailed);
+  CHECK(r.error.find("[redacted] returned 2 instead of one of [0]") != std::string::npos);
+  CHECK(r.error.find("s3cret") == std::string::npos);
+  auto p = reg.Find("exec")->make_provider();
+  RunContext ctx;
+  auto overlay = MakeOverlayHost(*host);
+  Change c{"returns", Value("notrun"), Value("0"), ""};
+  Outcome out;
+  REQUIRE(p->Apply(want, std::span<const Change>(&c, 1), *overlay, ctx, out).ok());
+  CHECK(out.message == "would run [redacted]");
+}
