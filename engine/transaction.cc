@@ -123,6 +123,7 @@ class Transaction {
     done_.assign(n, false);
     cause_.assign(n, "");
     reports_.assign(n, ResourceReport{});
+    total_ = static_cast<size_t>(std::count(selected_.begin(), selected_.end(), true));
 
     MakeProviders();
     LoadOwed();
@@ -274,6 +275,10 @@ class Transaction {
   // Converges resource i and records its report. Its prerequisites are done.
   void Converge(size_t i) {
     const Resource& r = catalog_.resources[i];
+    if (options_.on_start) {
+      std::lock_guard<std::mutex> lock(progress_mu_);
+      options_.on_start(r, ++started_, total_);
+    }
     auto t0 = Clock::now();
     ResourceReport rep;
     rep.id = r.id();
@@ -517,6 +522,9 @@ class Transaction {
   Host* host_ = nullptr;
   std::vector<std::string> type_order_;
   std::map<std::string, std::unique_ptr<TypeState>> types_;
+
+  std::mutex progress_mu_;
+  size_t started_ = 0, total_ = 0;
 
   std::mutex mu_;  // guards everything below
   std::vector<bool> selected_;

@@ -2,6 +2,7 @@
 // refresh -> flush, in graph order; the dry run swaps in the overlay Host.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,10 @@ struct RunOptions {
   bool noop = false;
   int jobs = 1;
   std::vector<std::string> tags;  // empty: every resource
+  /// Called when a resource starts converging (from the converging thread,
+  /// one call at a time): `started` counts from 1 up to `total` (the
+  /// selected resources). For a progress display; may be empty.
+  std::function<void(const Resource& r, size_t started, size_t total)> on_start;
 };
 
 /// Runs the transaction. `host` is the real Host of the root; in noop the

@@ -217,14 +217,23 @@ bool Load(const RunFlags& f, bool dry, bool with_state, Loaded& l) {
     Err(vars.error().message);
     return false;
   }
+  // The state dir is read in a dry run too (owed refreshes: "would
+  // refresh") but only a real apply makes it the backup sink.
+  l.state = std::make_unique<StateDir>(f.state_dir.empty() ? DefaultStateDir(f.root) : f.state_dir);
   if (!f.git_url.empty()) {
+    // A real apply pulls into the state dir: take the run lock first so two
+    // runs never switch the checkout under each other.
+    if (with_state) {
+      auto locked = l.state->Lock(f.lock_timeout);
+      if (!locked.ok()) {
+        Err(locked.error().message);
+        return false;
+      }
+    }
     if (!PullForRun(f, dry, l)) return false;
   } else {
     l.entry = EntryPath(f.path);
   }
-  // The state dir is read in a dry run too (owed refreshes: "would
-  // refresh") but only a real apply makes it the backup sink.
-  l.state = std::make_unique<StateDir>(f.state_dir.empty() ? DefaultStateDir(f.root) : f.state_dir);
   auto host = OpenRealHost(f.root, with_state ? l.state.get() : nullptr);
   if (!host.ok()) {
     Err(host.error().message);
@@ -297,7 +306,20 @@ int CmdApply(const RunFlags& f, bool plan) {
   }
   report.started_at = Rfc3339Now();
   RunOptions opts{.noop = dry, .jobs = std::max(1, f.jobs), .tags = f.tags};
+  // Progress on a terminal (stderr) once a run takes longer than a moment.
+  const bool progress = !f.quiet && ::isatty(STDERR_FILENO) != 0;
+  bool progress_shown = false;
+  auto run_start = std::chrono::steady_clock::now();
+  if (progress) {
+    opts.on_start = [&](const Resource& r, size_t started, size_t total) {
+      if (std::chrono::steady_clock::now() - run_start < std::chrono::milliseconds(300)) return;
+      std::fprintf(stderr, "\r\033[K[%zu/%zu] %s", started, total, r.id().c_str());
+      std::fflush(stderr);
+      progress_shown = true;
+    };
+  }
   RunTransaction(l.catalog, *l.graph, l.registry, *l.host, ctx, l.state.get(), opts, report);
+  if (progress_shown) std::fprintf(stderr, "\r\033[K");
 
   std::string json = RenderJson(report);
   if (f.format == "json") {

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "engine/host_real.h"
@@ -28,6 +29,10 @@ struct Events {
   int flushes = 0;
   std::vector<size_t> flush_sizes;
   std::vector<bool> apply_dry_run;
+  std::multiset<std::string> in_flight;  // kv paths being applied
+  int max_in_flight = 0;
+  bool same_path_overlap = false;
+  int apply_sleep_ms = 0;
   StateDir* probe_state = nullptr;  // read by probe[...] Read
   std::vector<std::string> probe_saw;
 
@@ -49,6 +54,10 @@ struct Events {
     flush_sizes.clear();
     apply_dry_run.clear();
     probe_saw.clear();
+    in_flight.clear();
+    max_in_flight = 0;
+    same_path_overlap = false;
+    apply_sleep_ms = 0;
   }
 };
 Events g_events;
@@ -81,9 +90,21 @@ class KvProvider : public Provider {
   Result<void> Apply(const Resource& want, std::span<const Change> changes, Host& host, RunContext&,
                      Outcome& out) override {
     g_events.Add("apply " + want.id());
+    std::string key = KvPath(want).str();
+    int sleep_ms;
     {
       std::lock_guard<std::mutex> lock(g_events.mu);
       g_events.apply_dry_run.push_back(host.dry_run());
+      if (g_events.in_flight.count(key)) g_events.same_path_overlap = true;
+      g_events.in_flight.insert(key);
+      g_events.max_in_flight =
+          std::max(g_events.max_in_flight, static_cast<int>(g_events.in_flight.size()));
+      sleep_ms = g_events.apply_sleep_ms;
+    }
+    if (sleep_ms) std::this_thread::sleep_for(std::chrono::milliseconds(sleep_ms));
+    {
+      std::lock_guard<std::mutex> lock(g_events.mu);
+      g_events.in_flight.erase(g_events.in_flight.find(key));
     }
     out.output = "output of " + want.title();
     if (want.GetBool("fail", false)) return MakeError(ErrorCode::kCommand, "boom");
@@ -528,7 +549,8 @@ TEST_CASE("transaction: --jobs gives the same results and report order") {
       if (i == 7) r.notify.push_back(At("svc[web]"));
     }
     f.Add("kv", "same1", {{"value", "a"}, {"path", "/kv/same"}});
-    f.Add("kv", "same2", {{"value", "a"}, {"path", "/kv/same"}});
+    f.Add("kv", "same2", {{"value", "b"}, {"path", "/kv/same"}});
+    f.Add("kv", "same3", {{"value", "a"}, {"path", "/kv/same"}});
     f.Add("svc", "web");
   };
   Fixture f1;
@@ -537,7 +559,10 @@ TEST_CASE("transaction: --jobs gives the same results and report order") {
   int serial_refreshes = g_events.refreshes["web"];
   Fixture f4;
   build(f4);
+  g_events.apply_sleep_ms = 20;
   Report parallel = f4.Run({.jobs = 4});
+  CHECK(g_events.max_in_flight > 1);        // really concurrent
+  CHECK_FALSE(g_events.same_path_overlap);  // never two on one path
   CHECK(Ids(serial) == Ids(parallel));
   for (size_t i = 0; i < serial.resources.size(); ++i) {
     CAPTURE(serial.resources[i].id);
