@@ -510,3 +510,146 @@ TEST_CASE("hostio: Run under a root: chrooted, or KEEL_ROOT without chroot") {
   REQUIRE(r.ok());
   CHECK(r->out == "inside the root\n" + host->root() + "/work\n");
 }
+
+namespace {
+
+void SeedTree(TempRoot& r) {
+  r.Write("/srv/hosts", "srv hosts\n");
+  r.Symlink("/etc/hosts", "/srv/hosts");
+  r.Write("/etc/motd", "motd\n", 0644);
+  r.Write("/etc/motd2", "motd2\n");
+  r.Write("/var/old/a", "a");
+  r.Write("/var/old/deep/b", "b");
+  r.Symlink("/etc/rel", "../srv/hosts");
+  r.Mkdir("/usr/share");
+}
+
+// Applies one sequence of changes; every call must succeed.
+void ApplyOps(Host& h) {
+  FileAttrs keep;
+  REQUIRE(h.WriteFileAtomic(P("/etc/hosts"), "via link\n", keep).ok());
+  REQUIRE(h.MakeDir(P("/opt"), {}).ok());
+  FileAttrs m750;
+  m750.mode = 0750;
+  REQUIRE(h.MakeDir(P("/opt/sub"), m750).ok());
+  FileAttrs own;
+  own.mode = 0640;
+  own.uid = 7;
+  own.gid = 8;
+  REQUIRE(h.WriteFileAtomic(P("/opt/sub/f"), "f\n", own).ok());
+  REQUIRE(h.Remove(P("/var/old"), true).ok());
+  REQUIRE(h.MakeDir(P("/var/old"), {}).ok());
+  REQUIRE(h.WriteFileAtomic(P("/var/old/new"), "new\n", {}).ok());
+  REQUIRE(h.Symlink(P("/etc/alt"), "../srv").ok());
+  REQUIRE(h.WriteFileAtomic(P("/etc/alt/x"), "x via dir link\n", {}).ok());
+  FileAttrs m600;
+  m600.mode = 0600;
+  m600.uid = 3;
+  REQUIRE(h.SetAttrs(P("/etc/motd"), m600).ok());
+  REQUIRE(h.Remove(P("/etc/motd2"), false).ok());
+  REQUIRE(h.WriteFileAtomic(P("/etc/rel"), "via relative link\n", {}).ok());
+  REQUIRE(h.Symlink(P("/etc/hosts"), "/etc/motd").ok());
+  REQUIRE(MakeParents(h, P("/a/b/c/file")).ok());
+  REQUIRE(h.WriteFileAtomic(P("/a/b/c/file"), "deep\n", {}).ok());
+}
+
+std::string Describe(Host& h, const HostPath& p) {
+  std::string out = p.str() + ":";
+  auto l = h.Lstat(p);
+  if (!l.ok()) return out + " lstat error " + l.error().message;
+  out += " type=" + std::to_string(static_cast<int>(l->type));
+  if (!l->exists()) return out;
+  if (l->type != FileType::kSymlink) {
+    out += " mode=" + std::to_string(l->mode) + " uid=" + std::to_string(l->uid) +
+           " gid=" + std::to_string(l->gid);
+  }
+  if (l->type == FileType::kSymlink) out += " ->" + l->link_target;
+  auto s = h.Stat(p);
+  out += " stat=" + (s.ok() ? std::to_string(static_cast<int>(s->type)) : "error");
+  if (s.ok() && s->type == FileType::kFile) {
+    auto c = h.ReadFile(p);
+    out += " content=" + (c.ok() && c->has_value() ? **c : std::string("?"));
+  }
+  if (s.ok() && s->type == FileType::kDirectory) {
+    auto names = h.ListDir(p);
+    out += " entries=";
+    if (names.ok()) {
+      for (auto& n : *names) out += n + ",";
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("hostio: overlay ends in the same state as the real host") {
+  TempRoot a, b;
+  SeedTree(a);
+  SeedTree(b);
+  auto real_a = Open(a);
+  auto real_b = Open(b);
+  auto before = a.Snapshot();
+  auto overlay = MakeOverlayHost(*real_a);
+  ApplyOps(*overlay);
+  ApplyOps(*real_b);
+  CHECK(a.Snapshot() == before);  // the plan wrote nothing
+
+  std::vector<std::string> probes = {"/",     "/etc/motd2",     "/var/old/a",  "/var/old/deep/b",
+                                     "/nope", "/etc/alt/hosts", "/etc/hosts/x"};
+  for (const auto& [path, desc] : b.Snapshot()) {
+    if (path.find("/.keel-") == std::string::npos) probes.push_back(path);
+  }
+  for (const auto& p : probes) {
+    CAPTURE(p);
+    HostPath hp = P(p.c_str());
+    CHECK(Describe(*overlay, hp) == Describe(*real_b, hp));
+  }
+  CHECK(**overlay->ReadFile(P("/etc/alt/x")) == "x via dir link\n");
+  CHECK(**overlay->ReadFile(P("/srv/hosts")) == "via relative link\n");
+}
+
+TEST_CASE("hostio: overlay errors match the real host") {
+  TempRoot root;
+  root.Write("/etc/file", "x");
+  root.Mkdir("/etc/dir/sub");
+  auto real = Open(root);
+  auto overlay = MakeOverlayHost(*real);
+  REQUIRE(overlay->WriteFileAtomic(P("/etc/new"), "n", {}).ok());  // non-empty layer
+  CHECK_FALSE(overlay->WriteFileAtomic(P("/etc/dir"), "x", {}).ok());
+  CHECK_FALSE(overlay->ReadFile(P("/etc/dir")).ok());
+  CHECK_FALSE(overlay->Remove(P("/etc/dir"), false).ok());
+  CHECK_FALSE(overlay->MakeDir(P("/etc/file"), {}).ok());
+  CHECK_FALSE(overlay->ListDir(P("/etc/file")).ok());
+  CHECK(overlay->ListDir(P("/etc/none")).error().code == ErrorCode::kNotFound);
+  CHECK(overlay->SetAttrs(P("/etc/none"), FileAttrs{.mode = 0600}).error().code ==
+        ErrorCode::kNotFound);
+  CHECK_FALSE(overlay->Symlink(P("/etc/dir"), "x").ok());
+  CHECK_FALSE(overlay->ReadFile(P("/etc/file/x"))->has_value());
+  // Symlink loops are errors, not hangs.
+  REQUIRE(overlay->Symlink(P("/loop1"), "/loop2").ok());
+  REQUIRE(overlay->Symlink(P("/loop2"), "/loop1").ok());
+  CHECK_FALSE(overlay->ReadFile(P("/loop1")).ok());
+  CHECK(overlay->Stat(P("/loop1"))->type == FileType::kNone);
+  root.Symlink("/rloop1", "/rloop2");
+  root.Symlink("/rloop2", "/rloop1");
+  CHECK_FALSE(real->ReadFile(P("/rloop1")).ok());
+  CHECK_FALSE(real->WriteFileAtomic(P("/rloop1"), "x", {}).ok());
+}
+
+TEST_CASE("hostio: large files read and write quickly and intact") {
+  TempRoot root;
+  root.Mkdir("/data");
+  auto host = Open(root);
+  std::string big;
+  big.reserve(20 << 20);
+  for (int i = 0; big.size() < (20u << 20); ++i) big += "line " + std::to_string(i) + "\n";
+  auto start = std::chrono::steady_clock::now();
+  REQUIRE(host->WriteFileAtomic(P("/data/big"), big, {}).ok());
+  auto r = host->ReadFile(P("/data/big"));
+  double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  REQUIRE(r.ok());
+  REQUIRE(r->has_value());
+  CHECK(**r == big);
+  CHECK(took < 5.0);
+  MESSAGE("20 MiB write+read: " << took << " s");
+}
