@@ -59,6 +59,21 @@ assert_contains "$OUT" "ok: 2 resources"
 (cd "$T/m" && "$KEEL" validate --root "$R" >"$T/o") || fail "validate with the default PATH"
 assert_contains "$(cat "$T/o")" "ok: 2 resources"
 
+# --facts FILE is merged over the discovered facts (`when` sees it).
+cat >"$T/when.yaml" <<'Y'
+resources:
+  - file: /etc/debian-only
+    content: "x\n"
+    when: facts.os.family == "Debian"
+  - file: /etc/always
+    content: "y\n"
+Y
+assert_exit 0 "$KEEL" validate "$T/when.yaml" --root "$R"
+assert_contains "$OUT" "ok: 1 resources"
+assert_exit 0 "$KEEL" validate "$T/when.yaml" --root "$R" --facts "$T/facts.json"
+assert_contains "$OUT" "ok: 2 resources"
+assert_exit 1 "$KEEL" validate "$T/when.yaml" --root "$R" --facts "$T/no-such-facts.json"
+
 # graph: DOT that graphviz accepts.
 assert_exit 0 "$KEEL" graph "$T/m/site.yaml" --root "$R"
 assert_contains "$OUT" "digraph"
