@@ -39,6 +39,12 @@ assert_eq "$before" "$(tree_sum "$R")" "tree after plan"
 [ ! -e "$STATE" ] || fail "plan created the state dir"
 [ ! -e "$R/var" ] || fail "plan created $R/var"
 assert_exit 2 "$KEEL" plan "$T/m" --root "$R" --detailed-exitcodes
+# Colour: never on a pipe or with NO_COLOR unless --color always.
+assert_not_contains "$OUT" $'\033['
+assert_exit 0 "$KEEL" plan "$T/m" --root "$R" --color always
+assert_contains "$OUT" $'\033['
+assert_exit 0 env -u NO_COLOR "$KEEL" plan "$T/m" --root "$R" --color auto
+assert_not_contains "$OUT" $'\033[' "auto colour on a pipe"
 assert_exit 0 "$KEEL" apply --noop "$T/m" --root "$R" --format json --report "$T/plan.json"
 assert_eq "true" "$(echo "$OUT" | json_get - 'j["noop"]')" "noop in json"
 assert_eq "4" "$(echo "$OUT" | json_get - 'j["summary"]["changed"]')" "plan changed count"
