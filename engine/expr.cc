@@ -382,7 +382,17 @@ class Parser {
     return true;
   }
 
+  // Every recursion (parentheses, lists, indexes, `not`) passes here: a
+  // bound keeps hostile input from overflowing the stack.
   bool Not(Operand& out) {
+    if (depth_ >= kMaxDepth) return Fail(tok_.pos, "expression nested too deeply");
+    ++depth_;
+    bool ok = NotInner(out);
+    --depth_;
+    return ok;
+  }
+
+  bool NotInner(Operand& out) {
     if (IsKeyword("not")) {
       Advance();
       Operand v;
@@ -681,6 +691,8 @@ class Parser {
   size_t p_ = 0;
   Token tok_;
   int skip_ = 0;
+  int depth_ = 0;
+  static constexpr int kMaxDepth = 200;
   std::string error_;
   size_t error_offset_ = 0;
 };

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <chrono>
+#include <random>
 #include <string>
 
 using namespace keel;
@@ -360,4 +361,44 @@ TEST_CASE("expr: 10,000 interpolations are fast") {
   MESSAGE("30,000 expr/interpolations: " << ms << " ms");
   CHECK(total > 0);
   CHECK(ms < 2000);
+}
+
+TEST_CASE("expr: hostile input fails cleanly") {
+  size_t off = 0;
+  auto deep = EvaluateExpression(std::string(100000, '('), Vars(), &off);
+  REQUIRE_FALSE(deep.ok());
+  CHECK(deep.error().message == "expression nested too deeply");
+  std::string many_nots;
+  for (int i = 0; i < 5000; ++i) many_nots += "not ";
+  CHECK_FALSE(EvaluateExpression(many_nots + "true", Vars()).ok());
+  CHECK(EvaluateExpression("((((1))))", Vars()).ok());
+
+  // Every prefix and random mutation of valid expressions: a value or an
+  // error with an offset inside the text, never a crash.
+  const std::string samples[] = {
+      "facts.os.family == 'RedHat' and not (facts.os.release.full < \"6.4\" or n in [1, 2])",
+      "m['k'].x >= 42 and list[-1][0] != null or facts.hostname =~ '^st(o)re\\d'",
+      "x {{ facts.hostname }} y {{ '{{' }} {{ [1, 'a'] }}",
+  };
+  std::mt19937 rng(1234);
+  const std::string alphabet = "()[]{}.,'\" =!<>~anotir0123456789-_ \\xfm";
+  for (const auto& sample : samples) {
+    for (size_t cut = 0; cut <= sample.size(); ++cut) {
+      std::string t = sample.substr(0, cut);
+      size_t o = 0;
+      auto a = EvaluateExpression(t, Vars(), &o);
+      if (!a.ok()) CHECK(o <= t.size());
+      auto b = Interpolate(t, Vars(), &o);
+      if (!b.ok()) CHECK(o <= t.size());
+    }
+    for (int i = 0; i < 2000; ++i) {
+      std::string t = sample;
+      for (int k = 0; k < 3; ++k) t[rng() % t.size()] = alphabet[rng() % alphabet.size()];
+      size_t o = 0;
+      auto a = EvaluateExpression(t, Vars(), &o);
+      if (!a.ok()) CHECK(o <= t.size());
+      auto b = Interpolate(t, Vars(), &o);
+      if (!b.ok()) CHECK(o <= t.size());
+    }
+  }
 }

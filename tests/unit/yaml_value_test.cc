@@ -154,3 +154,15 @@ TEST_CASE("yaml_value: ToYaml round-trips through ParseYaml") {
     CHECK(*r == scalar);
   }
 }
+
+TEST_CASE("yaml_value: hostile input fails cleanly") {
+  auto deep = ParseYaml(std::string(100000, '['), "deep.yaml");
+  REQUIRE_FALSE(deep.ok());
+  CHECK(deep.error().message.rfind("deep.yaml", 0) == 0);
+  CHECK_FALSE(ParseYaml(std::string(700, '[') + std::string(700, ']'), "d.yaml").ok());
+  const std::string doc = "a: [1, {b: 'x'}]\nc: |\n  text\n\"d\": !!str 5\n";
+  for (size_t cut = 0; cut <= doc.size(); ++cut) {
+    auto r = ParseYaml(doc.substr(0, cut), "cut.yaml");
+    if (!r.ok()) CHECK(r.error().message.rfind("cut.yaml", 0) == 0);
+  }
+}
