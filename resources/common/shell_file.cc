@@ -112,6 +112,10 @@ void ShellFile::Set(std::string_view key, std::string_view value,
   a.raw_value = Quote(value, style);
   a.value = std::string(value);
   a.style = style;
+  // In a CRLF file the new line ends as the last one does.
+  if (!chunks_.empty() && !chunks_.back().lines.empty() && !chunks_.back().lines.back().empty() &&
+      chunks_.back().lines.back().back() == '\r')
+    a.eol.push_back('\r');
   // The old last line gets its '\n' back when a line is appended after it.
   final_newline_ = true;
   Chunk c;

@@ -37,8 +37,6 @@ Result<std::optional<std::string>> EnsureLine(const std::optional<std::string>& 
     if (spec.present) {
       for (const auto& l : lines)
         if (Bare(l) == spec.line) return before;
-      const bool crlf = !lines.empty() && !lines[0].empty() && lines[0].back() == '\r';
-      std::string new_line = spec.line + (crlf ? "\r" : "");
       if (spec.match) {
         for (auto& l : lines) {
           if (Matches(*spec.match, Bare(l))) {
@@ -57,6 +55,11 @@ Result<std::optional<std::string>> EnsureLine(const std::optional<std::string>& 
           }
       }
       if (at == lines.size()) t.final_newline = true;
+      // A new line ends as its neighbour above (or below) does: CRLF stays CRLF.
+      const std::string* neighbour =
+          at > 0 ? &lines[at - 1] : (lines.empty() ? nullptr : &lines[0]);
+      const bool crlf = neighbour && !neighbour->empty() && neighbour->back() == '\r';
+      std::string new_line = spec.line + (crlf ? "\r" : "");
       lines.insert(lines.begin() + static_cast<std::ptrdiff_t>(at), new_line);
       return std::optional<std::string>(t.Render());
     }

@@ -28,7 +28,7 @@ Result<std::regex> CompileRegex(const std::string& pattern);
 /// absent: with `match`, every matching line is removed; without, every
 ///   line equal to `line`; a missing file stays missing.
 /// Lines are compared without a trailing '\r' (CRLF files), and an inserted
-/// line gets '\r' when the file's first line has one.
+/// line gets '\r' when the line above it (or below, at the top) has one.
 /// Error (kInvalid) when the regex engine gives up on a line (complexity).
 Result<std::optional<std::string>> EnsureLine(const std::optional<std::string>& before,
                                               const LineSpec& spec);

@@ -1,0 +1,194 @@
+// `shellvar`: title forms and load checks, then the timeline on real files
+// (/etc/selinux/config, /etc/default/grub, /etc/sysconfig/network), with
+// the value checked by sourcing the result in real bash.
+#include <doctest/doctest.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "engine/host_real.h"
+#include "resources/builtin.h"
+#include "tests/unit/support/converge.h"
+#include "tests/unit/support/temp_root.h"
+
+using namespace keel;
+using namespace keel::testing;
+
+namespace {
+
+std::string ShellvarRealFile(const std::string& name) {
+  std::ifstream in(std::string(KEEL_SOURCE_DIR) + "/tests/unit/data/realfiles/" + name,
+                   std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// What bash sees for $key after sourcing `path` (real bash, test only).
+std::string ShellvarBash(const std::string& path, const std::string& key) {
+  std::string cmd = "bash -c 'set -a; source \"$0\" >/dev/null 2>&1; printf \"%s\" \"${" + key +
+                    "-<unset>}\"' '" + path + "'";
+  FILE* p = popen(cmd.c_str(), "r");
+  REQUIRE(p != nullptr);
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  pclose(p);
+  return out;
+}
+
+struct ShellvarFixture {
+  TempRoot root;
+  Registry reg;
+  std::unique_ptr<Host> host;
+  ShellvarFixture() {
+    RegisterShellvar(reg);
+    auto h = OpenRealHost(root.path(), nullptr);
+    REQUIRE(h.ok());
+    host = std::move(*h);
+  }
+  Resource Make(const std::string& title, Attrs attrs) {
+    return MakeResource(reg, "shellvar", title, std::move(attrs));
+  }
+  ConvergeResult Run(const Resource& r, bool noop = false) { return Converge(reg, r, *host, noop); }
+  // Plan leaves the tree, apply changes it, a second apply does nothing.
+  void Timeline(const Resource& r) {
+    auto snap = root.Snapshot();
+    auto plan = Run(r, true);
+    CHECK(plan.status == Converged::kChanged);
+    CHECK(root.Snapshot() == snap);
+    auto ap = Run(r);
+    CHECK(ap.status == Converged::kChanged);
+    CHECK(ap.error == "");
+    CHECK(Run(r).status == Converged::kUnchanged);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("shellvar: title KEY or PATH:KEY, load-time checks") {
+  Registry reg;
+  RegisterShellvar(reg);
+  auto a = MakeResource(reg, "shellvar", "/etc/selinux/config:SELINUX", {{"value", "disabled"}});
+  CHECK(a.GetString("path") == "/etc/selinux/config");
+  CHECK(a.GetString("key") == "SELINUX");
+  auto b =
+      MakeResource(reg, "shellvar", "GRUB_TIMEOUT", {{"path", "/etc/default/grub"}, {"value", 1}});
+  CHECK(b.GetString("key") == "GRUB_TIMEOUT");
+  CHECK(ResourceIdentity(*reg.Find("shellvar"), a) == "/etc/selinux/config:SELINUX");
+  CHECK_THROWS_WITH_AS(MakeResource(reg, "shellvar", "KEY", {{"value", "x"}}),
+                       doctest::Contains("path"), std::runtime_error);
+  CHECK_THROWS_WITH_AS(MakeResource(reg, "shellvar", "/etc/x:BAD-KEY", {{"value", "x"}}),
+                       doctest::Contains("not a valid shell variable name"), std::runtime_error);
+  CHECK_THROWS_WITH_AS(MakeResource(reg, "shellvar", "/etc/x:K", {}),
+                       doctest::Contains("value is required"), std::runtime_error);
+  CHECK_THROWS_WITH_AS(
+      MakeResource(reg, "shellvar", "/etc/x:K", {{"value", "a b"}, {"quote", "none"}}),
+      doctest::Contains("quote none"), std::runtime_error);
+  CHECK_THROWS_AS(MakeResource(reg, "shellvar", "/etc/x:K", {{"value", "a"}, {"quote", "fancy"}}),
+                  std::runtime_error);
+  // absent needs no value.
+  CHECK_NOTHROW(MakeResource(reg, "shellvar", "/etc/x:K", {{"ensure", "absent"}}));
+}
+
+TEST_CASE_FIXTURE(ShellvarFixture, "shellvar: /etc/selinux/config SELINUX=disabled") {
+  const std::string before = ShellvarRealFile("selinux-config");
+  root.Write("/etc/selinux/config", before);
+  auto r = Make("/etc/selinux/config:SELINUX", {{"value", "disabled"}});
+  Timeline(r);
+  std::string expect = before;
+  expect.replace(expect.find("SELINUX=enforcing"), 17, "SELINUX=disabled");
+  CHECK(root.Read("/etc/selinux/config") == expect);
+  CHECK(ShellvarBash(root.Real("/etc/selinux/config"), "SELINUX") == "disabled");
+  CHECK(ShellvarBash(root.Real("/etc/selinux/config"), "SELINUXTYPE") == "targeted");
+}
+
+TEST_CASE_FIXTURE(ShellvarFixture, "shellvar: grub cmdline list keeps double quotes") {
+  const std::string before = ShellvarRealFile("default-grub");
+  root.Write("/etc/default/grub", before);
+  auto r = Make("/etc/default/grub:GRUB_CMDLINE_LINUX",
+                {{"value", List{"console=ttyS0,115200", "rd.lvm.lv=centos/root", "quiet"}}});
+  Timeline(r);
+  std::string got = root.Read("/etc/default/grub");
+  CHECK(got.find("\nGRUB_CMDLINE_LINUX=\"console=ttyS0,115200 rd.lvm.lv=centos/root quiet\"\n") !=
+        std::string::npos);
+  // Every other line, including the $(...) one, is untouched.
+  std::string expect = before;
+  size_t at = expect.find("GRUB_CMDLINE_LINUX=");
+  expect.replace(at, expect.find('\n', at) - at,
+                 "GRUB_CMDLINE_LINUX=\"console=ttyS0,115200 rd.lvm.lv=centos/root quiet\"");
+  CHECK(got == expect);
+  // An equal value written with other quotes is no change.
+  auto same = Make("/etc/default/grub:GRUB_TERMINAL_OUTPUT", {{"value", "console"}});
+  CHECK(Run(same).status == Converged::kUnchanged);
+}
+
+TEST_CASE_FIXTURE(ShellvarFixture, "shellvar: tricky values read back exactly through bash") {
+  root.Write("/etc/sysconfig/network", ShellvarRealFile("sysconfig-network"));
+  const std::vector<std::string> values = {
+      "a b",  "it's", "say \"hi\"", "$HOME",         "c:\\dir\\", "`uname`", "wow!",
+      "x\ny", "",     "#not",       "a'b\"c$d`e\\f", "~root",     "-",       "tab\tx"};
+  int i = 0;
+  for (const auto& v : values) {
+    for (const char* q : {"auto", "double", "single"}) {
+      CAPTURE(v);
+      CAPTURE(q);
+      std::string key = "K" + std::to_string(i++);
+      auto r = Make("/etc/sysconfig/network:" + key, {{"value", v}, {"quote", q}});
+      Timeline(r);
+      CHECK(ShellvarBash(root.Real("/etc/sysconfig/network"), key) == v);
+    }
+  }
+  // The original lines are all still first, untouched.
+  CHECK(root.Read("/etc/sysconfig/network").rfind(ShellvarRealFile("sysconfig-network"), 0) == 0);
+  // Changing one of them again keeps its line and style.
+  auto r = Make("/etc/sysconfig/network:K0", {{"value", "new value"}});
+  Timeline(r);
+  CHECK(ShellvarBash(root.Real("/etc/sysconfig/network"), "K0") == "new value");
+}
+
+TEST_CASE_FIXTURE(ShellvarFixture, "shellvar: export, comments, duplicates, absent, missing file") {
+  root.Write("/etc/profile.d/x.sh",
+             "# set by hand\nexport JAVA_HOME=/opt/j  # old jdk\nJAVA_HOME=/opt/j2\nX=1");
+  auto r = Make("/etc/profile.d/x.sh:JAVA_HOME", {{"value", "/opt/jdk 17"}});
+  Timeline(r);
+  // The LAST assignment (the one bash keeps) is changed; the earlier stays.
+  CHECK(root.Read("/etc/profile.d/x.sh") ==
+        "# set by hand\nexport JAVA_HOME=/opt/j  # old jdk\nJAVA_HOME=\"/opt/jdk 17\"\nX=1");
+  auto x = Make("/etc/profile.d/x.sh:X", {{"value", "2"}});
+  Timeline(x);
+  CHECK(root.Read("/etc/profile.d/x.sh").substr(root.Read("/etc/profile.d/x.sh").size() - 4) ==
+        "\nX=2");
+  auto gone = Make("/etc/profile.d/x.sh:JAVA_HOME", {{"ensure", "absent"}});
+  Timeline(gone);
+  CHECK(root.Read("/etc/profile.d/x.sh") == "# set by hand\nX=2");
+  CHECK(ShellvarBash(root.Real("/etc/profile.d/x.sh"), "JAVA_HOME") == "<unset>");
+  // A missing file is created (0644) with just the assignment.
+  auto fresh = Make("/etc/sysconfig/keel:ENABLED", {{"value", true}});
+  Timeline(fresh);
+  CHECK(root.Read("/etc/sysconfig/keel") == "ENABLED=true\n");
+  CHECK(root.Mode("/etc/sysconfig/keel") == 0644);
+  // absent on a missing file creates nothing.
+  auto none = Make("/etc/sysconfig/none:K", {{"ensure", "absent"}});
+  CHECK(Run(none).status == Converged::kUnchanged);
+  CHECK_FALSE(root.Exists("/etc/sysconfig/none"));
+}
+
+TEST_CASE_FIXTURE(ShellvarFixture,
+                  "shellvar: an expansion in the file is replaced by the literal") {
+  root.Write("/etc/default/x", "OPTS=$BASE_OPTS\nEND=1\n");
+  auto r = Make("/etc/default/x:OPTS", {{"value", "$BASE_OPTS"}});
+  Timeline(r);
+  CHECK(root.Read("/etc/default/x") == "OPTS='$BASE_OPTS'\nEND=1\n");
+  CHECK(ShellvarBash(root.Real("/etc/default/x"), "OPTS") == "$BASE_OPTS");
+}
+
+TEST_CASE_FIXTURE(ShellvarFixture, "shellvar: CRLF file keeps CRLF") {
+  root.Write("/etc/crlf.conf", ShellvarRealFile("crlf.conf"));
+  Timeline(Make("/etc/crlf.conf:FOO", {{"value", "baz"}}));
+  Timeline(Make("/etc/crlf.conf:NEW", {{"value", "n"}}));
+  CHECK(root.Read("/etc/crlf.conf") ==
+        "# written on windows\r\nFOO=baz\r\nexport PATH_EXTRA=\"/opt/x y\"\r\n\r\nNEW=n\r\n");
+}
