@@ -6,10 +6,13 @@
 //  - unless/onlyif run in a dry run too (they are queries); the command never
 //    does. They use the command's cwd, environment, timeout and chroot.
 //  - Refresh (notify/subscribe) runs the command when the guards allow it,
-//    for refreshonly and ordinary execs alike (Puppet's behaviour).
+//    for refreshonly and ordinary execs alike, but never a second time in a
+//    run in which Apply already ran it (Puppet would run it twice).
 //  - A string runs with /bin/sh -c, a list as argv without a shell; the same
 //    holds for unless and onlyif.
 #include <algorithm>
+#include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -191,6 +194,10 @@ class ExecProvider : public Provider {
       out.message = "would run " + Shown(want, MakeCommand(want, "command"));
       return {};
     }
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      ran_.insert(want.id());
+    }
     return RunCommand(want, host, out);
   }
 
@@ -199,6 +206,14 @@ class ExecProvider : public Provider {
     if (host.dry_run()) {
       out.message = "would run " + Shown(want, MakeCommand(want, "command"));
       return {};
+    }
+    {
+      // An exec that ran in this run is not run again for a notify.
+      std::lock_guard<std::mutex> lock(mu_);
+      if (ran_.count(want.id())) {
+        out.message = "already ran in this run";
+        return {};
+      }
     }
     auto run = GuardsAllow(want, host);
     if (!run.ok()) return run.error();
@@ -212,6 +227,9 @@ class ExecProvider : public Provider {
   bool VerifyAfterApply() const override { return false; }
 
  private:
+  std::mutex mu_;
+  std::set<std::string> ran_;  // ids of execs Apply ran in this run
+
   /// True when creates/unless/onlyif let the command run.
   static Result<bool> GuardsAllow(const Resource& want, Host& host) {
     if (want.Has("creates")) {

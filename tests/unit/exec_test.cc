@@ -241,3 +241,23 @@ TEST_CASE_FIXTURE(ExecFixture, "exec: sensitive hides the command and its output
   REQUIRE(p->Apply(want, std::span<const Change>(&c, 1), *overlay, ctx, out).ok());
   CHECK(out.message == "would run [redacted]");
 }
+
+TEST_CASE_FIXTURE(ExecFixture, "exec: a notified exec that already ran is not run twice") {
+  Resource want = Exec("echo x >> $KEEL_ROOT/count");
+  auto p = reg.Find("exec")->make_provider();
+  RunContext ctx;
+  auto have = p->Read(want, *host, ctx);
+  REQUIRE(have.ok());
+  auto changes = p->Diff(want, *have, ctx);
+  REQUIRE(changes.size() == 1);
+  Outcome out;
+  REQUIRE(p->Apply(want, changes, *host, ctx, out).ok());
+  Outcome refresh;
+  REQUIRE(p->Refresh(want, *host, ctx, refresh).ok());
+  CHECK(refresh.message == "already ran in this run");
+  CHECK(root.Read("/count") == "x\n");
+  // A later run (a new provider) refreshes it.
+  Outcome later;
+  REQUIRE(Refresh(want, later).ok());
+  CHECK(root.Read("/count") == "x\nx\n");
+}
