@@ -11,7 +11,8 @@
 //    (the overlay is one in-memory layer), whatever --jobs says.
 //  - Per-resource `noop: true` in a real run: read and diff only, status
 //    changed with message "noop" (would change); it notifies nobody.
-//  - A refresh whose Refresh call fails stays owed (restarts are never lost).
+//  - A refresh whose Refresh call fails stays owed (restarts are never lost);
+//    so does one whose target is outside this run's --tags selection.
 //  - Sensitive resources: every change value becomes
 //    "[redacted] sha256:<hex of the value text>", no diff, no output.
 #include "engine/transaction.h"
@@ -315,8 +316,18 @@ class Transaction {
       std::lock_guard<std::mutex> lock(mu_);
       if (!options_.noop) ts.unflushed.push_back(i);
       bool added = false;
-      for (size_t t : graph_.refresh_targets(i))
-        if (selected_[t]) added |= owed_.insert(t).second;
+      for (size_t t : graph_.refresh_targets(i)) {
+        if (selected_[t]) {
+          added |= owed_.insert(t).second;
+        } else if (!options_.noop) {
+          // Not in this run (--tags): kept for a run that converges it.
+          const std::string id = catalog_.resources[t].id();
+          if (std::find(carried_.begin(), carried_.end(), id) == carried_.end()) {
+            carried_.push_back(id);
+            added = true;
+          }
+        }
+      }
       if (added) PersistOwedLocked();
     }
 

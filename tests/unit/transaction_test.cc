@@ -576,3 +576,20 @@ TEST_CASE("transaction: --jobs gives the same results and report order") {
   CHECK(Find(parallel, "kv[r6]").status == Status::kChanged);
   CHECK(f4.root.Read("/kv/r11") == "11");
 }
+
+TEST_CASE("transaction: a refresh owed to a resource outside --tags is kept for a later run") {
+  Fixture f;
+  TempRoot statedir_parent;
+  StateDir state(statedir_parent.path() + "/state");
+  f.Add("kv", "conf", {{"value", "1"}}).notify.push_back(At("svc[web]"));
+  f.cat.resources[0].tags.push_back("conf");
+  f.Add("svc", "web");
+  Report r1 = f.Run({.tags = {"conf"}}, &state);
+  CHECK(Ids(r1) == std::vector<std::string>{"kv[conf]"});
+  CHECK(g_events.refreshes["web"] == 0);
+  CHECK(state.OwedRefreshes() == std::vector<std::string>{"svc[web]"});
+  g_events.Reset();
+  Report r2 = f.Run({}, &state);
+  CHECK(g_events.refreshes["web"] == 1);
+  CHECK(state.OwedRefreshes().empty());
+}
