@@ -993,6 +993,10 @@ void Loader::ResolveRefs() {
   const Catalog& cat = out_.catalog;
   std::vector<std::string> types =
       opts_.registry ? opts_.registry->Names() : std::vector<std::string>{};
+  // Titles by type, built on the first unknown reference; suggestions are
+  // offered for the first few only (each costs a pass over the titles).
+  std::unordered_map<std::string, std::vector<std::string>> titles;
+  int suggestions_left = 50;
   auto check = [&](const std::vector<RefAt>& refs, const char* meta) {
     for (const auto& ra : refs) {
       if (cat.Find(ra.ref)) continue;
@@ -1009,6 +1013,12 @@ void Loader::ResolveRefs() {
         std::string near = ClosestName(ra.ref.type, types);
         msg += ": no resource type '" + ra.ref.type + "'";
         if (!near.empty()) msg += " (did you mean '" + near + "'?)";
+      } else if (ra.ref.title.size() > 3 && suggestions_left-- > 0) {
+        if (titles.empty())
+          for (const auto& r : cat.resources) titles[r.ref.type].push_back(r.ref.title);
+        auto t = titles.find(ra.ref.type);
+        std::string near = t == titles.end() ? "" : ClosestName(ra.ref.title, t->second);
+        if (!near.empty()) msg += " (did you mean " + Ref{ra.ref.type, near}.str() + "?)";
       }
       Fail(ra.loc, msg);
     }

@@ -261,12 +261,15 @@ TEST_CASE_FIXTURE(Fixture, "manifest_loader: unknown references are errors at th
         "    require:\n"
         "      - pkg[b]\n"
         "      - pkg[zzz]\n"
-        "    notify: servce[x]\n"
-        "  - pkg: b\n");
-  CHECK(
-      Errors(Load()) ==
-      Strings{"site.yaml:5:9: unknown reference pkg[zzz] in require",
-              "site.yaml:6:13: unknown reference servce[x] in notify: no resource type 'servce'"});
+        "      - pkg[ngnix]\n"
+        "    notify: fil[x]\n"
+        "  - pkg: b\n"
+        "  - pkg: nginx\n");
+  CHECK(Errors(Load()) ==
+        Strings{"site.yaml:5:9: unknown reference pkg[zzz] in require",
+                "site.yaml:6:9: unknown reference pkg[ngnix] in require (did you mean pkg[nginx]?)",
+                "site.yaml:7:13: unknown reference fil[x] in notify: no resource type 'fil' (did "
+                "you mean 'file'?)"});
 }
 
 TEST_CASE_FIXTURE(Fixture, "manifest_loader: expression and interpolation errors have columns") {
