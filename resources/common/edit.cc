@@ -1,5 +1,7 @@
 #include "resources/common/edit.h"
 
+#include <algorithm>
+
 #include "engine/state.h"
 #include "engine/text_diff.h"
 
@@ -151,33 +153,43 @@ Result<void> EditSession::Stage(Host& host, const HostPath& path,
   return {};
 }
 
-Result<void> EditSession::Flush(Host& host) {
+Result<void> EditSession::Flush(Host& host) { return FlushSome(host, nullptr); }
+
+Result<void> EditSession::Flush(Host& host, const std::vector<HostPath>& paths) {
+  return FlushSome(host, &paths);
+}
+
+Result<void> EditSession::FlushSome(Host& host, const std::vector<HostPath>* only) {
   std::lock_guard<std::mutex> lock(mu_);
   std::optional<Error> first;
-  for (auto& [path, e] : files_) {
-    if (!e.dirty) continue;
-    auto now = ReadEditable(host, path);
-    if (!now.ok()) {
-      if (!first) first = now.error();
+  for (auto it = files_.begin(); it != files_.end();) {
+    const HostPath& path = it->first;
+    Entry& e = it->second;
+    bool wanted = !only || std::find(only->begin(), only->end(), path) != only->end();
+    if (e.dirty && !wanted) {
+      ++it;
       continue;
     }
-    if (*now != e.base) {
-      if (!first)
-        first = MakeError(ErrorCode::kConflict,
-                          path.str() +
-                              " was changed by something else during this run after keel read it; "
-                              "not overwriting (order that resource before or after the editing "
-                              "resources of this file)");
-      continue;
+    if (e.dirty) {
+      auto now = ReadEditable(host, path);
+      if (!now.ok()) {
+        if (!first) first = now.error();
+      } else if (*now != e.base) {
+        if (!first)
+          first = MakeError(ErrorCode::kConflict,
+                            path.str() +
+                                " was changed by something else during this run after keel read "
+                                "it; not overwriting (order that resource before or after the "
+                                "editing resources of this file)");
+      } else if (auto w = WriteEdited(host, path, e.current); !w.ok()) {
+        if (!first) first = w.error();
+      } else {
+        ++writes_;
+      }
     }
-    auto w = WriteEdited(host, path, e.current);
-    if (!w.ok()) {
-      if (!first) first = w.error();
-      continue;
-    }
-    ++writes_;
+    // Forgotten: the next read sees the disk (and whatever ran meanwhile).
+    it = files_.erase(it);
   }
-  files_.clear();
   if (first) return *first;
   return {};
 }

@@ -73,6 +73,9 @@ class EditSession {
   /// Writes every staged file once; the first error is returned (with the
   /// path) after trying the others. No-op when nothing is staged.
   Result<void> Flush(Host& host);
+  /// Same, limited to `paths` (the files of the resources being flushed, so
+  /// an error is charged to them); staged files outside stay staged.
+  Result<void> Flush(Host& host, const std::vector<HostPath>& paths);
   /// Number of writes/removals Flush performed in this run (for tests).
   int writes() const { return writes_; }
   /// Number of host reads of file content (for tests).
@@ -84,6 +87,7 @@ class EditSession {
     std::optional<std::string> current;  // content after the staged edits
     bool dirty = false;
   };
+  Result<void> FlushSome(Host& host, const std::vector<HostPath>* only);
   std::mutex mu_;
   std::map<HostPath, Entry> files_;
   int writes_ = 0;

@@ -85,8 +85,10 @@ Result<void> EditProvider::Apply(const Resource& want, std::span<const Change> c
 
 Result<void> EditProvider::Flush(std::span<const Resource* const> changed, Host& host,
                                  RunContext& ctx) {
-  (void)changed;
-  return Session(ctx).Flush(host);
+  std::vector<HostPath> paths;
+  for (const Resource* r : changed)
+    if (auto p = PathOf(*r); p.ok()) paths.push_back(*p);
+  return Session(ctx).Flush(host, paths);
 }
 
 }  // namespace keel::edit

@@ -27,7 +27,8 @@ class EditProvider : public Provider {
   /// the result is not the one the diff announced; stages it.
   Result<void> Apply(const Resource& want, std::span<const Change> changes, Host& host,
                      RunContext& ctx, Outcome& out) override;
-  /// Writes every file staged in this run (all editing types share it).
+  /// Writes the staged files of `changed` (with the edits of every editing
+  /// type on them: the session is shared), each once.
   Result<void> Flush(std::span<const Resource* const> changed, Host& host,
                      RunContext& ctx) override;
   /// Read goes through the session, so a re-read after Apply sees the
