@@ -323,8 +323,8 @@ class FileProvider : public Provider {
 
     if (o.ensure == "link") {
       if (!attrs.count("ensure") && !attrs.count("target")) return {};
-      KEEL_TRY(ReplaceExisting(host, o, force, backup, "a link"));
       KEEL_TRY(CheckParent(host, o.path));
+      KEEL_TRY(ReplaceExisting(host, o, force, backup, "a link"));
       return host.Symlink(o.path, want.GetString("target"));
     }
 
@@ -336,8 +336,8 @@ class FileProvider : public Provider {
 
     if (o.ensure == "file" && (attrs.count("ensure") || attrs.count("content"))) {
       if (attrs.count("ensure")) {
-        KEEL_TRY(ReplaceExisting(host, o, force, backup, "a file"));
         KEEL_TRY(CheckParent(host, o.real));
+        KEEL_TRY(ReplaceExisting(host, o, force, backup, "a file"));
       }
       std::string data = o.new_content.value_or(o.old_content.value_or(""));
       // A new file gets the documented defaults even when only some are given.
@@ -347,12 +347,12 @@ class FileProvider : public Provider {
       return host.WriteFileAtomic(o.real, data, fa);
     }
     if (o.ensure == "directory" && attrs.count("ensure")) {
+      KEEL_TRY(CheckParent(host, o.real));
       if (t != FileType::kNone) {
         if (t == FileType::kDirectory)
           return MakeError(ErrorCode::kInternal, "already a directory");
         KEEL_TRY(host.Remove(o.real, false, backup));
       }
-      KEEL_TRY(CheckParent(host, o.real));
       if (!fa.mode) fa.mode = 0755;
       KEEL_TRY(host.MakeDir(o.real, fa));
       // MakeDir may leave mode/owner of the new directory to the umask.
