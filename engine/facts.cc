@@ -685,8 +685,7 @@ Result<void> MergeFactsFile(Value& facts, const std::string& file) {
 
 std::string FactsToJson(const Value& facts) {
   std::string out;
-  PrettyJson(facts, 0, out);
-  out += '\n';
+  PrettyJson(facts, 0, out);  // no final newline: the caller ends the line
   return out;
 }
 

@@ -1,5 +1,6 @@
 #include "engine/yaml_value.h"
 
+#include <cctype>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -109,7 +110,22 @@ bool IsPlainSafe(const std::string& s) {
   // "---" / "..." at the start of a line are document markers.
   if (s.rfind("---", 0) == 0 || s.rfind("...", 0) == 0) return false;
   Value typed = TypePlainScalar(s);
-  return typed.is_string() && typed.as_string() == s;
+  if (!typed.is_string() || typed.as_string() != s) return false;
+  // Quote what other YAML readers (YAML 1.1: octal, hex, sexagesimal,
+  // yes/no) would not read as this string, so "6.10" and "0644" survive
+  // a trip through any tool.
+  std::string_view t(s);
+  size_t digit_at = (t[0] == '+' || t[0] == '-' || t[0] == '.') ? 1 : 0;
+  if (digit_at < t.size() && (IsDigit(t[digit_at]) || t[digit_at] == '.') &&
+      t.find_first_not_of("0123456789abcdefABCDEFxXoO._:+-") == std::string_view::npos)
+    return false;
+  static const char* const kWords[] = {"y",  "n", "yes",  "no",    "on",    "off",
+                                       "<<", "=", ".inf", "-.inf", "+.inf", ".nan"};
+  std::string lower(s);
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (const char* w : kWords)
+    if (lower == w) return false;
+  return true;
 }
 
 void DoubleQuoted(const std::string& s, std::string& out) {

@@ -146,6 +146,11 @@ TEST_CASE("yaml_value: ToYaml round-trips through ParseYaml") {
   CHECK(text.find("str: hello world\n") != std::string::npos);
   CHECK(text.find("looks_bool: \"true\"\n") != std::string::npos);
   CHECK(text.find("content: |\n  line 1\n    indented\n\n  last\n") != std::string::npos);
+  // Quoted for other YAML readers too (1.1 octal, versions, yes/no).
+  CHECK(text.find("mode: \"0644\"\n") != std::string::npos);
+  CHECK(text.find("version: \"6.10\"\n") != std::string::npos);
+  CHECK(ToYaml(Value(Map{{"a", "yes"}, {"b", "0xca2"}, {"c", "2.6.32-754.el6.x86_64"}})) ==
+        "a: \"yes\"\nb: \"0xca2\"\nc: 2.6.32-754.el6.x86_64\n");
 
   for (const Value& scalar : {Value("x"), Value(3), Value(nullptr), Value("multi\nline\n"),
                               Value(List{}), Value(Map{})}) {
