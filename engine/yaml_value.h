@@ -21,7 +21,9 @@
 //
 // ToYaml writes block-style YAML that ParseYaml reads back to an equal
 // Value: a string is quoted whenever its plain form would type differently
-// (or is not a valid plain scalar), multi-line strings use literal blocks.
+// (or is not a valid plain scalar) and also when YAML 1.1 readers would type
+// it (numbers of any form such as "6.10" "0644" "0xca2", yes/no/on/off);
+// multi-line strings use literal blocks.
 #pragma once
 
 #include <yaml-cpp/yaml.h>
