@@ -11,6 +11,7 @@ void RegisterBuiltinTypes(Registry& r) {
   RegisterHost(r);
   RegisterMount(r);
   RegisterSysctl(r);
+  RegisterModprobe(r);
   RegisterLine(r);
   RegisterShellvar(r);
   RegisterIfcfg(r);
