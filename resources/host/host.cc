@@ -3,6 +3,8 @@
 // provider. Edits go through the run's edit session (resources/common).
 #include <arpa/inet.h>
 
+#include <cctype>
+
 #include "engine/registry.h"
 #include "resources/builtin.h"
 #include "resources/common/edit_provider.h"
@@ -37,6 +39,11 @@ TypeSchema Schema() {
                .doc = "The hosts file to edit."},
           },
   };
+}
+
+std::string Lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
 }
 
 bool ValidIp(const std::string& ip) {
@@ -145,7 +152,7 @@ void RegisterHost(Registry& r) {
       .validate = Validate,
       .identity =
           [](const Resource& res) {
-            return res.GetString("target", kDefaultTarget) + ":" + res.GetString("name");
+            return res.GetString("target", kDefaultTarget) + ":" + Lower(res.GetString("name"));
           },
       .paths =
           [](const Resource& res) {
