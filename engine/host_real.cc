@@ -110,6 +110,31 @@ std::string TempName(const std::string& base) {
   return ".keel-" + base.substr(0, 200) + "." + RandomSuffix();
 }
 
+// Removes temp files of `base` left by a killed earlier run (the run lock
+// keeps two keel runs from writing one directory's file at once).
+void RemoveStaleTemps(int pfd, const std::string& base, const std::string& keep) {
+  std::string prefix = ".keel-" + base.substr(0, 200) + ".";
+  int dfd = ::openat(pfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) return;
+  DIR* d = ::fdopendir(dfd);
+  if (d == nullptr) {
+    ::close(dfd);
+    return;
+  }
+  std::vector<std::string> stale;
+  while (struct dirent* e = ::readdir(d)) {
+    std::string n = e->d_name;
+    if (n.size() != prefix.size() + 12 || n.compare(0, prefix.size(), prefix) != 0 || n == keep) {
+      continue;
+    }
+    if (n.find_first_not_of("0123456789abcdef", prefix.size()) == std::string::npos) {
+      stale.push_back(std::move(n));
+    }
+  }
+  for (const auto& n : stale) ::unlinkat(::dirfd(d), n.c_str(), 0);
+  ::closedir(d);
+}
+
 bool WriteAll(int fd, const char* data, size_t len) {
   while (len > 0) {
     ssize_t n = ::write(fd, data, len);
@@ -328,6 +353,7 @@ class RealHost : public Host {
     if (::fsync(tfd) != 0) return fail("fsync");
     if (::close(t.Release()) != 0) return fail("close");
     if (::renameat(pfd, tmp.c_str(), pfd, base.c_str()) != 0) return fail("rename");
+    RemoveStaleTemps(pfd, base, tmp);
     ::fsync(pfd);
     return {};
   }

@@ -653,3 +653,18 @@ TEST_CASE("hostio: large files read and write quickly and intact") {
   CHECK(took < 5.0);
   MESSAGE("20 MiB write+read: " << took << " s");
 }
+
+TEST_CASE("hostio: a write sweeps temp files a killed run left for that file") {
+  TempRoot root;
+  root.Write("/etc/hosts", "old\n");
+  root.Write("/etc/.keel-hosts.0123456789ab", "half written");
+  root.Write("/etc/.keel-hosts.backup", "not ours");
+  root.Write("/etc/.keel-other.0123456789ab", "another file's temp");
+  auto host = Open(root);
+  REQUIRE(host->WriteFileAtomic(P("/etc/hosts"), "new\n", {}).ok());
+  CHECK(root.Read("/etc/hosts") == "new\n");
+  CHECK_FALSE(root.Exists("/etc/.keel-hosts.0123456789ab"));
+  CHECK(root.Exists("/etc/.keel-hosts.backup"));
+  CHECK(root.Exists("/etc/.keel-other.0123456789ab"));
+  CHECK(root.Snapshot().size() == 4);
+}
