@@ -252,7 +252,8 @@ class RealHost : public Host {
 
   Result<FileInfo> Stat(const HostPath& path) override {
     int fd = Open(path, O_PATH);
-    if (fd == -ENOENT || fd == -ENOTDIR) return FileInfo{};
+    // A loop resolves to nothing, like a dangling link.
+    if (fd == -ENOENT || fd == -ENOTDIR || fd == -ELOOP) return FileInfo{};
     if (fd < 0) return IoError(-fd, "cannot stat " + Where(path));
     Fd f(fd);
     return StatFd(fd, path);
@@ -768,15 +769,21 @@ Result<CommandResult> RealHost::Run(const Command& cmd) {
       i = j + 1;
     }
   }
-  std::string workdir;
-  if (chrooted) {
-    workdir = cmd.cwd.empty() ? "/" : cmd.cwd;
-  } else if (live()) {
-    workdir = cmd.cwd.empty() ? "/" : cmd.cwd;
-  } else {
-    auto rel = HostPath::Parse(cmd.cwd.empty() ? "/" : cmd.cwd);
-    if (!rel.ok()) return rel.error();
-    workdir = root_ + (rel->IsRoot() ? "" : rel->str());
+  auto cwd_path = HostPath::Parse(cmd.cwd.empty() ? "/" : cmd.cwd);
+  if (!cwd_path.ok()) {
+    return MakeError(ErrorCode::kInvalid, "cannot run '" + prog + "': working directory '" +
+                                              cmd.cwd + "' is not absolute");
+  }
+  std::string workdir = cwd_path->str();
+  Fd cwd_fd;  // without chroot under --root: the directory, resolved inside the root
+  if (!live() && !chrooted) {
+    int fd = Open(*cwd_path, O_PATH | O_DIRECTORY);
+    if (fd < 0) {
+      return IoError(-fd,
+                     "cannot run '" + prog + "': cannot change directory to " + Where(*cwd_path));
+    }
+    cwd_fd.Reset(fd);
+    workdir = Where(*cwd_path);
   }
 
   std::vector<char*> cargv;
@@ -803,6 +810,7 @@ Result<CommandResult> RealHost::Run(const Command& cmd) {
   if (pid == 0) {
     // Child: only async-signal-safe calls from here.
     ::setpgid(0, 0);
+    if (cwd_fd.valid() && ::fchdir(cwd_fd.get()) != 0) ChildFail(ex_w.get(), 2, errno);
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -817,7 +825,7 @@ Result<CommandResult> RealHost::Run(const Command& cmd) {
     if (chrooted) {
       if (::chroot(root_c) != 0) ChildFail(ex, 1, errno);
     }
-    if (::chdir(workdir_c) != 0) ChildFail(ex, 2, errno);
+    if (!cwd_fd.valid() && ::chdir(workdir_c) != 0) ChildFail(ex, 2, errno);
     int last_err = ENOENT;
     for (const auto& c : candidates) {
       ::execve(c.c_str(), cargv.data(), cenv.data());

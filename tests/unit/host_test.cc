@@ -509,6 +509,27 @@ TEST_CASE("hostio: Run under a root: chrooted, or KEEL_ROOT without chroot") {
   r = host->Run(nochroot);
   REQUIRE(r.ok());
   CHECK(r->out == "inside the root\n" + host->root() + "/work\n");
+
+  // Without chroot the working directory is still resolved inside the root:
+  // an absolute link /wlink -> /work means <root>/work, not the host's /work.
+  root.Symlink("/wlink", "/work");
+  nochroot.shell = "pwd -P";
+  nochroot.cwd = "/wlink";
+  r = host->Run(nochroot);
+  REQUIRE(r.ok());
+  CHECK(r->out == host->root() + "/work\n");
+  nochroot.cwd = "/missing";
+  CHECK_FALSE(host->Run(nochroot).ok());
+  Command rel;
+  rel.shell = "pwd";
+  rel.cwd = "work";
+  auto bad = host->Run(rel);
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.error().message.find("not absolute") != std::string::npos);
+  rel.cwd = "/missing";
+  bad = host->Run(rel);
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.error().message.find("/missing") != std::string::npos);
 }
 
 namespace {
@@ -583,29 +604,33 @@ std::string Describe(Host& h, const HostPath& p) {
 }  // namespace
 
 TEST_CASE("hostio: overlay ends in the same state as the real host") {
-  TempRoot a, b;
-  SeedTree(a);
-  SeedTree(b);
-  auto real_a = Open(a);
-  auto real_b = Open(b);
-  auto before = a.Snapshot();
-  auto overlay = MakeOverlayHost(*real_a);
-  ApplyOps(*overlay);
-  ApplyOps(*real_b);
-  CHECK(a.Snapshot() == before);  // the plan wrote nothing
+  for (bool walk : {false, true}) {
+    CAPTURE(walk);
+    ResolverMode mode(walk);
+    TempRoot a, b;
+    SeedTree(a);
+    SeedTree(b);
+    auto real_a = Open(a);
+    auto real_b = Open(b);
+    auto before = a.Snapshot();
+    auto overlay = MakeOverlayHost(*real_a);
+    ApplyOps(*overlay);
+    ApplyOps(*real_b);
+    CHECK(a.Snapshot() == before);  // the plan wrote nothing
 
-  std::vector<std::string> probes = {"/",     "/etc/motd2",     "/var/old/a",  "/var/old/deep/b",
-                                     "/nope", "/etc/alt/hosts", "/etc/hosts/x"};
-  for (const auto& [path, desc] : b.Snapshot()) {
-    if (path.find("/.keel-") == std::string::npos) probes.push_back(path);
+    std::vector<std::string> probes = {"/",     "/etc/motd2",     "/var/old/a",  "/var/old/deep/b",
+                                       "/nope", "/etc/alt/hosts", "/etc/hosts/x"};
+    for (const auto& [path, desc] : b.Snapshot()) {
+      if (path.find("/.keel-") == std::string::npos) probes.push_back(path);
+    }
+    for (const auto& p : probes) {
+      CAPTURE(p);
+      HostPath hp = P(p.c_str());
+      CHECK(Describe(*overlay, hp) == Describe(*real_b, hp));
+    }
+    CHECK(**overlay->ReadFile(P("/etc/alt/x")) == "x via dir link\n");
+    CHECK(**overlay->ReadFile(P("/srv/hosts")) == "via relative link\n");
   }
-  for (const auto& p : probes) {
-    CAPTURE(p);
-    HostPath hp = P(p.c_str());
-    CHECK(Describe(*overlay, hp) == Describe(*real_b, hp));
-  }
-  CHECK(**overlay->ReadFile(P("/etc/alt/x")) == "x via dir link\n");
-  CHECK(**overlay->ReadFile(P("/srv/hosts")) == "via relative link\n");
 }
 
 TEST_CASE("hostio: overlay errors match the real host") {
@@ -633,6 +658,8 @@ TEST_CASE("hostio: overlay errors match the real host") {
   root.Symlink("/rloop1", "/rloop2");
   root.Symlink("/rloop2", "/rloop1");
   CHECK_FALSE(real->ReadFile(P("/rloop1")).ok());
+  CHECK(real->Stat(P("/rloop1"))->type == FileType::kNone);
+  CHECK(real->Lstat(P("/rloop1"))->type == FileType::kSymlink);
   CHECK_FALSE(real->WriteFileAtomic(P("/rloop1"), "x", {}).ok());
 }
 
