@@ -21,6 +21,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <deque>
+#include <mutex>
 #include <random>
 #include <set>
 
@@ -984,6 +985,7 @@ class OverlayHost : public Host {
   bool dry_run() const override { return true; }
 
   Result<std::optional<std::string>> ReadFile(const HostPath& path) override {
+    std::lock_guard<std::recursive_mutex> lock(mu_);
     if (layer_.empty()) return base_.ReadFile(path);
     auto c = Canonical(path, true);
     if (!c.ok()) return c.error();
@@ -1001,6 +1003,7 @@ class OverlayHost : public Host {
   }
 
   Result<FileInfo> Lstat(const HostPath& path) override {
+    std::lock_guard<std::recursive_mutex> lock(mu_);
     if (layer_.empty()) return base_.Lstat(path);
     auto c = Canonical(path, false);
     if (!c.ok()) return c.error();
@@ -1008,6 +1011,7 @@ class OverlayHost : public Host {
   }
 
   Result<FileInfo> Stat(const HostPath& path) override {
+    std::lock_guard<std::recursive_mutex> lock(mu_);
     if (layer_.empty()) return base_.Stat(path);
     auto c = Canonical(path, true);
     if (!c.ok()) return FileInfo{};  // a loop: nothing usable there
@@ -1017,6 +1021,7 @@ class OverlayHost : public Host {
   }
 
   Result<std::vector<std::string>> ListDir(const HostPath& path) override {
+    std::lock_guard<std::recursive_mutex> lock(mu_);
     if (layer_.empty()) return base_.ListDir(path);
     auto c = Canonical(path, true);
     if (!c.ok()) return c.error();
@@ -1048,6 +1053,7 @@ class OverlayHost : public Host {
 
   Result<void> WriteFileAtomic(const HostPath& path, std::string_view data,
                                const FileAttrs& attrs) override {
+    std::lock_guard<std::recursive_mutex> lock(mu_);
     auto c = Canonical(path, true);
     if (!c.ok()) return c.error();
     if (c->IsRoot()) return MakeError(ErrorCode::kInvalid, "cannot write /");
@@ -1071,6 +1077,7 @@ class OverlayHost : public Host {
   }
 
   Result<void> MakeDir(const HostPath& path, const FileAttrs& attrs) override {
+    std::lock_guard<std::recursive_mutex> lock(mu_);
     auto c = Canonical(path, true);
     if (!c.ok()) return c.error();
     if (c->IsRoot()) return {};
@@ -1093,6 +1100,7 @@ class OverlayHost : public Host {
   }
 
   Result<void> Symlink(const HostPath& path, const std::string& target) override {
+    std::lock_guard<std::recursive_mutex> lock(mu_);
     auto c = Canonical(path, false);
     if (!c.ok()) return c.error();
     if (c->IsRoot() || target.empty()) {
@@ -1117,6 +1125,7 @@ class OverlayHost : public Host {
   }
 
   Result<void> Remove(const HostPath& path, bool recursive, bool) override {
+    std::lock_guard<std::recursive_mutex> lock(mu_);
     if (path.IsRoot()) return MakeError(ErrorCode::kInvalid, "cannot remove /");
     auto c = Canonical(path, false);
     if (!c.ok()) return c.error();
@@ -1137,6 +1146,7 @@ class OverlayHost : public Host {
   }
 
   Result<void> SetAttrs(const HostPath& path, const FileAttrs& attrs) override {
+    std::lock_guard<std::recursive_mutex> lock(mu_);
     auto c = Canonical(path, false);
     if (!c.ok()) return c.error();
     auto old = RawLstat(*c);
@@ -1259,6 +1269,7 @@ class OverlayHost : public Host {
   }
 
   Host& base_;
+  std::recursive_mutex mu_;  // --jobs: resources of a plan may run at once
   std::map<std::string, Node> layer_;
 };
 

@@ -6,9 +6,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <thread>
 
 #include "engine/host_real.h"
 #include "tests/unit/support/temp_root.h"
@@ -694,4 +696,28 @@ TEST_CASE("hostio: a write sweeps temp files a killed run left for that file") {
   CHECK(root.Exists("/etc/.keel-hosts.backup"));
   CHECK(root.Exists("/etc/.keel-other.0123456789ab"));
   CHECK(root.Snapshot().size() == 4);
+}
+
+TEST_CASE("hostio: overlay is safe to use from several threads (--jobs)") {
+  TempRoot root;
+  root.Mkdir("/etc");
+  auto real = Open(root);
+  auto overlay = MakeOverlayHost(*real);
+  std::vector<std::thread> threads;
+  std::atomic<int> bad{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 200; ++i) {
+        std::string p = "/etc/f" + std::to_string(t) + "_" + std::to_string(i);
+        HostPath hp = *HostPath::Parse(p);
+        if (!overlay->WriteFileAtomic(hp, p, {}).ok()) ++bad;
+        auto r = overlay->ReadFile(hp);
+        if (!r.ok() || !r->has_value() || **r != p) ++bad;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  CHECK(bad == 0);
+  CHECK(overlay->ListDir(P("/etc"))->size() == 800);
+  CHECK(real->ListDir(P("/etc"))->empty());
 }
