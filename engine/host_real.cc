@@ -321,7 +321,8 @@ class RealHost : public Host {
         return IoError(errno, what + ": reading the old content");
       }
       if (previous != data) {
-        auto saved = backups_->Save(path, previous);
+        // Indexed under the managed path (what `keel restore` is given).
+        auto saved = backups_->Save(requested, previous);
         if (!saved.ok()) {
           Error e = saved.error();
           return e.Context(what + ": backup failed");

@@ -207,12 +207,13 @@ TEST_CASE("hostio: absolute symlinks resolve inside the root, never outside") {
     REQUIRE(std::filesystem::exists(sentinel_file));
 
     TempRoot root;
+    RecordingSink sink;
     // <root>/etc/hosts -> <outside>/hosts (absolute): must mean <root><outside>/hosts.
     root.Mkdir(outside.dir);
     root.Write(outside.dir + "/hosts", "inside\n");
     root.Symlink("/etc/hosts", sentinel_file);
     root.Symlink("/etc/up", "../../../../../../" + outside.dir.substr(1) + "/hosts");
-    auto host = Open(root);
+    auto host = Open(root, &sink);
 
     auto r = host->ReadFile(P("/etc/hosts"));
     REQUIRE(r.ok());
@@ -225,6 +226,9 @@ TEST_CASE("hostio: absolute symlinks resolve inside the root, never outside") {
 
     REQUIRE(host->WriteFileAtomic(P("/etc/hosts"), "written\n", {}).ok());
     CHECK(root.Read(outside.dir + "/hosts") == "written\n");
+    REQUIRE(sink.saved.size() == 1);
+    CHECK(sink.saved[0].first == "/etc/hosts");  // the managed path
+    CHECK(sink.saved[0].second == "inside\n");
     // The link is still a link.
     auto l = host->Lstat(P("/etc/hosts"));
     REQUIRE(l.ok());
