@@ -476,6 +476,16 @@ TEST_CASE("hostio: Run timeout kills the whole process group") {
   REQUIRE(r.ok());
   CHECK(r->out == "started\n");
   CHECK(took < 2.0);
+  // Even when it keeps stdout and stderr open.
+  Command holder;
+  holder.shell = "sleep 3 & echo started";
+  start = std::chrono::steady_clock::now();
+  r = host->Run(holder);
+  took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  REQUIRE(r.ok());
+  CHECK(r->out == "started\n");
+  CHECK(r->exit_code == 0);
+  CHECK(took < 2.0);
   // A process ignoring SIGTERM is killed 2 s later.
   Command stubborn;
   stubborn.shell = "trap '' TERM; sleep 100";
