@@ -41,6 +41,9 @@ struct Step {
   size_t b;  // index into after lines (kCommon, kAdd)
 };
 
+// Lines of the changed middle that dtl aligns; beyond it, see below.
+constexpr size_t kMaxAlignedLines = 40000;
+
 // The edit script over whole files: the common prefix and suffix are
 // trimmed first (as diff(1) does), dtl aligns the middle.
 std::vector<Step> EditScript(const std::vector<std::string_view>& a,
@@ -67,6 +70,12 @@ std::vector<Step> EditScript(const std::vector<std::string_view>& a,
     for (size_t j = 0; j < mid_b.size(); ++j) steps.push_back({Op::kAdd, 0, pre + j});
   } else if (mid_b.empty()) {
     for (size_t i = 0; i < mid_a.size(); ++i) steps.push_back({Op::kDelete, pre + i, 0});
+  } else if (mid_a.size() + mid_b.size() > kMaxAlignedLines) {
+    // dtl is O((N+M)·D): two large, very different middles would take
+    // minutes. Past the cap the middle is shown as one replaced block — a
+    // correct diff, only not a minimal one.
+    for (size_t i = 0; i < mid_a.size(); ++i) steps.push_back({Op::kDelete, pre + i, 0});
+    for (size_t j = 0; j < mid_b.size(); ++j) steps.push_back({Op::kAdd, 0, pre + j});
   } else {
     dtl::Diff<int, std::vector<int>> d(mid_a, mid_b);
     d.compose();

@@ -171,3 +171,20 @@ TEST_CASE("text_diff: random edits round-trip through patch(1)") {
   }
   std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("text_diff: two large, entirely different files diff as one block, quickly") {
+  // 100,000 changed lines on each side: an O(N·D) alignment would take
+  // minutes; past the cap the middle is one replaced block.
+  std::string before = "same head\n", after = "same head\n";
+  for (int i = 0; i < 100000; ++i) {
+    before += "old line " + std::to_string(i) + "\n";
+    after += "new line " + std::to_string(i) + "\n";
+  }
+  before += "same tail\n";
+  after += "same tail\n";
+  std::string d = keel::UnifiedDiff(before, after, "a", "b");
+  CHECK(d.find("@@ -1,100002 +1,100002 @@") != std::string::npos);
+  CHECK(d.find("\n-old line 99999\n") != std::string::npos);
+  CHECK(d.find("\n+new line 0\n") != std::string::npos);
+  CHECK(d.find("\n-old line 99999\n") < d.find("\n+new line 0\n"));
+}
