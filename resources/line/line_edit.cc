@@ -11,7 +11,16 @@ std::string_view Bare(const std::string& l) {
   return v;
 }
 
+// libstdc++'s regex recurses once per character: a line of ~20 KiB
+// overflows an 8 MiB stack. Longer lines are refused rather than crash.
+constexpr size_t kMaxRegexLine = 4096;
+
+struct LineTooLong {
+  size_t size;
+};
+
 bool Matches(const std::regex& re, std::string_view text) {
+  if (text.size() > kMaxRegexLine) throw LineTooLong{text.size()};
   return std::regex_search(text.begin(), text.end(), re);
 }
 
@@ -80,6 +89,11 @@ Result<std::optional<std::string>> EnsureLine(const std::optional<std::string>& 
     return std::optional<std::string>(t.Render());
   } catch (const std::regex_error& e) {
     return MakeError(ErrorCode::kInvalid, std::string("regex failed: ") + e.what());
+  } catch (const LineTooLong& e) {
+    return MakeError(ErrorCode::kInvalid, "a line of " + std::to_string(e.size) +
+                                              " bytes is too long to match a regex against "
+                                              "(limit " +
+                                              std::to_string(kMaxRegexLine) + ")");
   }
 }
 

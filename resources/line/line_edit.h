@@ -29,7 +29,9 @@ Result<std::regex> CompileRegex(const std::string& pattern);
 ///   line equal to `line`; a missing file stays missing.
 /// Lines are compared without a trailing '\r' (CRLF files), and an inserted
 /// line gets '\r' when the line above it (or below, at the top) has one.
-/// Error (kInvalid) when the regex engine gives up on a line (complexity).
+/// Error (kInvalid) when the regex engine gives up on a line (complexity),
+/// or when a line to match is longer than 4096 bytes (std::regex recurses
+/// per character and would overflow the stack).
 Result<std::optional<std::string>> EnsureLine(const std::optional<std::string>& before,
                                               const LineSpec& spec);
 

@@ -77,6 +77,15 @@ TEST_CASE("line: EnsureLine absent removes equal lines or every match") {
   CHECK(Ensure("a\n", Spec("a", nullptr, nullptr, false)) == "");
 }
 
+TEST_CASE("line: a huge line is refused for regex matching, not a crash") {
+  std::string big = "x=" + std::string(200000, 'a') + "\n";
+  auto r = line::EnsureLine(big + "y\n", Spec("x=1", "^x=.*$"));
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().message.find("too long to match a regex") != std::string::npos);
+  // Without a regex the long line is just kept.
+  CHECK(Ensure(big, Spec("z")) == big + "z\n");
+}
+
 TEST_CASE("line: bad regex and multi-line line are load errors") {
   Registry reg;
   RegisterLine(reg);
