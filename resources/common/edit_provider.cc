@@ -37,6 +37,7 @@ Result<Attrs> EditProvider::Read(const Resource& want, Host& host, RunContext& c
     for (auto it = up.rbegin(); it != up.rend(); ++it) missing.push_back(Value(*it));
   }
   have.Set("missing_parents", Value(std::move(missing)));
+  Observe(want, *before, have);
   return have;
 }
 

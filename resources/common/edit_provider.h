@@ -38,6 +38,12 @@ class EditProvider : public Provider {
  protected:
   /// The file this resource edits.
   virtual Result<HostPath> PathOf(const Resource& want) const = 0;
+  /// Adds the type's own properties as found in `before` (for `keel
+  /// resource` and reports); they take no part in Diff. Default: none.
+  virtual void Observe(const Resource& want, const std::optional<std::string>& before,
+                       Attrs& have) const {
+    (void)want, (void)before, (void)have;
+  }
   /// The content the file should have given `before` (nullopt = absent).
   /// Pure; returns `before` unchanged when nothing is to be done.
   virtual Result<std::optional<std::string>> Edit(

@@ -124,6 +124,16 @@ class IfcfgProvider : public edit::EditProvider {
   }
 
  protected:
+  void Observe(const Resource& want, const std::optional<std::string>& before,
+               Attrs& have) const override {
+    (void)want;
+    have.Set("ensure", Value(before ? "present" : "absent"));
+    if (!before) return;
+    auto file = shell::ShellFile::Parse(*before);
+    Map settings;
+    for (const auto& key : file.Keys()) settings.Set(key, Value(file.Find(key)->value));
+    have.Set("settings", Value(std::move(settings)));
+  }
   Result<HostPath> PathOf(const Resource& want) const override {
     return HostPath::Parse(keel::PathOf(want));
   }

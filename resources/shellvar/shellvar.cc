@@ -60,6 +60,13 @@ std::string ValueOf(const Resource& r) {
 
 class ShellvarProvider : public edit::EditProvider {
  protected:
+  void Observe(const Resource& want, const std::optional<std::string>& before,
+               Attrs& have) const override {
+    const shell::Assignment* a =
+        before ? shell::ShellFile::Parse(*before).Find(want.GetString("key")) : nullptr;
+    have.Set("ensure", Value(a ? "present" : "absent"));
+    if (a) have.Set("value", Value(a->value));
+  }
   Result<HostPath> PathOf(const Resource& want) const override {
     return HostPath::Parse(want.GetString("path"));
   }

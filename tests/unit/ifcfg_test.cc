@@ -213,3 +213,18 @@ TEST_CASE_FIXTURE(IfcfgFixture, "ifcfg: restart runs ifdown/ifup after the write
   CHECK(bad.status == Converged::kFailed);
   CHECK(bad.error.find("exit 1") != std::string::npos);
 }
+
+TEST_CASE_FIXTURE(IfcfgFixture, "ifcfg: Read reports the file's settings (keel resource)") {
+  root.Write(kSit1, IfcfgRealFile("ifcfg-sit1"));
+  auto r = Make("sit1", {});
+  auto provider = reg.Find("ifcfg")->make_provider();
+  RunContext ctx;
+  auto have = provider->Read(r, *host, ctx);
+  REQUIRE(have.ok());
+  CHECK(*have->Find("ensure") == Value("present"));
+  const Value* s = have->Find("settings");
+  REQUIRE(s);
+  CHECK(*s->as_map().Find("IPV6ADDR") == Value("2001:db8:1f00:a::2/64"));
+  CHECK(s->as_map().begin()->first == "DEVICE");
+  CHECK(provider->Diff(r, *have, ctx).empty());  // no settings given: nothing to change
+}
