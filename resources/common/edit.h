@@ -30,6 +30,29 @@ struct TextLines {
   std::string Render() const;
 };
 
+/// Splits `text` into lines exactly as TextLines::Parse does and maps each
+/// through `parse_line` (a format's line parser). Sets `final_newline`.
+template <typename Line, typename ParseLine>
+std::vector<Line> ParseLines(std::string_view text, ParseLine parse_line, bool& final_newline) {
+  TextLines split = TextLines::Parse(text);
+  std::vector<Line> out;
+  out.reserve(split.lines.size());
+  for (const auto& l : split.lines) out.push_back(parse_line(std::string_view(l)));
+  final_newline = split.final_newline;
+  return out;
+}
+
+/// The inverse of ParseLines: each line's Render(), joined as TextLines::Render.
+template <typename Line>
+std::string RenderLines(const std::vector<Line>& lines, bool final_newline) {
+  std::string out;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    out += lines[i].Render();
+    if (i + 1 < lines.size() || final_newline) out += '\n';
+  }
+  return out;
+}
+
 /// Reads a file that an editing type manages: nullopt when absent. A clear
 /// error (ErrorCode::kInvalid) when it is a directory, a binary file (a NUL
 /// byte), or unreadable — never edit such a file.

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "resources/common/edit.h"
+
 namespace keel::hosts {
 
 namespace {
@@ -98,28 +100,12 @@ std::string HostsLine::Render() const {
 
 HostsFile HostsFile::Parse(std::string_view text) {
   HostsFile f;
-  size_t start = 0;
-  while (start < text.size()) {
-    size_t nl = text.find('\n', start);
-    if (nl == std::string_view::npos) {
-      f.lines_.push_back(ParseLine(text.substr(start)));
-      f.final_newline_ = false;
-      break;
-    }
-    f.lines_.push_back(ParseLine(text.substr(start, nl - start)));
-    start = nl + 1;
-  }
+  f.lines_ = edit::ParseLines<decltype(f.lines_)::value_type>(
+      text, [](std::string_view line) { return ParseLine(line); }, f.final_newline_);
   return f;
 }
 
-std::string HostsFile::Render() const {
-  std::string out;
-  for (size_t i = 0; i < lines_.size(); ++i) {
-    out += lines_[i].Render();
-    if (i + 1 < lines_.size() || final_newline_) out += '\n';
-  }
-  return out;
-}
+std::string HostsFile::Render() const { return edit::RenderLines(lines_, final_newline_); }
 
 std::optional<HostEntry> HostsFile::Find(std::string_view name) const {
   const HostsLine* alias_line = nullptr;

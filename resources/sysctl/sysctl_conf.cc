@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "resources/common/edit.h"
+
 namespace keel::sysctl {
 
 namespace {
@@ -63,28 +65,12 @@ std::string SysctlLine::Render() const {
 
 SysctlConf SysctlConf::Parse(std::string_view text) {
   SysctlConf f;
-  size_t start = 0;
-  while (start < text.size()) {
-    size_t nl = text.find('\n', start);
-    if (nl == std::string_view::npos) {
-      f.lines_.push_back(ParseLine(text.substr(start)));
-      f.final_newline_ = false;
-      break;
-    }
-    f.lines_.push_back(ParseLine(text.substr(start, nl - start)));
-    start = nl + 1;
-  }
+  f.lines_ = edit::ParseLines<decltype(f.lines_)::value_type>(
+      text, [](std::string_view line) { return ParseLine(line); }, f.final_newline_);
   return f;
 }
 
-std::string SysctlConf::Render() const {
-  std::string out;
-  for (size_t i = 0; i < lines_.size(); ++i) {
-    out += lines_[i].Render();
-    if (i + 1 < lines_.size() || final_newline_) out += '\n';
-  }
-  return out;
-}
+std::string SysctlConf::Render() const { return edit::RenderLines(lines_, final_newline_); }
 
 std::optional<std::string> SysctlConf::Get(std::string_view key) const {
   std::string path = KeyPath(key);
