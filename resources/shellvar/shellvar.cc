@@ -62,8 +62,12 @@ class ShellvarProvider : public edit::EditProvider {
  protected:
   void Observe(const Resource& want, const std::optional<std::string>& before,
                Attrs& have) const override {
-    const shell::Assignment* a =
-        before ? shell::ShellFile::Parse(*before).Find(want.GetString("key")) : nullptr;
+    if (!before) {
+      have.Set("ensure", Value("absent"));
+      return;
+    }
+    const shell::ShellFile file = shell::ShellFile::Parse(*before);  // outlives `a`
+    const shell::Assignment* a = file.Find(want.GetString("key"));
     have.Set("ensure", Value(a ? "present" : "absent"));
     if (a) have.Set("value", Value(a->value));
   }
