@@ -377,8 +377,13 @@ class RealHost : public Host {
     std::string base = path.Basename();
     uint32_t mode = attrs.mode ? *attrs.mode : 0755;
     if (::mkdirat(pfd, base.c_str(), 0700) != 0) {
-      if (errno == EEXIST)
+      if (errno == EEXIST) {
+        // Another resource (--jobs) may have just made the same directory.
+        struct stat st2;
+        if (::fstatat(pfd, base.c_str(), &st2, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st2.st_mode))
+          return {};
         return MakeError(ErrorCode::kConflict, what + ": something else exists there");
+      }
       return IoError(errno, what);
     }
     int dfd = ::openat(pfd, base.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
