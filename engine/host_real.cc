@@ -156,7 +156,9 @@ bool ReadAll(int fd, std::string& out, size_t size_hint) {
   size_t chunk = 1 << 16;
   for (;;) {
     size_t old = out.size();
-    size_t want = std::max(chunk, out.capacity() - old);
+    // Read the fstat size (+1 to see EOF) without over-allocating: contents
+    // are kept in reports and diffs, so a 64 KiB buffer per small file adds up.
+    size_t want = old <= size_hint ? size_hint + 1 - old : std::max(chunk, out.capacity() - old);
     out.resize(old + want);
     ssize_t n = ::read(fd, out.data() + old, want);
     if (n < 0) {
