@@ -111,10 +111,11 @@ std::string TempName(const std::string& base) {
   return ".keel-" + base.substr(0, 200) + "." + RandomSuffix();
 }
 
-// Removes temp files of `base` left by a killed earlier run (the run lock
-// keeps two keel runs from writing one directory's file at once).
-void RemoveStaleTemps(int pfd, const std::string& base, const std::string& keep) {
-  std::string prefix = ".keel-" + base.substr(0, 200) + ".";
+// Removes the temp files (".keel-<name>.<12 hex>") that a killed earlier
+// run left in the directory `pfd`, except those `is_ours` claims (temp files
+// of this run's writes in progress, --jobs).
+template <typename IsOurs>
+void RemoveStaleTemps(int pfd, IsOurs is_ours) {
   int dfd = ::openat(pfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd < 0) return;
   DIR* d = ::fdopendir(dfd);
@@ -124,13 +125,11 @@ void RemoveStaleTemps(int pfd, const std::string& base, const std::string& keep)
   }
   std::vector<std::string> stale;
   while (struct dirent* e = ::readdir(d)) {
-    std::string n = e->d_name;
-    if (n.size() != prefix.size() + 12 || n.compare(0, prefix.size(), prefix) != 0 || n == keep) {
-      continue;
-    }
-    if (n.find_first_not_of("0123456789abcdef", prefix.size()) == std::string::npos) {
-      stale.push_back(std::move(n));
-    }
+    std::string_view n = e->d_name;
+    if (n.size() < 20 || n.compare(0, 6, ".keel-") != 0 || n[n.size() - 13] != '.') continue;
+    if (n.find_first_not_of("0123456789abcdef", n.size() - 12) != std::string_view::npos) continue;
+    if (e->d_type == DT_DIR || is_ours(n)) continue;
+    stale.emplace_back(n);
   }
   for (const auto& n : stale) ::unlinkat(::dirfd(d), n.c_str(), 0);
   ::closedir(d);
@@ -337,6 +336,7 @@ class RealHost : public Host {
     uint32_t gid = attrs.gid ? *attrs.gid : (exists ? old.st_gid : 0);
 
     std::string tmp = TempName(base);
+    OwnTemp own(*this, tmp);
     int tfd =
         ::openat(pfd, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (tfd < 0) return IoError(errno, what + ": creating a temporary file");
@@ -358,7 +358,7 @@ class RealHost : public Host {
     if (::fsync(tfd) != 0) return fail("fsync");
     if (::close(t.Release()) != 0) return fail("close");
     if (::renameat(pfd, tmp.c_str(), pfd, base.c_str()) != 0) return fail("rename");
-    RemoveStaleTemps(pfd, base, tmp);
+    SweepDirOnce(pfd);
     ::fsync(pfd);
     return {};
   }
@@ -422,6 +422,7 @@ class RealHost : public Host {
       }
     }
     std::string tmp = TempName(base);
+    OwnTemp own(*this, tmp);
     if (::symlinkat(target.c_str(), pfd, tmp.c_str()) != 0) return IoError(errno, what);
     if (::renameat(pfd, tmp.c_str(), pfd, base.c_str()) != 0) {
       int err = errno;
@@ -695,10 +696,42 @@ class RealHost : public Host {
     return {};
   }
 
+  // Temp files of this run's writes in progress: a sweep never takes them.
+  struct OwnTemp {
+    OwnTemp(RealHost& h, const std::string& name) : host(h), name(name) {
+      std::lock_guard<std::mutex> lock(host.temps_mu_);
+      host.own_temps_.insert(name);
+    }
+    ~OwnTemp() {
+      std::lock_guard<std::mutex> lock(host.temps_mu_);
+      host.own_temps_.erase(name);
+    }
+    RealHost& host;
+    std::string name;
+  };
+
+  // Sweeps a directory for a killed run's temp files once per run: a sweep
+  // per write made writing N files into one directory O(N^2).
+  void SweepDirOnce(int pfd) {
+    struct stat st;
+    if (::fstat(pfd, &st) != 0) return;
+    {
+      std::lock_guard<std::mutex> lock(temps_mu_);
+      if (!swept_dirs_.emplace(st.st_dev, st.st_ino).second) return;
+    }
+    RemoveStaleTemps(pfd, [this](std::string_view n) {
+      std::lock_guard<std::mutex> lock(temps_mu_);
+      return own_temps_.count(std::string(n)) > 0;
+    });
+  }
+
   std::string root_;
   Fd root_fd_;
   BackupSink* backups_;
   bool use_openat2_;
+  std::mutex temps_mu_;
+  std::set<std::string> own_temps_;
+  std::set<std::pair<dev_t, ino_t>> swept_dirs_;
 };
 
 // ---------------------------------------------------------------------------
