@@ -10,11 +10,11 @@
 namespace keel {
 
 struct Catalog {
-  std::vector<Resource> resources;       // manifest order, `when`-false entries dropped
-  std::map<std::string, size_t> index;   // Ref::str() -> position in `resources`
-  std::string entry_path;                // the entry manifest
-  std::string repo_dir;                  // its directory: source/template root
-  std::vector<std::string> warnings;     // load-time warnings
+  std::vector<Resource> resources;      // manifest order, `when`-false entries dropped
+  std::map<std::string, size_t> index;  // Ref::str() -> position in `resources`
+  std::string entry_path;               // the entry manifest
+  std::string repo_dir;                 // its directory: source/template root
+  std::vector<std::string> warnings;    // load-time warnings
 
   /// nullptr when absent.
   const Resource* Find(const Ref& ref) const {

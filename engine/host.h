@@ -46,7 +46,7 @@ struct FileInfo {
   uint32_t uid = 0;
   uint32_t gid = 0;
   uint64_t size = 0;
-  std::string link_target;          // for kSymlink (from Lstat)
+  std::string link_target;  // for kSymlink (from Lstat)
   bool exists() const { return type != FileType::kNone; }
 };
 
@@ -60,13 +60,13 @@ struct FileAttrs {
 };
 
 struct Command {
-  std::vector<std::string> argv;            // run without a shell when `shell` is empty
-  std::string shell;                        // non-empty: run `/bin/sh -c shell`
-  std::map<std::string, std::string> env;   // added to a minimal PATH/LANG environment
-  std::string cwd;                          // inside the root; "" = "/"
-  int timeout_s = 300;                      // 0 = none; on expiry the process group is killed
-  bool chroot = true;                       // under --root: run chrooted into the root;
-                                            // false: run on the host with KEEL_ROOT set
+  std::vector<std::string> argv;           // run without a shell when `shell` is empty
+  std::string shell;                       // non-empty: run `/bin/sh -c shell`
+  std::map<std::string, std::string> env;  // added to a minimal PATH/LANG environment
+  std::string cwd;                         // inside the root; "" = "/"
+  int timeout_s = 300;                     // 0 = none; on expiry the process group is killed
+  bool chroot = true;                      // under --root: run chrooted into the root;
+                                           // false: run on the host with KEEL_ROOT set
   std::string stdin_data;
   /// Printable form for messages ("/bin/sh -c '...'" or the argv joined).
   std::string Display() const;
@@ -75,8 +75,8 @@ struct Command {
 struct CommandResult {
   int exit_code = -1;  // -1 when killed by a signal or timed out
   bool timed_out = false;
-  std::string out;     // stdout
-  std::string err;     // stderr
+  std::string out;  // stdout
+  std::string err;  // stderr
 };
 
 /// Receives content that a write replaces or a removal deletes (SPEC 6).

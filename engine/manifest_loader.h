@@ -14,9 +14,9 @@
 namespace keel {
 
 struct LoadOptions {
-  std::string entry_path;                    // a file, or a directory holding site.yaml
+  std::string entry_path;  // a file, or a directory holding site.yaml
   std::vector<std::pair<std::string, std::string>> cli_vars;  // --var K=V, in order
-  Value facts;                               // the fact map
+  Value facts;                                                // the fact map
   const Registry* registry = nullptr;
 };
 

@@ -32,9 +32,9 @@ struct Outcome {
 
 /// Run-wide data shared by the engine and the providers of one run.
 struct RunContext {
-  Value facts;            // the fact map (SPEC 4)
-  bool noop = false;      // dry run: Apply is never called; Host is the overlay
-  std::string repo_dir;   // the config repo / entry manifest directory
+  Value facts;           // the fact map (SPEC 4)
+  bool noop = false;     // dry run: Apply is never called; Host is the overlay
+  std::string repo_dir;  // the config repo / entry manifest directory
 
   void Warn(std::string message) {
     std::lock_guard<std::mutex> lock(mu);
@@ -69,8 +69,7 @@ class Provider {
 
   /// Called once per run with every resource of this type, before any Read.
   /// Read the state of all of them at once (iptables-save, dpkg-query -W).
-  virtual Result<void> Prefetch(std::span<const Resource* const> all, Host& host,
-                                RunContext& ctx) {
+  virtual Result<void> Prefetch(std::span<const Resource* const> all, Host& host, RunContext& ctx) {
     (void)all, (void)host, (void)ctx;
     return {};
   }

@@ -57,7 +57,8 @@ std::vector<AttrProblem> PrepareResource(const TypeInfo& type, Resource& r) {
   r.attrs = std::move(coerced);
   for (const auto& spec : schema.attrs)
     if (spec.required && !r.attrs.Has(spec.name))
-      problems.push_back({"", "missing required attribute '" + spec.name + "' for type " + schema.name});
+      problems.push_back(
+          {"", "missing required attribute '" + spec.name + "' for type " + schema.name});
   if (problems.empty() && type.validate) type.validate(r, problems);
   return problems;
 }

@@ -40,14 +40,14 @@ struct RefAt {
 struct Resource {
   Ref ref;
   Attrs attrs;
-  SourceLoc loc;                     // where the entry starts
+  SourceLoc loc;                                             // where the entry starts
   std::vector<std::pair<std::string, SourceLoc>> attr_locs;  // per attribute
   std::vector<RefAt> require, before, notify, subscribe;
-  std::vector<std::string> tags;     // explicit + type name + manifest basename
+  std::vector<std::string> tags;  // explicit + type name + manifest basename
   bool noop = false;
   bool sensitive = false;
-  std::string manifest_path;         // file that declared it
-  std::string repo_dir;              // directory of the entry manifest (source/template root)
+  std::string manifest_path;  // file that declared it
+  std::string repo_dir;       // directory of the entry manifest (source/template root)
 
   const std::string& type() const { return ref.type; }
   const std::string& title() const { return ref.title; }

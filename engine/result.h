@@ -32,12 +32,14 @@ struct Error {
   }
 };
 
-inline Error MakeError(ErrorCode code, std::string message) { return Error{code, std::move(message)}; }
+inline Error MakeError(ErrorCode code, std::string message) {
+  return Error{code, std::move(message)};
+}
 
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT(implicit)
+  Result(T value) : v_(std::move(value)) {}      // NOLINT(implicit)
   Result(Error error) : v_(std::move(error)) {}  // NOLINT(implicit)
 
   bool ok() const { return v_.index() == 0; }
@@ -95,8 +97,8 @@ class [[nodiscard]] Result<void> {
 }  // namespace keel
 
 /// Returns the error of `expr` (a Result) from the enclosing function.
-#define KEEL_TRY(expr)                               \
-  do {                                               \
-    auto keel_try_r_ = (expr);                       \
+#define KEEL_TRY(expr)                                 \
+  do {                                                 \
+    auto keel_try_r_ = (expr);                         \
     if (!keel_try_r_.ok()) return keel_try_r_.error(); \
   } while (0)

@@ -7,15 +7,24 @@ namespace keel {
 
 const char* AttrKindName(AttrKind kind) {
   switch (kind) {
-    case AttrKind::kString: return "string";
-    case AttrKind::kInt: return "integer";
-    case AttrKind::kBool: return "bool";
-    case AttrKind::kList: return "list";
-    case AttrKind::kStringOrList: return "string or list";
-    case AttrKind::kMap: return "map";
-    case AttrKind::kAbsPath: return "absolute path";
-    case AttrKind::kMode: return "mode";
-    case AttrKind::kAny: return "any";
+    case AttrKind::kString:
+      return "string";
+    case AttrKind::kInt:
+      return "integer";
+    case AttrKind::kBool:
+      return "bool";
+    case AttrKind::kList:
+      return "list";
+    case AttrKind::kStringOrList:
+      return "string or list";
+    case AttrKind::kMap:
+      return "map";
+    case AttrKind::kAbsPath:
+      return "absolute path";
+    case AttrKind::kMode:
+      return "mode";
+    case AttrKind::kAny:
+      return "any";
   }
   return "?";
 }
@@ -39,12 +48,11 @@ std::vector<std::string> TypeSchema::AttrNames() const {
 }
 
 static Error Expected(const AttrSpec& spec, const Value& got) {
-  return MakeError(ErrorCode::kInvalid, std::string("attribute '") + spec.name + "' expects " +
-                                            AttrKindName(spec.kind) + ", got " +
-                                            KindName(got.kind()) +
-                                            (got.is_scalar() && !got.is_null()
-                                                 ? " '" + got.ToString() + "'"
-                                                 : std::string()));
+  return MakeError(
+      ErrorCode::kInvalid,
+      std::string("attribute '") + spec.name + "' expects " + AttrKindName(spec.kind) + ", got " +
+          KindName(got.kind()) +
+          (got.is_scalar() && !got.is_null() ? " '" + got.ToString() + "'" : std::string()));
 }
 
 static Result<Value> CheckAllowed(const AttrSpec& spec, Value v) {
@@ -53,8 +61,8 @@ static Result<Value> CheckAllowed(const AttrSpec& spec, Value v) {
     if (a == v.as_string()) return v;
   std::string list;
   for (const auto& a : spec.allowed) list += (list.empty() ? "" : ", ") + a;
-  std::string msg = "attribute '" + spec.name + "' must be one of " + list + ", got '" +
-                    v.as_string() + "'";
+  std::string msg =
+      "attribute '" + spec.name + "' must be one of " + list + ", got '" + v.as_string() + "'";
   std::string near = ClosestName(v.as_string(), spec.allowed);
   if (!near.empty()) msg += " (did you mean '" + near + "'?)";
   return MakeError(ErrorCode::kInvalid, msg);
@@ -62,7 +70,8 @@ static Result<Value> CheckAllowed(const AttrSpec& spec, Value v) {
 
 Result<Value> CoerceAttr(const AttrSpec& spec, const Value& value) {
   switch (spec.kind) {
-    case AttrKind::kAny: return value;
+    case AttrKind::kAny:
+      return value;
     case AttrKind::kString:
       if (value.is_scalar() && !value.is_null()) return CheckAllowed(spec, Value(value.ToString()));
       return Expected(spec, value);
@@ -71,9 +80,8 @@ Result<Value> CoerceAttr(const AttrSpec& spec, const Value& value) {
       if (value.is_string() && !value.as_string().empty()) {
         const std::string& s = value.as_string();
         size_t i = (s[0] == '-') ? 1 : 0;
-        if (i < s.size() && std::all_of(s.begin() + i, s.end(), [](unsigned char c) {
-              return std::isdigit(c);
-            })) {
+        if (i < s.size() &&
+            std::all_of(s.begin() + i, s.end(), [](unsigned char c) { return std::isdigit(c); })) {
           try {
             return Value(static_cast<int64_t>(std::stoll(s)));
           } catch (...) {
@@ -112,8 +120,8 @@ Result<Value> CoerceAttr(const AttrSpec& spec, const Value& value) {
       if (!value.is_string()) return Expected(spec, value);
       const std::string& s = value.as_string();
       if (s.empty() || s[0] != '/')
-        return MakeError(ErrorCode::kInvalid, "attribute '" + spec.name +
-                                                  "' expects an absolute path, got '" + s + "'");
+        return MakeError(ErrorCode::kInvalid,
+                         "attribute '" + spec.name + "' expects an absolute path, got '" + s + "'");
       return value;
     }
     case AttrKind::kMode: {
@@ -123,7 +131,8 @@ Result<Value> CoerceAttr(const AttrSpec& spec, const Value& value) {
                 std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '7'; });
       if (!ok)
         return MakeError(ErrorCode::kInvalid,
-                         "attribute '" + spec.name + "' expects a mode of 3-4 octal digits like \"0644\", got '" +
+                         "attribute '" + spec.name +
+                             "' expects a mode of 3-4 octal digits like \"0644\", got '" +
                              value.ToString() + "'");
       if (s.size() == 3) s = "0" + s;
       return Value(s);
@@ -161,8 +170,8 @@ std::string ClosestName(std::string_view word, const std::vector<std::string>& c
 }
 
 const std::vector<std::string>& MetaParamNames() {
-  static const std::vector<std::string> names = {"require", "before", "notify",  "subscribe",
-                                                 "tags",    "when",   "noop",    "sensitive"};
+  static const std::vector<std::string> names = {"require", "before", "notify", "subscribe",
+                                                 "tags",    "when",   "noop",   "sensitive"};
   return names;
 }
 

@@ -43,13 +43,20 @@ bool Map::operator==(const Map& other) const { return entries_ == other.entries_
 
 const char* KindName(ValueKind kind) {
   switch (kind) {
-    case ValueKind::kNull: return "null";
-    case ValueKind::kBool: return "bool";
-    case ValueKind::kInt: return "integer";
-    case ValueKind::kDouble: return "number";
-    case ValueKind::kString: return "string";
-    case ValueKind::kList: return "list";
-    case ValueKind::kMap: return "map";
+    case ValueKind::kNull:
+      return "null";
+    case ValueKind::kBool:
+      return "bool";
+    case ValueKind::kInt:
+      return "integer";
+    case ValueKind::kDouble:
+      return "number";
+    case ValueKind::kString:
+      return "string";
+    case ValueKind::kList:
+      return "list";
+    case ValueKind::kMap:
+      return "map";
   }
   return "?";
 }
@@ -100,11 +107,21 @@ static void JsonEscape(const std::string& s, std::string& out) {
   out += '"';
   for (unsigned char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      case '\r': out += "\\r"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
       default:
         if (c < 0x20) {
           char buf[8];
@@ -120,11 +137,21 @@ static void JsonEscape(const std::string& s, std::string& out) {
 
 static void ToJsonInto(const Value& v, std::string& out) {
   switch (v.kind()) {
-    case ValueKind::kNull: out += "null"; break;
-    case ValueKind::kBool: out += v.as_bool() ? "true" : "false"; break;
-    case ValueKind::kInt: out += std::to_string(v.as_int()); break;
-    case ValueKind::kDouble: out += DoubleText(v.as_double()); break;
-    case ValueKind::kString: JsonEscape(v.as_string(), out); break;
+    case ValueKind::kNull:
+      out += "null";
+      break;
+    case ValueKind::kBool:
+      out += v.as_bool() ? "true" : "false";
+      break;
+    case ValueKind::kInt:
+      out += std::to_string(v.as_int());
+      break;
+    case ValueKind::kDouble:
+      out += DoubleText(v.as_double());
+      break;
+    case ValueKind::kString:
+      JsonEscape(v.as_string(), out);
+      break;
     case ValueKind::kList: {
       out += '[';
       bool first = true;
@@ -160,12 +187,18 @@ std::string Value::ToJson() const {
 
 std::string Value::ToString() const {
   switch (kind()) {
-    case ValueKind::kNull: return "";
-    case ValueKind::kBool: return as_bool() ? "true" : "false";
-    case ValueKind::kInt: return std::to_string(as_int());
-    case ValueKind::kDouble: return DoubleText(as_double());
-    case ValueKind::kString: return as_string();
-    default: return ToJson();
+    case ValueKind::kNull:
+      return "";
+    case ValueKind::kBool:
+      return as_bool() ? "true" : "false";
+    case ValueKind::kInt:
+      return std::to_string(as_int());
+    case ValueKind::kDouble:
+      return DoubleText(as_double());
+    case ValueKind::kString:
+      return as_string();
+    default:
+      return ToJson();
   }
 }
 
@@ -176,12 +209,18 @@ bool Value::operator==(const Value& other) const {
   }
   if (kind() != other.kind()) return false;
   switch (kind()) {
-    case ValueKind::kNull: return true;
-    case ValueKind::kBool: return as_bool() == other.as_bool();
-    case ValueKind::kString: return as_string() == other.as_string();
-    case ValueKind::kList: return as_list() == other.as_list();
-    case ValueKind::kMap: return as_map() == other.as_map();
-    default: return false;
+    case ValueKind::kNull:
+      return true;
+    case ValueKind::kBool:
+      return as_bool() == other.as_bool();
+    case ValueKind::kString:
+      return as_string() == other.as_string();
+    case ValueKind::kList:
+      return as_list() == other.as_list();
+    case ValueKind::kMap:
+      return as_map() == other.as_map();
+    default:
+      return false;
   }
 }
 

@@ -77,7 +77,9 @@ class Value {
   // Accessors assert the kind.
   bool as_bool() const { return std::get<bool>(v_); }
   int64_t as_int() const { return std::get<int64_t>(v_); }
-  double as_double() const { return is_int() ? static_cast<double>(as_int()) : std::get<double>(v_); }
+  double as_double() const {
+    return is_int() ? static_cast<double>(as_int()) : std::get<double>(v_);
+  }
   const std::string& as_string() const { return std::get<std::string>(v_); }
   const List& as_list() const { return *std::get<std::shared_ptr<List>>(v_); }
   const Map& as_map() const { return *std::get<std::shared_ptr<Map>>(v_); }

@@ -1,6 +1,7 @@
 // One line per resource type; explicit registration, no static initialisers.
-#include "engine/registry.h"
 #include "resources/builtin.h"
+
+#include "engine/registry.h"
 
 namespace keel {
 
