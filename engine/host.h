@@ -68,6 +68,10 @@ struct Command {
   bool chroot = true;                      // under --root: run chrooted into the root;
                                            // false: run on the host with KEEL_ROOT set
   std::string stdin_data;
+  /// A read-only query (iptables-save, dpkg-query -W, auditctl -l, an exec's
+  /// unless/onlyif guard): the plan overlay runs only commands marked so and
+  /// answers every other one "not run: dry run" without running it.
+  bool query = false;
   /// Printable form for messages ("/bin/sh -c '...'" or the argv joined).
   std::string Display() const;
 };

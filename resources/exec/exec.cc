@@ -242,6 +242,7 @@ class ExecProvider : public Provider {
     for (const char* guard : {"onlyif", "unless"}) {
       if (!want.Has(guard)) continue;
       Command c = MakeCommand(want, guard);
+      c.query = true;  // guards observe; they run in a plan too
       auto res = host.Run(c);
       if (!res.ok()) return res.error().Context(std::string(guard) + " " + Shown(want, c));
       if (res->timed_out)
