@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/digest.h"  // Sha256Hex, for callers of the backup store
 #include "engine/host.h"
 #include "engine/result.h"
 
@@ -47,8 +48,5 @@ class StateDir : public BackupSink {
   std::string dir_;
   int lock_fd_ = -1;
 };
-
-/// Hex sha256 of data.
-std::string Sha256Hex(std::string_view data);
 
 }  // namespace keel

@@ -29,6 +29,8 @@
 #include <shared_mutex>
 #include <thread>
 
+#include "engine/clock.h"
+#include "engine/digest.h"
 #include "engine/host_real.h"
 #include "engine/state.h"
 
@@ -36,15 +38,6 @@ namespace keel {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-std::string NowRfc3339() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 bool IsAbsent(const std::optional<Value>& v) {
   return !v || v->is_null() || (v->is_string() && v->as_string() == "absent");

@@ -34,6 +34,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/clock.h"
 #include "engine/config_repo.h"
 #include "engine/facts.h"
 #include "engine/graph.h"
@@ -75,15 +76,6 @@ struct RunFlags {
 };
 
 void Err(const std::string& message) { std::fprintf(stderr, "keel: %s\n", message.c_str()); }
-
-std::string Rfc3339Now() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 void SetupLogging(int verbose, bool quiet) {
   auto logger = spdlog::stderr_color_mt("keel");
@@ -304,7 +296,7 @@ int CmdApply(const RunFlags& f, bool plan) {
     report.git_url = l.git_url;
     report.commit = l.commit;
   }
-  report.started_at = Rfc3339Now();
+  report.started_at = NowRfc3339();
   RunOptions opts{.noop = dry, .jobs = std::max(1, f.jobs), .tags = f.tags};
   // Progress on a terminal (stderr) once a run takes longer than a moment.
   const bool progress = !f.quiet && ::isatty(STDERR_FILENO) != 0;

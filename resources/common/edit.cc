@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "engine/state.h"
+#include "engine/digest.h"
 #include "engine/text_diff.h"
 
 namespace keel::edit {

@@ -1,6 +1,6 @@
 #include "resources/common/edit_provider.h"
 
-#include "engine/state.h"
+#include "engine/digest.h"
 
 namespace keel::edit {
 namespace {

@@ -3,7 +3,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/state.h"
+#include "engine/digest.h"
 
 namespace keel::file {
 
