@@ -24,6 +24,34 @@ struct Change {
   std::string detail;             // e.g. unified diff of a file's content ("" = none)
 };
 
+/// What Read observed of one resource. The transaction hands it to Diff and
+/// Apply of that same resource; nothing is kept between resources or runs.
+///  - As an Attrs: the properties as found, in the schema's terms. The
+///    default Diff compares them with want's; `keel resource` prints those
+///    the schema declares; null or missing means absent.
+///  - State<T>(): the provider's own typed observation (a stat result, the
+///    parsed file, the content read), so Diff and Apply neither re-read nor
+///    keep side maps keyed by resource.
+class Observation : public Attrs {
+ public:
+  Observation() = default;
+  Observation(Attrs attrs) : Attrs(std::move(attrs)) {}  // NOLINT(implicit)
+  /// Stores the provider's state (replacing any) and returns it.
+  template <typename T>
+  T& SetState(T state) {
+    state_ = std::move(state);
+    return *std::any_cast<T>(&state_);
+  }
+  /// The state stored by SetState<T>; nullptr when none or of another type.
+  template <typename T>
+  const T* State() const {
+    return std::any_cast<T>(&state_);
+  }
+
+ private:
+  std::any state_;
+};
+
 /// What a provider reports about one Apply or Refresh besides success.
 struct Outcome {
   std::string output;   // command output for the report (exec)
@@ -73,17 +101,21 @@ class Provider {
     (void)all, (void)host, (void)ctx;
     return {};
   }
-  /// Observes the current state as attributes comparable with want.attrs.
-  /// MUST NOT modify the host. A missing object is ensure=absent, never an
-  /// error. Keys returned are the properties compared by the default Diff.
-  virtual Result<Attrs> Read(const Resource& want, Host& host, RunContext& ctx) = 0;
+  /// Observes the current state (see Observation). MUST NOT modify the
+  /// host; commands it runs are queries (Command::query). A missing object
+  /// is ensure=absent, never an error. `want` has its schema defaults filled.
+  virtual Result<Observation> Read(const Resource& want, Host& host, RunContext& ctx) = 0;
   /// Default: for each key of `have` that `want` also sets, a Change when
   /// the values differ. Override to normalise or to add content diffs.
-  virtual std::vector<Change> Diff(const Resource& want, const Attrs& have, RunContext& ctx);
-  /// Applies exactly `changes`. In a dry run it is called with the overlay
-  /// Host (writes land in memory, commands must not run: check host.dry_run()).
-  virtual Result<void> Apply(const Resource& want, std::span<const Change> changes, Host& host,
-                             RunContext& ctx, Outcome& out) = 0;
+  virtual std::vector<Change> Diff(const Resource& want, const Observation& have, RunContext& ctx);
+  /// Applies exactly `changes`, computed by Diff from `have` (the same
+  /// Observation Read returned). In a dry run it is called with the overlay
+  /// Host: writes land in memory and commands other than queries are not
+  /// run (answered CommandResult::not_run), so a provider that forgets to
+  /// ask host.dry_run() still changes nothing.
+  virtual Result<void> Apply(const Resource& want, const Observation& have,
+                             std::span<const Change> changes, Host& host, RunContext& ctx,
+                             Outcome& out) = 0;
   /// Reacts to notify/subscribe (restart, reload, refreshonly exec). Never
   /// called in a dry run (the engine reports "would refresh").
   virtual Result<void> Refresh(const Resource& want, Host& host, RunContext& ctx, Outcome& out) {
@@ -107,5 +139,14 @@ class Provider {
 
 /// The default Diff, for providers that override Diff and want it too.
 std::vector<Change> AttrDiff(const Resource& want, const Attrs& have);
+
+/// Appends the Change of one property when `have`'s value (missing = absent)
+/// differs from `want`: the building block of type-specific Diffs.
+void DiffProperty(std::vector<Change>& out, const Attrs& have, const std::string& attr, Value want);
+
+/// Runs `cmd`; a command that cannot start, times out or exits non-zero is
+/// an error "<what>: <command> failed (exit N): <last lines of its output>".
+/// In a dry run a non-query command is not run and counts as success.
+Result<CommandResult> RunChecked(Host& host, const Command& cmd, const std::string& what);
 
 }  // namespace keel

@@ -55,6 +55,10 @@ std::vector<AttrProblem> PrepareResource(const TypeInfo& type, Resource& r) {
     coerced.Set(name, std::move(c).value());
   }
   r.attrs = std::move(coerced);
+  // Defaults are filled here, once: providers read attributes without
+  // restating defaults. A schema default is valid for its kind by contract.
+  for (const auto& spec : schema.attrs)
+    if (spec.default_value && !r.attrs.Has(spec.name)) r.attrs.Set(spec.name, *spec.default_value);
   for (const auto& spec : schema.attrs)
     if (spec.required && !r.attrs.Has(spec.name))
       problems.push_back(

@@ -34,9 +34,9 @@ struct RefAt {
 };
 
 /// One declared resource, validated: `attrs` holds the attributes the
-/// manifest gave (coerced to their schema kinds) plus the name attribute,
-/// which is always set (from the title unless given). Defaults are NOT
-/// filled in: providers ask with a default.
+/// manifest gave (coerced to their schema kinds), the name attribute, which
+/// is always set (from the title unless given), and every schema default
+/// the manifest did not override (PrepareResource fills them once).
 struct Resource {
   Ref ref;
   Attrs attrs;

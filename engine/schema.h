@@ -38,7 +38,7 @@ struct AttrSpec {
   std::string name;
   AttrKind kind = AttrKind::kString;
   AttrRole role = AttrRole::kProperty;
-  std::optional<Value> default_value;  // documented default (not filled into Attrs)
+  std::optional<Value> default_value;  // filled into Resource::attrs by PrepareResource
   std::vector<std::string> allowed;    // allowed values of a string attribute; empty = any
   bool required = false;
   std::string doc;

@@ -372,7 +372,7 @@ class Transaction {
       return false;
     }
     Outcome out;
-    auto ap = p.Apply(r, changes, host, ctx_, out);
+    auto ap = p.Apply(r, *have, changes, host, ctx_, out);
     AddOutput(rep, out.output);
     AddMessage(rep, out.message);
     if (!ap.ok()) {

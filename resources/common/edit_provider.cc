@@ -7,81 +7,89 @@ namespace {
 
 Error WithId(const Resource& want, Error e) { return e.Context(want.id()); }
 
-std::optional<std::string> ContentOf(const Attrs& have) {
-  const Value* v = have.Find("content");
-  if (!v || !v->is_string()) return std::nullopt;
-  return v->as_string();
-}
-
 }  // namespace
 
-Result<Attrs> EditProvider::Read(const Resource& want, Host& host, RunContext& ctx) {
+Result<Observation> EditProvider::Read(const Resource& want, Host& host, RunContext& ctx) {
   auto path = PathOf(want);
   if (!path.ok()) return WithId(want, path.error());
   auto before = Session(ctx).Read(host, *path);
   if (!before.ok()) return before.error();
   auto after = Edit(want, *before);
   if (!after.ok()) return WithId(want, after.error());
-  Attrs have;
-  have.Set("content", before->has_value() ? Value(**before) : Value());
-  List missing;
+  Observation have;
+  EditState& st = have.SetState(EditState{*before, {}});
   if (!before->has_value() && after->has_value()) {
     // Directories a write would create, outermost first.
-    std::vector<std::string> up;
     for (HostPath p = path->Parent(); !p.IsRoot(); p = p.Parent()) {
       auto info = host.Stat(p);
       if (!info.ok()) return WithId(want, info.error());
       if (info->exists()) break;
-      up.push_back(p.str());
+      st.missing_parents.insert(st.missing_parents.begin(), p.str());
     }
-    for (auto it = up.rbegin(); it != up.rend(); ++it) missing.push_back(Value(*it));
   }
-  have.Set("missing_parents", Value(std::move(missing)));
-  Observe(want, *before, have);
+  Observe(want, st.before, have);
+  if (host.live()) KEEL_TRY(ObserveLive(want, host, have));
   return have;
 }
 
-std::vector<Change> EditProvider::Diff(const Resource& want, const Attrs& have, RunContext& ctx) {
+std::vector<Change> EditProvider::Diff(const Resource& want, const Observation& have,
+                                       RunContext& ctx) {
   (void)ctx;
   std::vector<Change> out;
+  const EditState* st = have.State<EditState>();
   auto path = PathOf(want);
-  if (!path.ok()) return out;
-  std::optional<std::string> before = ContentOf(have);
+  if (!st || !path.ok()) return out;
+  const std::optional<std::string>& before = st->before;
   auto after = Edit(want, before);
-  if (!after.ok() || *after == before) return out;
-  if (!before || !*after) {
-    Change c{"ensure", Value(before ? "present" : "absent"), Value(*after ? "present" : "absent"),
-             ""};
-    out.push_back(std::move(c));
+  if (after.ok() && *after != before) {
+    DiffProperties(want, have, out);
+    if (!before || !*after)
+      out.push_back({FileEnsureAttr(), Value(before ? "present" : "absent"),
+                     Value(*after ? "present" : "absent"), ""});
+    for (const auto& d : st->missing_parents)
+      out.push_back(Change{"parent", std::nullopt, Value(d), "create directory " + d + " (0755)"});
+    out.push_back(ContentChange(*path, before, *after, want.sensitive));
   }
-  if (const Value* mp = have.Find("missing_parents"); mp && mp->is_list())
-    for (const auto& d : mp->as_list())
-      out.push_back(
-          Change{"parent", std::nullopt, d, "create directory " + d.as_string() + " (0755)"});
-  out.push_back(ContentChange(*path, before, *after, want.sensitive));
+  DiffLive(want, have, out);
   return out;
 }
 
-Result<void> EditProvider::Apply(const Resource& want, std::span<const Change> changes, Host& host,
-                                 RunContext& ctx, Outcome& out) {
-  (void)out;
-  auto path = PathOf(want);
-  if (!path.ok()) return WithId(want, path.error());
-  EditSession& session = Session(ctx);
-  auto before = session.Read(host, *path);
-  if (!before.ok()) return before.error();
-  auto after = Edit(want, *before);
-  if (!after.ok()) return WithId(want, after.error());
+Result<void> EditProvider::Apply(const Resource& want, const Observation& have,
+                                 std::span<const Change> changes, Host& host, RunContext& ctx,
+                                 Outcome& out) {
+  (void)have;
+  std::vector<Change> live;
+  bool file_change = false;
   for (const auto& c : changes) {
-    if (c.attr != "content") continue;
-    std::optional<Value> to;
-    if (after->has_value()) to = Value("{sha256}" + Sha256Hex(**after));
-    if (to != c.to)
-      return MakeError(ErrorCode::kConflict,
-                       want.id() + ": " + path->str() +
-                           " changed since it was planned; not applying a different edit");
+    if (IsLive(c.attr))
+      live.push_back(c);
+    else
+      file_change = true;
   }
-  return session.Stage(host, *path, std::move(*after));
+  if (file_change) {
+    auto path = PathOf(want);
+    if (!path.ok()) return WithId(want, path.error());
+    EditSession& session = Session(ctx);
+    auto before = session.Read(host, *path);
+    if (!before.ok()) return before.error();
+    auto after = Edit(want, *before);
+    if (!after.ok()) return WithId(want, after.error());
+    for (const auto& c : changes) {
+      if (c.attr != "content") continue;
+      std::optional<Value> to;
+      if (after->has_value()) to = Value("{sha256}" + Sha256Hex(**after));
+      if (to != c.to)
+        return MakeError(ErrorCode::kConflict,
+                         want.id() + ": " + path->str() +
+                             " changed since it was planned; not applying a different edit");
+    }
+    KEEL_TRY(session.Stage(host, *path, std::move(*after)));
+  }
+  // The live half acts on the running system only, and never in a dry run
+  // (the overlay would not run its commands anyway; this keeps the message
+  // of a plan free of "not run" noise).
+  if (live.empty() || !host.live() || host.dry_run()) return {};
+  return ApplyLive(want, live, host, ctx, out);
 }
 
 Result<void> EditProvider::Flush(std::span<const Resource* const> changed, Host& host,

@@ -168,9 +168,9 @@ std::vector<std::string> OkCodes(const Resource& r) {
 
 class ExecProvider : public Provider {
  public:
-  Result<Attrs> Read(const Resource& want, Host& host, RunContext& ctx) override {
+  Result<Observation> Read(const Resource& want, Host& host, RunContext& ctx) override {
     (void)ctx;
-    Attrs have;
+    Observation have;
     if (want.GetBool("refreshonly", false)) return have;
     auto run = GuardsAllow(want, host);
     if (!run.ok()) return run.error();
@@ -178,7 +178,8 @@ class ExecProvider : public Provider {
     return have;
   }
 
-  std::vector<Change> Diff(const Resource& want, const Attrs& have, RunContext& ctx) override {
+  std::vector<Change> Diff(const Resource& want, const Observation& have,
+                           RunContext& ctx) override {
     (void)ctx;
     std::vector<Change> out;
     if (have.Has("returns"))
@@ -186,9 +187,9 @@ class ExecProvider : public Provider {
     return out;
   }
 
-  Result<void> Apply(const Resource& want, std::span<const Change> changes, Host& host,
-                     RunContext& ctx, Outcome& out) override {
-    (void)ctx;
+  Result<void> Apply(const Resource& want, const Observation& have, std::span<const Change> changes,
+                     Host& host, RunContext& ctx, Outcome& out) override {
+    (void)ctx, (void)have;
     if (changes.empty()) return {};
     if (host.dry_run()) {
       out.message = "would run " + Shown(want, MakeCommand(want, "command"));

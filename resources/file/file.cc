@@ -200,13 +200,13 @@ class FileProvider : public Provider {
     return {};
   }
 
-  Result<Attrs> Read(const Resource& want, Host& host, RunContext& ctx) override {
+  Result<Observation> Read(const Resource& want, Host& host, RunContext& ctx) override {
     auto obs = Observe(want, host, ctx);
     if (!obs.ok()) return obs.error();
     // The state of the declared path, comparable with the attributes (and
     // printable by `keel resource`): a link is shown as a link.
-    Attrs have;
-    const Observed& o = *obs;
+    Observation have;
+    const Observed& o = have.SetState(std::move(obs).value());
     if (o.path_info.type == FileType::kSymlink) {
       have.Set("ensure", Value("link"));
       have.Set("target", Value(o.path_info.link_target));
@@ -227,18 +227,15 @@ class FileProvider : public Provider {
     if (o.ensure.empty() && !o.info.exists())
       ctx.Warn(want.id() + ": nothing at " + o.path.str() +
                "; only mode/owner/group are given, so nothing is created");
-    std::lock_guard<std::mutex> lock(mu_);
-    observed_.insert_or_assign(want.id(), std::move(obs).value());
     return have;
   }
 
-  std::vector<Change> Diff(const Resource& want, const Attrs& have, RunContext& ctx) override {
+  std::vector<Change> Diff(const Resource& want, const Observation& have,
+                           RunContext& ctx) override {
     (void)ctx;
-    std::unique_lock<std::mutex> lock(mu_);
-    auto it = observed_.find(want.id());
-    if (it == observed_.end()) return AttrDiff(want, have);
-    Observed o = it->second;
-    lock.unlock();
+    const Observed* seen = have.State<Observed>();
+    if (!seen) return AttrDiff(want, have);
+    const Observed& o = *seen;
 
     std::vector<Change> out;
     const FileType t = o.info.type;
@@ -296,17 +293,12 @@ class FileProvider : public Provider {
     return out;
   }
 
-  Result<void> Apply(const Resource& want, std::span<const Change> changes, Host& host,
-                     RunContext& ctx, Outcome& out) override {
+  Result<void> Apply(const Resource& want, const Observation& have, std::span<const Change> changes,
+                     Host& host, RunContext& ctx, Outcome& out) override {
     (void)ctx, (void)out;
-    Observed o;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      auto it = observed_.find(want.id());
-      if (it == observed_.end())
-        return MakeError(ErrorCode::kInternal, "Apply without Read of " + want.id());
-      o = it->second;
-    }
+    const Observed* seen = have.State<Observed>();
+    if (!seen) return MakeError(ErrorCode::kInternal, want.id() + ": observation missing");
+    const Observed& o = *seen;
     std::set<std::string> attrs;
     for (const auto& c : changes) attrs.insert(c.attr);
     const bool backup = want.GetBool("backup", true);
@@ -493,9 +485,8 @@ class FileProvider : public Provider {
   }
 
   std::mutex mu_;
-  std::set<std::string> managed_;             // paths of every file resource of the run
-  std::map<std::string, Observed> observed_;  // resource id -> last Read
-  file::RepoReader repo_;                     // source/template files
+  std::set<std::string> managed_;  // paths of every file resource of the run
+  file::RepoReader repo_;          // source/template files
 };
 
 }  // namespace

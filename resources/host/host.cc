@@ -86,52 +86,31 @@ std::optional<std::string> Edited(const Resource& want, const std::optional<std:
 // The edit session and content diff come from EditProvider; this adds the
 // name's own attributes (ensure, ip, aliases) to the state and the changes.
 class HostProvider : public edit::EditProvider {
- public:
-  Result<Attrs> Read(const Resource& want, Host& host, RunContext& ctx) override {
-    auto have = EditProvider::Read(want, host, ctx);
-    if (!have.ok()) return have;
-    const Value* content = have->Find("content");
-    auto entry =
-        hosts::HostsFile::Parse(content && content->is_string() ? content->as_string() : "")
-            .Find(want.GetString("name"));
-    have->Set("ensure", Value(entry ? "present" : "absent"));
-    if (entry) {
-      have->Set("ip", Value(entry->ip));
-      List aliases;
-      for (const auto& a : entry->aliases) aliases.push_back(Value(a));
-      have->Set("aliases", Value(std::move(aliases)));
-    }
-    return have;
+ protected:
+  void Observe(const Resource& want, const std::optional<std::string>& before,
+               Observation& have) const override {
+    auto entry = hosts::HostsFile::Parse(before.value_or("")).Find(want.GetString("name"));
+    have.Set("ensure", Value(entry ? "present" : "absent"));
+    if (!entry) return;
+    have.Set("ip", Value(entry->ip));
+    List aliases;
+    for (const auto& a : entry->aliases) aliases.push_back(Value(a));
+    have.Set("aliases", Value(std::move(aliases)));
   }
-
-  std::vector<Change> Diff(const Resource& want, const Attrs& have, RunContext& ctx) override {
-    // The file-level changes ("ensure" of the file itself, parents, content).
-    std::vector<Change> file = EditProvider::Diff(want, have, ctx);
-    if (file.empty()) return file;
-    std::vector<Change> out;
-    std::string ensure = want.GetString("ensure", "present");
+  void DiffProperties(const Resource& want, const Observation& have,
+                      std::vector<Change>& out) const override {
+    std::string ensure = want.GetString("ensure");
     const Value* have_ensure = have.Find("ensure");
     if (!have_ensure || have_ensure->ToString() != ensure) {
-      out.push_back({"ensure", have_ensure ? std::optional<Value>(*have_ensure) : std::nullopt,
-                     Value(ensure), ""});
+      DiffProperty(out, have, "ensure", Value(ensure));
     } else if (ensure == "present") {
-      Value want_ip(want.GetString("ip"));
-      if (const Value* ip = have.Find("ip"); !ip || *ip != want_ip)
-        out.push_back({"ip", ip ? std::optional<Value>(*ip) : std::nullopt, want_ip, ""});
+      DiffProperty(out, have, "ip", Value(want.GetString("ip")));
       List want_aliases;
       for (const auto& a : want.GetList("aliases")) want_aliases.push_back(Value(a));
-      if (const Value* al = have.Find("aliases"); !al || *al != Value(want_aliases))
-        out.push_back(
-            {"aliases", al ? std::optional<Value>(*al) : std::nullopt, Value(want_aliases), ""});
+      DiffProperty(out, have, "aliases", Value(std::move(want_aliases)));
     }
-    // The file's own creation is reported as "file_ensure" so it does not
-    // read as the name's ensure.
-    for (auto& c : file) {
-      if (c.attr == "ensure") c.attr = "file_ensure";
-      out.push_back(std::move(c));
-    }
-    return out;
   }
+  const char* FileEnsureAttr() const override { return "file_ensure"; }
 
  protected:
   Result<HostPath> PathOf(const Resource& want) const override {

@@ -87,19 +87,13 @@ bool ValidDevice(std::string_view d) {
 }
 
 Result<void> Restart(const Resource& r, Host& host) {
-  if (!host.live() || host.dry_run()) return {};
+  if (!host.live()) return {};
   Command cmd;
   const std::string dev = DeviceOf(r);  // validated: no shell metacharacters
   cmd.shell = "ifdown '" + dev + "'; ifup '" + dev + "'";
   cmd.timeout_s = 120;
-  auto res = host.Run(cmd);
-  if (!res.ok()) {
-    Error e = res.error();
-    return e.Context(r.id() + ": restarting " + dev);
-  }
-  if (res->exit_code != 0)
-    return MakeError(ErrorCode::kCommand, r.id() + ": `" + cmd.Display() + "` failed (exit " +
-                                              std::to_string(res->exit_code) + "): " + res->err);
+  auto res = RunChecked(host, cmd, r.id() + ": restarting " + dev);
+  if (!res.ok()) return res.error();
   return {};
 }
 
@@ -125,7 +119,7 @@ class IfcfgProvider : public edit::EditProvider {
 
  protected:
   void Observe(const Resource& want, const std::optional<std::string>& before,
-               Attrs& have) const override {
+               Observation& have) const override {
     (void)want;
     have.Set("ensure", Value(before ? "present" : "absent"));
     if (!before) return;

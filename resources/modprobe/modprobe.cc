@@ -136,52 +136,6 @@ class ModprobeProvider : public edit::EditProvider {
     return {};
   }
 
-  Result<Attrs> Read(const Resource& want, Host& host, RunContext& ctx) override {
-    auto have = EditProvider::Read(want, host, ctx);
-    if (!have.ok()) return have;
-    const Value* content = have->Find("content");
-    auto s =
-        modprobe::ModprobeConf::Parse(content && content->is_string() ? content->as_string() : "")
-            .Inspect(want.GetString("name"));
-    have->Set("ensure", Value(s.mentioned ? "present" : "absent"));
-    have->Set("options", OptionsValue(s.options));
-    List aliases;
-    for (const auto& a : s.aliases) aliases.push_back(Value(a));
-    have->Set("aliases", Value(std::move(aliases)));
-    have->Set("blacklist", Value(s.blacklist));
-    have->Set("install", Value(s.install.value_or("")));
-    return have;
-  }
-
-  std::vector<Change> Diff(const Resource& want, const Attrs& have, RunContext& ctx) override {
-    std::vector<Change> file = EditProvider::Diff(want, have, ctx);
-    if (file.empty()) return file;
-    std::vector<Change> out;
-    auto add = [&](const char* attr, Value to) {
-      const Value* h = have.Find(attr);
-      if (!h || *h != to)
-        out.push_back({attr, h ? std::optional<Value>(*h) : std::nullopt, to, ""});
-    };
-    modprobe::ModuleSpec s = SpecOf(want);
-    if (s.absent) {
-      add("ensure", Value("absent"));
-    } else {
-      if (s.options) add("options", OptionsValue(*s.options));
-      if (s.aliases) {
-        List l;
-        for (const auto& a : *s.aliases) l.push_back(Value(a));
-        add("aliases", Value(std::move(l)));
-      }
-      if (s.blacklist) add("blacklist", Value(*s.blacklist));
-      if (s.install) add("install", Value(*s.install));
-    }
-    for (auto& c : file) {
-      if (c.attr == "ensure") c.attr = "file_ensure";
-      out.push_back(std::move(c));
-    }
-    return out;
-  }
-
   Result<void> Flush(std::span<const Resource* const> changed, Host& host,
                      RunContext& ctx) override {
     KEEL_TRY(EditProvider::Flush(changed, host, ctx));
@@ -192,6 +146,34 @@ class ModprobeProvider : public edit::EditProvider {
   }
 
  protected:
+  void Observe(const Resource& want, const std::optional<std::string>& before,
+               Observation& have) const override {
+    auto s = modprobe::ModprobeConf::Parse(before.value_or("")).Inspect(want.GetString("name"));
+    have.Set("ensure", Value(s.mentioned ? "present" : "absent"));
+    have.Set("options", OptionsValue(s.options));
+    List aliases;
+    for (const auto& a : s.aliases) aliases.push_back(Value(a));
+    have.Set("aliases", Value(std::move(aliases)));
+    have.Set("blacklist", Value(s.blacklist));
+    have.Set("install", Value(s.install.value_or("")));
+  }
+  void DiffProperties(const Resource& want, const Observation& have,
+                      std::vector<Change>& out) const override {
+    modprobe::ModuleSpec s = SpecOf(want);
+    if (s.absent) {
+      DiffProperty(out, have, "ensure", Value("absent"));
+      return;
+    }
+    if (s.options) DiffProperty(out, have, "options", OptionsValue(*s.options));
+    if (s.aliases) {
+      List l;
+      for (const auto& a : *s.aliases) l.push_back(Value(a));
+      DiffProperty(out, have, "aliases", Value(std::move(l)));
+    }
+    if (s.blacklist) DiffProperty(out, have, "blacklist", Value(*s.blacklist));
+    if (s.install) DiffProperty(out, have, "install", Value(*s.install));
+  }
+  const char* FileEnsureAttr() const override { return "file_ensure"; }
   Result<HostPath> PathOf(const Resource& want) const override {
     return HostPath::Parse(FileOf(want));
   }
@@ -238,14 +220,8 @@ class ModprobeProvider : public edit::EditProvider {
           "mkinitrd; initramfs not rebuilt");
       return {};
     }
-    auto r = host.Run(cmd);
-    if (!r.ok()) {
-      Error e = r.error();
-      return e.Context("modprobe: rebuilding the initramfs");
-    }
-    if (r->exit_code != 0)
-      return MakeError(ErrorCode::kCommand, "modprobe: " + cmd.Display() + " failed (exit " +
-                                                std::to_string(r->exit_code) + "): " + r->err);
+    auto r = RunChecked(host, cmd, "modprobe: rebuilding the initramfs");
+    if (!r.ok()) return r.error();
     return {};
   }
 };

@@ -122,92 +122,73 @@ Result<bool> IsMounted(Host& host, const std::string& point) {
 }
 
 class MountProvider : public edit::EditProvider {
- public:
-  Result<Attrs> Read(const Resource& want, Host& host, RunContext& ctx) override {
-    auto have = EditProvider::Read(want, host, ctx);
-    if (!have.ok()) return have;
-    const Value* content = have->Find("content");
-    auto entry = fstab::Fstab::Parse(content && content->is_string() ? content->as_string() : "")
-                     .Find(want.GetString("name"));
-    have->Set("ensure", Value(entry ? "present" : "absent"));
-    if (entry) {
-      have->Set("device", Value(entry->device));
-      have->Set("fstype", Value(entry->fstype));
-      have->Set("options", Value(entry->options));
-      have->Set("dump", Value(entry->dump));
-      have->Set("pass", Value(entry->pass));
-    }
-    // The live half: only on the running system.
-    if (host.live() && WantMounted(want)) {
-      auto mounted = IsMounted(host, want.GetString("name"));
-      if (!mounted.ok()) return mounted.error();
-      have->Set("mounted", Value(*mounted));
-    }
-    return have;
+ protected:
+  void Observe(const Resource& want, const std::optional<std::string>& before,
+               Observation& have) const override {
+    auto entry = fstab::Fstab::Parse(before.value_or("")).Find(want.GetString("name"));
+    have.Set("ensure", Value(entry ? "present" : "absent"));
+    if (!entry) return;
+    have.Set("device", Value(entry->device));
+    have.Set("fstype", Value(entry->fstype));
+    have.Set("options", Value(entry->options));
+    have.Set("dump", Value(entry->dump));
+    have.Set("pass", Value(entry->pass));
   }
-
-  std::vector<Change> Diff(const Resource& want, const Attrs& have, RunContext& ctx) override {
-    std::vector<Change> file = EditProvider::Diff(want, have, ctx);
-    std::vector<Change> out;
-    if (!file.empty()) {
-      bool want_absent = want.GetString("ensure", "present") == "absent";
-      const Value* he = have.Find("ensure");
-      bool have_present = he && he->ToString() == "present";
-      if (want_absent || !have_present) {
-        out.push_back({"ensure", Value(have_present ? "present" : "absent"),
-                       Value(want_absent ? "absent" : "present"), ""});
-      } else {
-        fstab::Entry e = Wanted(want);
-        auto field = [&](const char* attr, const std::string& w) {
-          const Value* h = have.Find(attr);
-          if (!h || h->ToString() != w)
-            out.push_back({attr, h ? std::optional<Value>(*h) : std::nullopt, Value(w), ""});
-        };
-        field("device", e.device);
-        field("fstype", e.fstype);
-        field("options", e.options);
-        if (const Value* h = have.Find("dump"); !h || h->ToString() != e.dump)
-          out.push_back({"dump", h ? std::optional<Value>(*h) : std::nullopt, Value(e.dump), ""});
-        if (const Value* h = have.Find("pass"); !h || h->ToString() != e.pass)
-          out.push_back({"pass", h ? std::optional<Value>(*h) : std::nullopt, Value(e.pass), ""});
-      }
-      for (auto& c : file) {
-        if (c.attr == "ensure") c.attr = "file_ensure";
-        out.push_back(std::move(c));
-      }
+  void DiffProperties(const Resource& want, const Observation& have,
+                      std::vector<Change>& out) const override {
+    bool want_absent = want.GetString("ensure") == "absent";
+    const Value* he = have.Find("ensure");
+    bool have_present = he && he->ToString() == "present";
+    if (want_absent || !have_present) {
+      out.push_back({"ensure", Value(have_present ? "present" : "absent"),
+                     Value(want_absent ? "absent" : "present"), ""});
+      return;
     }
+    fstab::Entry e = Wanted(want);
+    // fstab fields compare as text (dump 0 == "0").
+    for (auto [attr, w] : {std::pair<const char*, const std::string*>{"device", &e.device},
+                           {"fstype", &e.fstype},
+                           {"options", &e.options},
+                           {"dump", &e.dump},
+                           {"pass", &e.pass}}) {
+      const Value* h = have.Find(attr);
+      if (!h || h->ToString() != *w)
+        out.push_back({attr, h ? std::optional<Value>(*h) : std::nullopt, Value(*w), ""});
+    }
+  }
+  const char* FileEnsureAttr() const override { return "file_ensure"; }
+
+  // The live half: only on the running system, when ensure asks for it.
+  Result<void> ObserveLive(const Resource& want, Host& host, Observation& have) const override {
+    if (!WantMounted(want)) return {};
+    auto mounted = IsMounted(host, want.GetString("name"));
+    if (!mounted.ok()) return mounted.error();
+    have.Set("mounted", Value(*mounted));
+    return {};
+  }
+  void DiffLive(const Resource& want, const Observation& have,
+                std::vector<Change>& out) const override {
     auto want_mounted = WantMounted(want);
     const Value* m = have.Find("mounted");
     if (want_mounted && m && m->is_bool() && m->as_bool() != *want_mounted)
       out.push_back({"mounted", *m, Value(*want_mounted), ""});
-    return out;
   }
-
-  Result<void> Apply(const Resource& want, std::span<const Change> changes, Host& host,
-                     RunContext& ctx, Outcome& out) override {
-    bool file_change = false, live_change = false;
-    for (const auto& c : changes) (c.attr == "mounted" ? live_change : file_change) = true;
-    if (file_change) KEEL_TRY(EditProvider::Apply(want, changes, host, ctx, out));
-    if (!live_change || host.dry_run() || !host.live()) return {};
+  bool IsLive(const std::string& attr) const override { return attr == "mounted"; }
+  Result<void> ApplyLive(const Resource& want, std::span<const Change> live, Host& host,
+                         RunContext& ctx, Outcome& out) override {
+    (void)live;
     // mount(8) reads the fstab: write the staged edit first.
     KEEL_TRY(edit::Session(ctx).Flush(host));
     std::string point = want.GetString("name");
     Command cmd;
     cmd.chroot = false;
     cmd.timeout_s = 120;
-    if (*WantMounted(want)) {
-      cmd.argv = {"mount", "-T", want.GetString("target", kDefaultTarget), point};
-    } else {
+    if (*WantMounted(want))
+      cmd.argv = {"mount", "-T", want.GetString("target"), point};
+    else
       cmd.argv = {"umount", point};
-    }
-    auto r = host.Run(cmd);
-    if (!r.ok()) {
-      Error e = r.error();
-      return e.Context(want.id());
-    }
-    if (r->exit_code != 0)
-      return MakeError(ErrorCode::kCommand, want.id() + ": " + cmd.Display() + " failed (exit " +
-                                                std::to_string(r->exit_code) + "): " + r->err);
+    auto r = RunChecked(host, cmd, want.id());
+    if (!r.ok()) return r.error();
     out.output = r->out + r->err;
     return {};
   }

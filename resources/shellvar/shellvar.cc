@@ -61,7 +61,7 @@ std::string ValueOf(const Resource& r) {
 class ShellvarProvider : public edit::EditProvider {
  protected:
   void Observe(const Resource& want, const std::optional<std::string>& before,
-               Attrs& have) const override {
+               Observation& have) const override {
     if (!before) {
       have.Set("ensure", Value("absent"));
       return;

@@ -52,80 +52,57 @@ void Validate(const Resource& r, std::vector<AttrProblem>& problems) {
     problems.push_back({"value", "a sysctl value is one line"});
 }
 
-bool LiveManaged(const Resource& want, const Host& host) {
-  return host.live() && want.GetBool("apply", true);
-}
-
 class SysctlProvider : public edit::EditProvider {
- public:
-  Result<Attrs> Read(const Resource& want, Host& host, RunContext& ctx) override {
-    auto have = EditProvider::Read(want, host, ctx);
-    if (!have.ok()) return have;
-    const Value* content = have->Find("content");
-    auto v = sysctl::SysctlConf::Parse(content && content->is_string() ? content->as_string() : "")
-                 .Get(want.GetString("name"));
-    have->Set("value", v ? Value(*v) : Value());
-    if (LiveManaged(want, host)) {
-      auto path = HostPath::Parse("/proc/sys/" + sysctl::KeyPath(want.GetString("name")));
-      if (!path.ok()) return path.error();
-      auto live = host.ReadFile(*path);
-      if (!live.ok()) {
-        Error e = live.error();
-        return e.Context(want.id() + ": reading " + path->str());
-      }
-      // A key the kernel lacks stays null: the write then fails naming it.
-      have->Set("live_value", *live ? Value(sysctl::NormalizeValue(**live)) : Value());
-    }
-    return have;
+ protected:
+  void Observe(const Resource& want, const std::optional<std::string>& before,
+               Observation& have) const override {
+    auto v = sysctl::SysctlConf::Parse(before.value_or("")).Get(want.GetString("name"));
+    have.Set("value", v ? Value(*v) : Value());
   }
+  void DiffProperties(const Resource& want, const Observation& have,
+                      std::vector<Change>& out) const override {
+    DiffProperty(out, have, "value", Value(want.GetString("value")));
+  }
+  const char* FileEnsureAttr() const override { return "file_ensure"; }
 
-  std::vector<Change> Diff(const Resource& want, const Attrs& have, RunContext& ctx) override {
-    std::vector<Change> out;
-    std::string wanted = want.GetString("value");
-    std::vector<Change> file = EditProvider::Diff(want, have, ctx);
-    if (!file.empty()) {
-      const Value* v = have.Find("value");
-      out.push_back({"value", v && !v->is_null() ? std::optional<Value>(*v) : std::nullopt,
+  Result<void> ObserveLive(const Resource& want, Host& host, Observation& have) const override {
+    if (!want.GetBool("apply", true)) return {};
+    auto path = HostPath::Parse("/proc/sys/" + sysctl::KeyPath(want.GetString("name")));
+    if (!path.ok()) return path.error();
+    auto live = host.ReadFile(*path);
+    if (!live.ok()) {
+      Error e = live.error();
+      return e.Context(want.id() + ": reading " + path->str());
+    }
+    // A key the kernel lacks stays null: the write then fails naming it.
+    have.Set("live_value", *live ? Value(sysctl::NormalizeValue(**live)) : Value());
+    return {};
+  }
+  void DiffLive(const Resource& want, const Observation& have,
+                std::vector<Change>& out) const override {
+    const Value* live = have.Find("live_value");
+    if (!live) return;  // not managed (apply: false, or not live)
+    std::string wanted = sysctl::NormalizeValue(want.GetString("value"));
+    if (live->is_null() || sysctl::NormalizeValue(live->as_string()) != wanted)
+      out.push_back({"live_value", live->is_null() ? std::nullopt : std::optional<Value>(*live),
                      Value(wanted), ""});
-      for (auto& c : file) {
-        if (c.attr == "ensure") c.attr = "file_ensure";
-        out.push_back(std::move(c));
-      }
-    }
-    if (const Value* live = have.Find("live_value")) {
-      if (live->is_null() ||
-          sysctl::NormalizeValue(live->as_string()) != sysctl::NormalizeValue(wanted))
-        out.push_back({"live_value", live->is_null() ? std::nullopt : std::optional<Value>(*live),
-                       Value(sysctl::NormalizeValue(wanted)), ""});
-    }
-    return out;
   }
-
-  Result<void> Apply(const Resource& want, std::span<const Change> changes, Host& host,
-                     RunContext& ctx, Outcome& out) override {
-    bool file_change = false, live_change = false;
-    for (const auto& c : changes) (c.attr == "live_value" ? live_change : file_change) = true;
-    if (file_change) KEEL_TRY(EditProvider::Apply(want, changes, host, ctx, out));
-    if (!live_change || host.dry_run() || !LiveManaged(want, host)) return {};
+  bool IsLive(const std::string& attr) const override { return attr == "live_value"; }
+  Result<void> ApplyLive(const Resource& want, std::span<const Change> live, Host& host,
+                         RunContext& ctx, Outcome& out) override {
+    (void)live, (void)ctx, (void)out;
     Command cmd;
     cmd.argv = {"sysctl", "-q", "-w", want.GetString("name") + "=" + want.GetString("value")};
     cmd.chroot = false;
     cmd.timeout_s = 30;
-    auto r = host.Run(cmd);
-    if (!r.ok()) {
-      Error e = r.error();
-      return e.Context(want.id());
-    }
-    if (r->exit_code != 0)
-      return MakeError(ErrorCode::kCommand, want.id() + ": " + cmd.Display() + " failed (exit " +
-                                                std::to_string(r->exit_code) + "): " + r->err +
-                                                r->out);
+    auto r = RunChecked(host, cmd, want.id());
+    if (!r.ok()) return r.error();
     return {};
   }
 
  protected:
   Result<HostPath> PathOf(const Resource& want) const override {
-    return HostPath::Parse(want.GetString("file", kDefaultFile));
+    return HostPath::Parse(want.GetString("file"));
   }
   Result<std::optional<std::string>> Edit(const Resource& want,
                                           const std::optional<std::string>& before) const override {

@@ -137,7 +137,7 @@ TEST_CASE_FIXTURE(ExecFixture, "exec: returns, output and the failure message") 
   Resource echo = Exec("echo hello; echo warn >&2");
   Change c{"returns", Value("notrun"), Value("0"), ""};
   Outcome out;
-  REQUIRE(p->Apply(echo, std::span<const Change>(&c, 1), *host, ctx, out).ok());
+  REQUIRE(p->Apply(echo, Observation{}, std::span<const Change>(&c, 1), *host, ctx, out).ok());
   CHECK(out.output == "hello\nwarn\n");
   CHECK_FALSE(p->VerifyAfterApply());
 }
@@ -238,7 +238,7 @@ TEST_CASE_FIXTURE(ExecFixture, "exec: sensitive hides the command and its output
   auto overlay = MakeOverlayHost(*host);
   Change c{"returns", Value("notrun"), Value("0"), ""};
   Outcome out;
-  REQUIRE(p->Apply(want, std::span<const Change>(&c, 1), *overlay, ctx, out).ok());
+  REQUIRE(p->Apply(want, Observation{}, std::span<const Change>(&c, 1), *overlay, ctx, out).ok());
   CHECK(out.message == "would run [redacted]");
 }
 
@@ -251,7 +251,7 @@ TEST_CASE_FIXTURE(ExecFixture, "exec: a notified exec that already ran is not ru
   auto changes = p->Diff(want, *have, ctx);
   REQUIRE(changes.size() == 1);
   Outcome out;
-  REQUIRE(p->Apply(want, changes, *host, ctx, out).ok());
+  REQUIRE(p->Apply(want, *have, changes, *host, ctx, out).ok());
   Outcome refresh;
   REQUIRE(p->Refresh(want, *host, ctx, refresh).ok());
   CHECK(refresh.message == "already ran in this run");

@@ -93,16 +93,7 @@ struct IfcfgFixture {
     return MakeResource(reg, "ifcfg", title, std::move(attrs));
   }
   ConvergeResult Run(const Resource& r, bool noop = false) { return Converge(reg, r, *host, noop); }
-  void Timeline(const Resource& r) {
-    auto snap = root.Snapshot();
-    auto plan = Run(r, true);
-    CHECK(plan.status == Converged::kChanged);
-    CHECK(root.Snapshot() == snap);
-    auto ap = Run(r);
-    CHECK(ap.status == Converged::kChanged);
-    CHECK(ap.error == "");
-    CHECK(Run(r).status == Converged::kUnchanged);
-  }
+  void Timeline(const Resource& r) { testing::Timeline(reg, r, *host, root); }
 };
 
 const char* kSit1 = "/etc/sysconfig/network-scripts/ifcfg-sit1";

@@ -70,25 +70,25 @@ HostPath KvPath(const Resource& r) {
 // `broken` makes Apply do nothing (verify catches it), `fail_read` Read.
 class KvProvider : public Provider {
  public:
-  Result<Attrs> Read(const Resource& want, Host& host, RunContext&) override {
+  Result<Observation> Read(const Resource& want, Host& host, RunContext&) override {
     g_events.Add("read " + want.id());
     if (want.GetBool("fail_read", false)) return MakeError(ErrorCode::kIo, "cannot read kv");
     auto content = host.ReadFile(KvPath(want));
     if (!content.ok()) return content.error();
-    Attrs have;
+    Observation have;
     have.Set("ensure", Value(*content ? "present" : "absent"));
     have.Set("value", *content ? Value(**content) : Value());
     return have;
   }
-  std::vector<Change> Diff(const Resource& want, const Attrs& have, RunContext&) override {
+  std::vector<Change> Diff(const Resource& want, const Observation& have, RunContext&) override {
     std::vector<Change> out = AttrDiff(want, have);
     for (auto& c : out)
       if (c.attr == "value")
         c.detail = "-" + (c.from ? c.from->ToString() : "") + "\n+" + c.to->ToString() + "\n";
     return out;
   }
-  Result<void> Apply(const Resource& want, std::span<const Change> changes, Host& host, RunContext&,
-                     Outcome& out) override {
+  Result<void> Apply(const Resource& want, const Observation&, std::span<const Change> changes,
+                     Host& host, RunContext&, Outcome& out) override {
     g_events.Add("apply " + want.id());
     std::string key = KvPath(want).str();
     int sleep_ms;
@@ -126,8 +126,8 @@ class KvProvider : public Provider {
 // flushy: Apply queues, Flush writes every queued value (counts calls).
 class FlushyProvider : public KvProvider {
  public:
-  Result<void> Apply(const Resource& want, std::span<const Change>, Host&, RunContext&,
-                     Outcome&) override {
+  Result<void> Apply(const Resource& want, const Observation&, std::span<const Change>, Host&,
+                     RunContext&, Outcome&) override {
     g_events.Add("apply " + want.id());
     queued_.push_back(&want);
     return {};
@@ -156,13 +156,13 @@ class FlushyProvider : public KvProvider {
 // svc: never differs; counts refreshes; `fail` makes Read fail.
 class SvcProvider : public Provider {
  public:
-  Result<Attrs> Read(const Resource& want, Host&, RunContext&) override {
+  Result<Observation> Read(const Resource& want, Host&, RunContext&) override {
     g_events.Add("read " + want.id());
     if (want.GetBool("fail", false)) return MakeError(ErrorCode::kIo, "svc is broken");
-    return Attrs{};
+    return Observation{};
   }
-  Result<void> Apply(const Resource&, std::span<const Change>, Host&, RunContext&,
-                     Outcome&) override {
+  Result<void> Apply(const Resource&, const Observation&, std::span<const Change>, Host&,
+                     RunContext&, Outcome&) override {
     return {};
   }
   Result<void> Refresh(const Resource& want, Host&, RunContext&, Outcome& out) override {
@@ -177,12 +177,12 @@ class SvcProvider : public Provider {
 // probe: records the owed refreshes in the state dir when it is read.
 class ProbeProvider : public Provider {
  public:
-  Result<Attrs> Read(const Resource&, Host&, RunContext&) override {
+  Result<Observation> Read(const Resource&, Host&, RunContext&) override {
     if (g_events.probe_state) g_events.probe_saw = g_events.probe_state->OwedRefreshes();
-    return Attrs{};
+    return Observation{};
   }
-  Result<void> Apply(const Resource&, std::span<const Change>, Host&, RunContext&,
-                     Outcome&) override {
+  Result<void> Apply(const Resource&, const Observation&, std::span<const Change>, Host&,
+                     RunContext&, Outcome&) override {
     return {};
   }
 };

@@ -1,7 +1,12 @@
 #include "tests/unit/support/converge.h"
 
-#include <map>
+#include <doctest/doctest.h>
+
 #include <stdexcept>
+
+#include "engine/catalog.h"
+#include "engine/graph.h"
+#include "engine/transaction.h"
 
 namespace keel::testing {
 
@@ -19,74 +24,82 @@ Resource MakeResource(const Registry& registry, const std::string& type, const s
 }
 
 std::vector<ConvergeResult> ConvergeAll(const Registry& registry, const std::vector<Resource>& rs,
-                                        Host& real, bool noop, RunContext* ctx_in) {
+                                        Host& host, bool noop, RunContext* ctx_in,
+                                        Report* report_out) {
+  Catalog catalog;
+  for (const auto& r : rs) catalog.Add(r);
+  auto graph = Graph::Build(catalog, registry);
+  if (!graph.ok()) throw std::runtime_error("graph: " + graph.error().message);
   RunContext local;
   RunContext& ctx = ctx_in ? *ctx_in : local;
-  ctx.noop = noop;
-  std::unique_ptr<Host> overlay;
-  if (noop) overlay = MakeOverlayHost(real);
-  Host& host = noop ? *overlay : real;
-
-  std::map<std::string, std::unique_ptr<Provider>> providers;
-  std::map<std::string, std::vector<const Resource*>> by_type;
-  for (const auto& r : rs) by_type[r.type()].push_back(&r);
+  RunOptions options;
+  options.noop = noop;
+  Report report;
+  RunTransaction(catalog, *graph, registry, host, ctx, nullptr, options, report);
   std::vector<ConvergeResult> out(rs.size());
-  for (auto& [type, list] : by_type) {
-    providers[type] = registry.Find(type)->make_provider();
-    auto pf = providers[type]->Prefetch(list, host, ctx);
-    if (!pf.ok()) {
-      for (size_t i = 0; i < rs.size(); ++i)
-        if (rs[i].type() == type) out[i] = {Converged::kFailed, {}, pf.error().message};
+  for (const auto& rep : report.resources) {
+    size_t i = catalog.index.at(rep.id);
+    ConvergeResult& c = out[i];
+    switch (rep.status) {
+      case Status::kUnchanged:
+        c.status = Converged::kUnchanged;
+        break;
+      case Status::kChanged:
+        c.status = Converged::kChanged;
+        break;
+      case Status::kFailed:
+        c.status = Converged::kFailed;
+        break;
+      case Status::kSkipped:
+        c.status = Converged::kSkipped;
+        break;
     }
+    c.changes = rep.changes;
+    c.error = rep.error.value_or("");
+    c.message = rep.message.value_or("");
+    c.refreshed = rep.refreshed;
   }
-  std::map<std::string, std::vector<const Resource*>> changed;
-  for (size_t i = 0; i < rs.size(); ++i) {
-    if (out[i].status == Converged::kFailed) continue;
-    Provider& p = *providers[rs[i].type()];
-    auto have = p.Read(rs[i], host, ctx);
-    if (!have.ok()) {
-      out[i] = {Converged::kFailed, {}, have.error().message};
-      continue;
-    }
-    out[i].changes = p.Diff(rs[i], *have, ctx);
-    if (out[i].changes.empty()) continue;
-    out[i].status = Converged::kChanged;
-    Outcome o;
-    auto ap = p.Apply(rs[i], out[i].changes, host, ctx, o);
-    if (!ap.ok()) {
-      out[i].status = Converged::kFailed;
-      out[i].error = ap.error().message;
-      continue;
-    }
-    changed[rs[i].type()].push_back(&rs[i]);
-  }
-  for (auto& [type, list] : changed) {
-    auto fl = providers[type]->Flush(list, host, ctx);
-    if (!fl.ok())
-      for (size_t i = 0; i < rs.size(); ++i)
-        if (rs[i].type() == type && out[i].status == Converged::kChanged) {
-          out[i].status = Converged::kFailed;
-          out[i].error = fl.error().message;
-        }
-  }
-  if (!noop) {
-    for (size_t i = 0; i < rs.size(); ++i) {
-      if (out[i].status != Converged::kChanged) continue;
-      Provider& p = *providers[rs[i].type()];
-      if (!p.VerifyAfterApply()) continue;
-      auto again = p.Read(rs[i], host, ctx);
-      if (!again.ok() || !p.Diff(rs[i], *again, ctx).empty()) {
-        out[i].status = Converged::kFailed;
-        out[i].error = again.ok() ? "still differs after apply" : again.error().message;
-      }
-    }
-  }
+  // The run's warnings stay readable from the caller's context.
+  if (ctx_in)
+    for (const auto& w : report.warnings) ctx_in->Warn(w);
+  if (report_out) *report_out = std::move(report);
   return out;
 }
 
 ConvergeResult Converge(const Registry& registry, const Resource& r, Host& host, bool noop,
                         RunContext* ctx) {
   return ConvergeAll(registry, {r}, host, noop, ctx)[0];
+}
+
+std::vector<ConvergeResult> TimelineAll(const Registry& registry, const std::vector<Resource>& rs,
+                                        Host& host, const TempRoot& root) {
+  auto before = root.Snapshot();
+  auto plan = ConvergeAll(registry, rs, host, true);
+  bool any = false;
+  for (const auto& p : plan) {
+    CHECK_MESSAGE(p.status != Converged::kFailed, p.error);
+    any = any || p.status == Converged::kChanged;
+  }
+  CHECK_MESSAGE(any, "the plan shows no change");
+  CHECK_MESSAGE(root.Snapshot() == before, "the plan changed the tree");
+  auto apply = ConvergeAll(registry, rs, host);
+  for (const auto& a : apply) CHECK_MESSAGE(a.error == "", a.error);
+  for (size_t i = 0; i < rs.size(); ++i) {
+    std::string what = rs[i].id() + ": apply differs from plan";
+    CHECK_MESSAGE(apply[i].status == plan[i].status, what);
+  }
+  auto again = ConvergeAll(registry, rs, host);
+  for (size_t i = 0; i < rs.size(); ++i) {
+    std::string what = rs[i].id() + " changed on a second apply: " + again[i].error;
+    CHECK_MESSAGE(again[i].status == Converged::kUnchanged, what);
+    CHECK(again[i].changes.empty());
+  }
+  return apply;
+}
+
+ConvergeResult Timeline(const Registry& registry, const Resource& r, Host& host,
+                        const TempRoot& root) {
+  return TimelineAll(registry, {r}, host, root)[0];
 }
 
 }  // namespace keel::testing

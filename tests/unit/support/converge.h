@@ -1,6 +1,6 @@
-// Converge one resource through its provider as the transaction does:
-// Prefetch, Read, Diff, Apply (into an overlay in noop), Flush, re-Read.
-// For provider timeline tests.
+// Provider tests through the REAL transaction (engine/transaction.h): a
+// small catalog of the given resources, its graph, RunTransaction with the
+// real or (noop) overlay host. No second run loop lives in the tests.
 #pragma once
 
 #include <memory>
@@ -11,15 +11,19 @@
 #include "engine/host_real.h"
 #include "engine/provider.h"
 #include "engine/registry.h"
+#include "engine/report.h"
+#include "tests/unit/support/temp_root.h"
 
 namespace keel::testing {
 
-enum class Converged { kUnchanged, kChanged, kFailed };
+enum class Converged { kUnchanged, kChanged, kFailed, kSkipped };
 
 struct ConvergeResult {
   Converged status = Converged::kUnchanged;
-  std::vector<Change> changes;
-  std::string error;
+  std::vector<Change> changes;  // redacted for sensitive resources, as in the report
+  std::string error;            // "" when none
+  std::string message;          // the report's message ("" when none)
+  bool refreshed = false;
 };
 
 /// Builds a resource of `type` titled `title` with `attrs` and checks it
@@ -28,14 +32,26 @@ struct ConvergeResult {
 Resource MakeResource(const Registry& registry, const std::string& type, const std::string& title,
                       Attrs attrs);
 
-/// Converges `r` on `host`. noop: Apply goes to an overlay, the host is
-/// untouched. ctx: optional run context (facts etc.).
+/// One run over `rs` (manifest order; graph edges as the loader would make
+/// them, implicit ones included) on `host`: RunTransaction, serial. noop:
+/// a dry run (the transaction's overlay; the host is untouched). ctx:
+/// optional run context (facts etc.; the run's warnings are left in it,
+/// and its Shared objects such as the edit session stay readable). Results in the order of `rs`; a
+/// catalog the graph refuses (a cycle) throws std::runtime_error.
+std::vector<ConvergeResult> ConvergeAll(const Registry& registry, const std::vector<Resource>& rs,
+                                        Host& host, bool noop = false, RunContext* ctx = nullptr,
+                                        Report* report = nullptr);
+
+/// ConvergeAll of one resource.
 ConvergeResult Converge(const Registry& registry, const Resource& r, Host& host, bool noop = false,
                         RunContext* ctx = nullptr);
 
-/// Converges several resources in order with one provider instance per type
-/// and one context (shared files, flush once), like one run.
-std::vector<ConvergeResult> ConvergeAll(const Registry& registry, const std::vector<Resource>& rs,
-                                        Host& host, bool noop = false, RunContext* ctx = nullptr);
+/// The timeline every type is held to: a plan reports a change and leaves
+/// `root` byte for byte; the apply changes (without error); a second apply
+/// changes nothing. Returns the apply's result.
+std::vector<ConvergeResult> TimelineAll(const Registry& registry, const std::vector<Resource>& rs,
+                                        Host& host, const TempRoot& root);
+ConvergeResult Timeline(const Registry& registry, const Resource& r, Host& host,
+                        const TempRoot& root);
 
 }  // namespace keel::testing
