@@ -62,7 +62,7 @@ void Validate(const Resource& r, std::vector<AttrProblem>& problems) {
   for (const auto& a : r.GetList("aliases"))
     if (!ValidHostName(a))
       problems.push_back({"aliases", "alias '" + a + "' must be one word without '#'"});
-  bool present = r.GetString("ensure", "present") == "present";
+  bool present = r.GetString("ensure") == "present";
   if (present && !r.Has("ip"))
     problems.push_back({"ip", "host[" + name + "] needs 'ip' unless ensure is absent"});
   if (r.Has("ip") && !ValidIp(r.GetString("ip")))
@@ -72,7 +72,7 @@ void Validate(const Resource& r, std::vector<AttrProblem>& problems) {
 std::optional<std::string> Edited(const Resource& want, const std::optional<std::string>& before) {
   std::string name = want.GetString("name");
   hosts::HostsFile f = hosts::HostsFile::Parse(before.value_or(""));
-  if (want.GetString("ensure", "present") == "absent") {
+  if (want.GetString("ensure") == "absent") {
     if (!before) return before;
     f.Remove(name);
   } else {
@@ -114,7 +114,7 @@ class HostProvider : public edit::EditProvider {
 
  protected:
   Result<HostPath> PathOf(const Resource& want) const override {
-    return HostPath::Parse(want.GetString("target", kDefaultTarget));
+    return HostPath::Parse(want.GetString("target"));
   }
   Result<std::optional<std::string>> Edit(const Resource& want,
                                           const std::optional<std::string>& before) const override {
@@ -131,12 +131,10 @@ void RegisterHost(Registry& r) {
       .validate = Validate,
       .identity =
           [](const Resource& res) {
-            return res.GetString("target", kDefaultTarget) + ":" + Lower(res.GetString("name"));
+            return res.GetString("target") + ":" + Lower(res.GetString("name"));
           },
       .paths =
-          [](const Resource& res) {
-            return std::vector<std::string>{res.GetString("target", kDefaultTarget)};
-          },
+          [](const Resource& res) { return std::vector<std::string>{res.GetString("target")}; },
       .edits_file = true,
   });
 }

@@ -104,7 +104,7 @@ class IfcfgProvider : public edit::EditProvider {
     KEEL_TRY(edit::EditProvider::Flush(changed, host, ctx));
     std::optional<Error> first;
     for (const Resource* r : changed) {
-      if (!r->GetBool("restart", false) || r->GetString("ensure", "present") == "absent") continue;
+      if (!r->GetBool("restart", false) || r->GetString("ensure") == "absent") continue;
       auto res = Restart(*r, host);
       if (!res.ok() && !first) first = res.error();
     }
@@ -133,7 +133,7 @@ class IfcfgProvider : public edit::EditProvider {
   }
   Result<std::optional<std::string>> Edit(const Resource& want,
                                           const std::optional<std::string>& before) const override {
-    if (want.GetString("ensure", "present") == "absent") return std::optional<std::string>();
+    if (want.GetString("ensure") == "absent") return std::optional<std::string>();
     auto file = shell::ShellFile::Parse(before.value_or(""));
     const Value* settings = want.Get("settings");
     static const Map kEmpty;

@@ -50,7 +50,7 @@ TypeSchema Schema() {
 Result<line::LineSpec> SpecOf(const Resource& r) {
   line::LineSpec spec;
   spec.line = r.GetString("line");
-  spec.present = r.GetString("ensure", "present") != "absent";
+  spec.present = r.GetString("ensure") != "absent";
   if (r.Has("match")) {
     auto re = line::CompileRegex(r.GetString("match"));
     if (!re.ok()) return re.error();

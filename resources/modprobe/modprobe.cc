@@ -93,7 +93,7 @@ modprobe::Options WantOptions(const Value& v) {
 modprobe::ModuleSpec SpecOf(const Resource& want) {
   modprobe::ModuleSpec s;
   s.module = want.GetString("name");
-  s.absent = want.GetString("ensure", "present") == "absent";
+  s.absent = want.GetString("ensure") == "absent";
   if (const Value* o = want.Get("options")) s.options = WantOptions(*o);
   if (want.Has("aliases")) s.aliases = want.GetList("aliases");
   if (want.Has("blacklist")) s.blacklist = want.GetBool("blacklist", false);

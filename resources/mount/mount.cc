@@ -59,7 +59,7 @@ void Normalize(Resource& r) {
 }
 
 void Validate(const Resource& r, std::vector<AttrProblem>& problems) {
-  std::string ensure = r.GetString("ensure", "present");
+  std::string ensure = r.GetString("ensure");
   if (ensure != "absent") {
     for (const char* a : {"device", "fstype"})
       if (!r.Has(a)) problems.push_back({a, r.id() + " needs '" + a + "' unless ensure is absent"});
@@ -78,7 +78,7 @@ fstab::Entry Wanted(const Resource& want) {
   e.device = want.GetString("device");
   e.point = want.GetString("name");
   e.fstype = want.GetString("fstype");
-  e.options = want.GetString("options", "defaults");
+  e.options = want.GetString("options");
   e.dump = std::to_string(want.GetInt("dump", 0));
   e.pass = std::to_string(want.GetInt("pass", 0));
   return e;
@@ -86,7 +86,7 @@ fstab::Entry Wanted(const Resource& want) {
 
 // Live state wanted: true mounted, false unmounted, nullopt not managed.
 std::optional<bool> WantMounted(const Resource& want) {
-  std::string ensure = want.GetString("ensure", "present");
+  std::string ensure = want.GetString("ensure");
   if (ensure == "mounted") return true;
   if (ensure == "unmounted" || ensure == "absent") return false;
   return std::nullopt;
@@ -195,12 +195,12 @@ class MountProvider : public edit::EditProvider {
 
  protected:
   Result<HostPath> PathOf(const Resource& want) const override {
-    return HostPath::Parse(want.GetString("target", kDefaultTarget));
+    return HostPath::Parse(want.GetString("target"));
   }
   Result<std::optional<std::string>> Edit(const Resource& want,
                                           const std::optional<std::string>& before) const override {
     fstab::Fstab f = fstab::Fstab::Parse(before.value_or(""));
-    if (want.GetString("ensure", "present") == "absent") {
+    if (want.GetString("ensure") == "absent") {
       if (!before) return before;
       f.Remove(want.GetString("name"));
     } else {
@@ -221,13 +221,9 @@ void RegisterMount(Registry& r) {
       .normalize = Normalize,
       .validate = Validate,
       .identity =
-          [](const Resource& res) {
-            return res.GetString("target", kDefaultTarget) + ":" + res.GetString("name");
-          },
+          [](const Resource& res) { return res.GetString("target") + ":" + res.GetString("name"); },
       .paths =
-          [](const Resource& res) {
-            return std::vector<std::string>{res.GetString("target", kDefaultTarget)};
-          },
+          [](const Resource& res) { return std::vector<std::string>{res.GetString("target")}; },
       .edits_file = true,
   });
 }

@@ -77,11 +77,11 @@ class ShellvarProvider : public edit::EditProvider {
   Result<std::optional<std::string>> Edit(const Resource& want,
                                           const std::optional<std::string>& before) const override {
     const std::string key = want.GetString("key");
-    const bool present = want.GetString("ensure", "present") != "absent";
+    const bool present = want.GetString("ensure") != "absent";
     if (!before && !present) return before;
     auto file = shell::ShellFile::Parse(before.value_or(""));
     if (present)
-      file.Set(key, ValueOf(want), shell::ParseStyle(want.GetString("quote", "auto")));
+      file.Set(key, ValueOf(want), shell::ParseStyle(want.GetString("quote")));
     else
       file.Remove(key);
     std::string after = file.Render();
@@ -109,10 +109,10 @@ void Validate(const Resource& r, std::vector<AttrProblem>& problems) {
   std::string key = r.GetString("key");
   if (!shell::ValidKey(key))
     problems.push_back({"key", "'" + key + "' is not a valid shell variable name"});
-  const bool present = r.GetString("ensure", "present") != "absent";
+  const bool present = r.GetString("ensure") != "absent";
   if (present && !r.Has("value"))
     problems.push_back({"value", "value is required when ensure is present"});
-  if (r.GetString("quote", "auto") == "none" && !shell::SafeUnquoted(ValueOf(r)))
+  if (r.GetString("quote") == "none" && !shell::SafeUnquoted(ValueOf(r)))
     problems.push_back({"quote", "quote none: the value needs quoting in a shell file"});
 }
 

@@ -123,10 +123,7 @@ void RegisterSysctl(Registry& r) {
       .validate = Validate,
       // One kernel key has one live value, whatever file holds it.
       .identity = [](const Resource& res) { return sysctl::KeyPath(res.GetString("name")); },
-      .paths =
-          [](const Resource& res) {
-            return std::vector<std::string>{res.GetString("file", kDefaultFile)};
-          },
+      .paths = [](const Resource& res) { return std::vector<std::string>{res.GetString("file")}; },
       .edits_file = true,
   });
 }
