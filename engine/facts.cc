@@ -51,6 +51,7 @@
 #include <optional>
 #include <sstream>
 
+#include "engine/json.h"
 #include "engine/yaml_value.h"
 
 namespace keel {
@@ -565,40 +566,6 @@ std::string Virtual(Host& host) {
   return "physical";
 }
 
-// ---------------------------------------------------------------- output
-
-void PrettyJson(const Value& v, int indent, std::string& out) {
-  if (v.is_map() && !v.as_map().empty()) {
-    out += "{\n";
-    bool first = true;
-    for (const auto& [k, e] : v.as_map()) {
-      if (!first) out += ",\n";
-      first = false;
-      out.append(indent + 2, ' ');
-      out += Value(k).ToJson();
-      out += ": ";
-      PrettyJson(e, indent + 2, out);
-    }
-    out += '\n';
-    out.append(indent, ' ');
-    out += '}';
-  } else if (v.is_list() && !v.as_list().empty()) {
-    out += "[\n";
-    bool first = true;
-    for (const auto& e : v.as_list()) {
-      if (!first) out += ",\n";
-      first = false;
-      out.append(indent + 2, ' ');
-      PrettyJson(e, indent + 2, out);
-    }
-    out += '\n';
-    out.append(indent, ' ');
-    out += ']';
-  } else {
-    out += v.ToJson();
-  }
-}
-
 }  // namespace
 
 Value GatherFacts(Host& host) {
@@ -683,11 +650,8 @@ Result<void> MergeFactsFile(Value& facts, const std::string& file) {
   return {};
 }
 
-std::string FactsToJson(const Value& facts) {
-  std::string out;
-  PrettyJson(facts, 0, out);  // no final newline: the caller ends the line
-  return out;
-}
+// No final newline: the caller ends the line.
+std::string FactsToJson(const Value& facts) { return JsonPretty(facts); }
 
 std::string FactsToYaml(const Value& facts) { return ToYaml(facts); }
 
