@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "engine/json.h"
+#include "engine/text_lines.h"
 
 namespace keel {
 namespace {
@@ -59,18 +60,6 @@ const char* SymbolColor(char sym) {
   }
 }
 
-std::vector<std::string_view> Lines(std::string_view text) {
-  std::vector<std::string_view> out;
-  size_t start = 0;
-  while (start < text.size()) {
-    size_t nl = text.find('\n', start);
-    if (nl == std::string_view::npos) nl = text.size();
-    out.push_back(text.substr(start, nl - start));
-    start = nl + 1;
-  }
-  return out;
-}
-
 class Printer {
  public:
   Printer(const TextOptions& o, std::ostream& out) : o_(o), out_(out) {}
@@ -84,7 +73,7 @@ class Printer {
 
   // Indented block, each line coloured by its diff mark when `diff`.
   void Block(std::string_view text, bool diff, std::string_view prefix = "    ") {
-    for (std::string_view line : Lines(text)) {
+    for (std::string_view line : SplitLines(text)) {
       out_ << prefix;
       const char* color = "";
       if (diff) {
@@ -237,7 +226,7 @@ void RenderText(const Report& report, const TextOptions& options, std::ostream& 
     }
     // Command output: the last lines of a failure, all of it with -v.
     if (!r.output.empty() && (failed || options.verbosity > 0)) {
-      std::vector<std::string_view> lines = Lines(r.output);
+      std::vector<std::string_view> lines = SplitLines(r.output);
       size_t first = failed && options.verbosity <= 0 && lines.size() > 10 ? lines.size() - 10 : 0;
       for (size_t k = first; k < lines.size(); ++k) out << "    | " << lines[k] << "\n";
     }
