@@ -14,6 +14,8 @@
 #include <string>
 #include <unordered_map>
 
+#include "engine/version.h"
+
 namespace keel {
 
 namespace {
@@ -22,38 +24,7 @@ namespace {
 
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
-/// Digits separated by single dots ("6", "6.10", "2.6.18").
-bool IsVersion(std::string_view s) {
-  if (s.empty() || !IsDigit(s.front()) || !IsDigit(s.back())) return false;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '.') {
-      if (s[i + 1] == '.') return false;
-    } else if (!IsDigit(s[i])) {
-      return false;
-    }
-  }
-  return true;
-}
-
 bool HasDot(std::string_view s) { return s.find('.') != std::string_view::npos; }
-
-int CompareVersions(std::string_view a, std::string_view b) {
-  size_t i = 0, j = 0;
-  while (i < a.size() || j < b.size()) {
-    size_t ie = a.find('.', i), je = b.find('.', j);
-    if (ie == std::string_view::npos) ie = a.size();
-    if (je == std::string_view::npos) je = b.size();
-    std::string_view ca = i < a.size() ? a.substr(i, ie - i) : "0";
-    std::string_view cb = j < b.size() ? b.substr(j, je - j) : "0";
-    while (ca.size() > 1 && ca[0] == '0') ca.remove_prefix(1);
-    while (cb.size() > 1 && cb[0] == '0') cb.remove_prefix(1);
-    if (ca.size() != cb.size()) return ca.size() < cb.size() ? -1 : 1;
-    if (int c = ca.compare(cb)) return c < 0 ? -1 : 1;
-    i = ie < a.size() ? ie + 1 : a.size();
-    j = je < b.size() ? je + 1 : b.size();
-  }
-  return 0;
-}
 
 /// A decimal number written plainly ("6", "-1.5", "1e3"): no blanks, hex,
 /// inf or nan.
@@ -266,7 +237,7 @@ void Lex(std::string_view s, size_t& p, Token& t) {
       t.str = std::move(num);
     } else if (dots == 1 || exp) {
       t.d = std::strtod(num.c_str(), nullptr);
-      if (!exp && IsVersion(num) && Value(t.d).ToString() != num) {
+      if (!exp && IsDottedVersion(num) && Value(t.d).ToString() != num) {
         // "6.10" would read as 6.1: like YAML (yaml_value.h), keep the text.
         t.type = Tok::kString;
         t.str = std::move(num);
@@ -799,9 +770,9 @@ namespace {
 // a version against the number's text, so 6.4 < "6.10" as a release would;
 // another numeric string compares numerically. nullopt: not comparable.
 std::optional<int> CompareNumberString(const Value& num, const std::string& str) {
-  if (IsVersion(str) && HasDot(str)) {
+  if (IsDottedVersion(str) && HasDot(str)) {
     std::string text = num.ToString();
-    if (IsVersion(text)) return CompareVersions(text, str);
+    if (IsDottedVersion(text)) return CompareVersions(text, str);
   }
   double d = 0;
   if (ParseNumeric(str, &d)) return Sign(num.as_double() - d);
@@ -815,7 +786,7 @@ Result<int> CompareValues(const Value& a, const Value& b) {
   if (a.is_string() && b.is_string()) {
     const std::string& x = a.as_string();
     const std::string& y = b.as_string();
-    if (IsVersion(x) && IsVersion(y)) return CompareVersions(x, y);
+    if (IsDottedVersion(x) && IsDottedVersion(y)) return CompareVersions(x, y);
     int c = x.compare(y);
     return c < 0 ? -1 : c > 0;
   }

@@ -51,6 +51,9 @@
 #include <optional>
 #include <sstream>
 
+#include "engine/json.h"
+#include "engine/text_lines.h"
+#include "engine/version.h"
 #include "engine/yaml_value.h"
 
 namespace keel {
@@ -93,18 +96,6 @@ std::string_view Trim(std::string_view s) {
   return s;
 }
 
-std::vector<std::string_view> Lines(std::string_view text) {
-  std::vector<std::string_view> out;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t nl = text.find('\n', pos);
-    if (nl == std::string_view::npos) nl = text.size();
-    out.push_back(text.substr(pos, nl - pos));
-    pos = nl + 1;
-  }
-  return out;
-}
-
 std::vector<std::string_view> Words(std::string_view line) {
   std::vector<std::string_view> out;
   size_t i = 0;
@@ -127,7 +118,7 @@ std::string Lower(std::string_view s) {
 /// quotes removed, comments and `export` skipped. Last assignment wins.
 std::vector<std::pair<std::string, std::string>> ShellVars(std::string_view text) {
   std::vector<std::pair<std::string, std::string>> out;
-  for (std::string_view line : Lines(text)) {
+  for (std::string_view line : SplitLines(text)) {
     line = Trim(line);
     if (line.empty() || line[0] == '#') continue;
     if (line.substr(0, 7) == "export ") line = Trim(line.substr(7));
@@ -158,49 +149,6 @@ std::string ShellVar(std::string_view text, std::string_view key) {
   return out;
 }
 
-/// "6.10", "7.9.2009", "12": digits and single dots.
-bool IsVersion(std::string_view s) {
-  if (s.empty() || s.front() == '.' || s.back() == '.') return false;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '.') {
-      if (s[i + 1] == '.') return false;
-    } else if (s[i] < '0' || s[i] > '9') {
-      return false;
-    }
-  }
-  return true;
-}
-
-/// Natural order of kernel releases: digit runs numerically, the rest
-/// byte-wise ("2.6.32-754.el6" > "2.6.32-431.el6", "5.10.0" > "5.4.0").
-int NaturalCompare(std::string_view a, std::string_view b) {
-  size_t i = 0, j = 0;
-  while (i < a.size() && j < b.size()) {
-    bool da = std::isdigit(static_cast<unsigned char>(a[i]));
-    bool db = std::isdigit(static_cast<unsigned char>(b[j]));
-    if (da && db) {
-      size_t ie = i, je = j;
-      while (ie < a.size() && std::isdigit(static_cast<unsigned char>(a[ie]))) ++ie;
-      while (je < b.size() && std::isdigit(static_cast<unsigned char>(b[je]))) ++je;
-      std::string_view na = a.substr(i, ie - i), nb = b.substr(j, je - j);
-      while (na.size() > 1 && na[0] == '0') na.remove_prefix(1);
-      while (nb.size() > 1 && nb[0] == '0') nb.remove_prefix(1);
-      if (na.size() != nb.size()) return na.size() < nb.size() ? -1 : 1;
-      if (int c = na.compare(nb)) return c < 0 ? -1 : 1;
-      i = ie;
-      j = je;
-    } else {
-      if (a[i] != b[j])
-        return static_cast<unsigned char>(a[i]) < static_cast<unsigned char>(b[j]) ? -1 : 1;
-      ++i;
-      ++j;
-    }
-  }
-  if (i < a.size()) return 1;
-  if (j < b.size()) return -1;
-  return 0;
-}
-
 struct Uname {
   std::string nodename, release, machine;
 };
@@ -220,7 +168,7 @@ Uname GetUname() {
 
 std::string ConfiguredHostname(Host& host) {
   if (auto t = Read(host, "/etc/hostname")) {
-    for (std::string_view line : Lines(*t)) {
+    for (std::string_view line : SplitLines(*t)) {
       line = Trim(line);
       if (!line.empty() && line[0] != '#') return std::string(line);
     }
@@ -240,7 +188,7 @@ std::string ConfiguredHostname(Host& host) {
 std::string FindDomain(Host& host, const std::string& hostname) {
   if (auto t = Read(host, "/etc/hosts")) {
     std::string prefix = hostname + ".";
-    for (std::string_view line : Lines(*t)) {
+    for (std::string_view line : SplitLines(*t)) {
       line = line.substr(0, line.find('#'));
       auto w = Words(line);
       if (w.size() < 2) continue;
@@ -259,7 +207,7 @@ std::string FindDomain(Host& host, const std::string& hostname) {
   }
   if (auto t = Read(host, "/etc/resolv.conf")) {
     std::string domain, search;
-    for (std::string_view line : Lines(*t)) {
+    for (std::string_view line : SplitLines(*t)) {
       auto w = Words(line);
       if (w.size() >= 2 && w[0] == "domain") domain = std::string(w[1]);
       if (w.size() >= 2 && w[0] == "search" && search.empty()) search = std::string(w[1]);
@@ -348,13 +296,13 @@ bool ParseRedhatRelease(std::string_view text, OsInfo& os) {
     }
   }
   for (size_t i = 0; i + 1 < w.size(); ++i) {
-    if (w[i] == "release" && IsVersion(w[i + 1])) {
+    if (w[i] == "release" && IsDottedVersion(w[i + 1])) {
       os.full = std::string(w[i + 1]);
       return true;
     }
   }
   for (auto word : w) {
-    if (IsVersion(word)) {
+    if (IsDottedVersion(word)) {
       os.full = std::string(word);
       return true;
     }
@@ -372,7 +320,8 @@ std::optional<std::string> RedhatReleaseText(Host& host) {
 
 // A more precise release from a distribution file when it extends os-release's.
 std::string Refine(const std::string& full, const std::string& precise) {
-  if (IsVersion(precise) && (full.empty() || precise.rfind(full + ".", 0) == 0)) return precise;
+  if (IsDottedVersion(precise) && (full.empty() || precise.rfind(full + ".", 0) == 0))
+    return precise;
   return full;
 }
 
@@ -443,7 +392,7 @@ std::string NewestModulesDir(Host& host) {
   for (const auto& name : List_(host, "/lib/modules")) {
     if (name.empty() || !std::isdigit(static_cast<unsigned char>(name[0]))) continue;
     if (!IsDir(host, "/lib/modules/" + name)) continue;
-    if (best.empty() || NaturalCompare(name, best) > 0) best = name;
+    if (best.empty() || CompareVersions(name, best) > 0) best = name;
   }
   return best;
 }
@@ -455,7 +404,7 @@ Value BuiltinModules(Host& host, const std::string& release) {
   if (!p.ok()) return Value(std::move(out));
   auto text = host.ReadFile(*p);
   if (!text.ok() || !*text) return Value(std::move(out));
-  for (std::string_view line : Lines(**text)) {
+  for (std::string_view line : SplitLines(**text)) {
     line = Trim(line);
     if (line.empty()) continue;
     size_t slash = line.rfind('/');
@@ -472,7 +421,7 @@ Value BuiltinModules(Host& host, const std::string& release) {
 Value LoadedModules(Host& host) {
   List out;
   if (auto t = Read(host, "/proc/modules")) {
-    for (std::string_view line : Lines(*t)) {
+    for (std::string_view line : SplitLines(*t)) {
       auto w = Words(line);
       if (!w.empty()) out.emplace_back(std::string(w[0]));
     }
@@ -555,7 +504,7 @@ std::string Virtual(Host& host) {
     return "hyperv";
   if (Exists(host, "/proc/xen")) return "xen";
   if (auto t = Read(host, "/proc/cpuinfo")) {
-    for (std::string_view line : Lines(*t)) {
+    for (std::string_view line : SplitLines(*t)) {
       if (line.substr(0, 5) != "flags") continue;
       for (auto w : Words(line))
         if (w == "hypervisor") return "virtual";
@@ -563,40 +512,6 @@ std::string Virtual(Host& host) {
     }
   }
   return "physical";
-}
-
-// ---------------------------------------------------------------- output
-
-void PrettyJson(const Value& v, int indent, std::string& out) {
-  if (v.is_map() && !v.as_map().empty()) {
-    out += "{\n";
-    bool first = true;
-    for (const auto& [k, e] : v.as_map()) {
-      if (!first) out += ",\n";
-      first = false;
-      out.append(indent + 2, ' ');
-      out += Value(k).ToJson();
-      out += ": ";
-      PrettyJson(e, indent + 2, out);
-    }
-    out += '\n';
-    out.append(indent, ' ');
-    out += '}';
-  } else if (v.is_list() && !v.as_list().empty()) {
-    out += "[\n";
-    bool first = true;
-    for (const auto& e : v.as_list()) {
-      if (!first) out += ",\n";
-      first = false;
-      out.append(indent + 2, ' ');
-      PrettyJson(e, indent + 2, out);
-    }
-    out += '\n';
-    out.append(indent, ' ');
-    out += ']';
-  } else {
-    out += v.ToJson();
-  }
 }
 
 }  // namespace
@@ -683,11 +598,8 @@ Result<void> MergeFactsFile(Value& facts, const std::string& file) {
   return {};
 }
 
-std::string FactsToJson(const Value& facts) {
-  std::string out;
-  PrettyJson(facts, 0, out);  // no final newline: the caller ends the line
-  return out;
-}
+// No final newline: the caller ends the line.
+std::string FactsToJson(const Value& facts) { return JsonPretty(facts); }
 
 std::string FactsToYaml(const Value& facts) { return ToYaml(facts); }
 

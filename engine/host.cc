@@ -2,8 +2,9 @@
 // HasProgram and Command::Display.
 #include "engine/host.h"
 
-#include <charconv>
 #include <vector>
+
+#include "engine/passwd.h"
 
 namespace keel {
 
@@ -68,39 +69,18 @@ std::string ShellQuote(const std::string& s) {
   return out;
 }
 
-bool ParseDecimal(std::string_view s, uint32_t& out) {
-  if (s.empty()) return false;
-  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-  return ec == std::errc() && ptr == s.data() + s.size();
-}
-
 std::string RootPrefix(Host& host) { return host.root() == "/" ? "" : host.root(); }
 
 // Looks `name` up in a colon-separated database (passwd / group) of the root.
 Result<uint32_t> LookupId(Host& host, std::string_view name, const char* file, const char* what) {
-  uint32_t id = 0;
-  if (ParseDecimal(name, id)) return id;
+  if (auto id = ParseId(name)) return *id;
   std::string where = RootPrefix(host) + file;
   if (name.empty()) return MakeError(ErrorCode::kInvalid, std::string("empty ") + what + " name");
   auto content = host.ReadFile(*HostPath::Parse(file));
   if (!content.ok()) return content.error();
   if (content->has_value()) {
-    const std::string& text = **content;
-    size_t pos = 0;
-    while (pos < text.size()) {
-      size_t end = text.find('\n', pos);
-      if (end == std::string::npos) end = text.size();
-      std::string_view line(text.data() + pos, end - pos);
-      pos = end + 1;
-      // name:password:id:...
-      size_t c1 = line.find(':');
-      if (c1 == std::string_view::npos || line.substr(0, c1) != name) continue;
-      size_t c2 = line.find(':', c1 + 1);
-      if (c2 == std::string_view::npos) continue;
-      size_t c3 = line.find(':', c2 + 1);
-      std::string_view field =
-          line.substr(c2 + 1, c3 == std::string_view::npos ? std::string_view::npos : c3 - c2 - 1);
-      if (ParseDecimal(field, id)) return id;
+    if (auto entry = FindIdByName(**content, name)) {
+      if (entry->id) return *entry->id;
       return MakeError(ErrorCode::kInvalid, "malformed entry for " + std::string(what) + " '" +
                                                 std::string(name) + "' in " + where);
     }

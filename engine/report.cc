@@ -1,46 +1,20 @@
-// The run report: JSON through nlohmann::json (field order as SPEC 5),
+// The run report: JSON through the adapter engine/json.h (field order as SPEC 5),
 // text for people, exit codes.
 #include "engine/report.h"
 
 #include <cstdio>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "engine/json.h"
+#include "engine/text_lines.h"
+
 namespace keel {
 namespace {
 
-using Json = nlohmann::ordered_json;
-
-Json ToJson(const Value& v) {
-  switch (v.kind()) {
-    case ValueKind::kNull:
-      return nullptr;
-    case ValueKind::kBool:
-      return v.as_bool();
-    case ValueKind::kInt:
-      return v.as_int();
-    case ValueKind::kDouble:
-      return v.as_double();
-    case ValueKind::kString:
-      return v.as_string();
-    case ValueKind::kList: {
-      Json a = Json::array();
-      for (const Value& e : v.as_list()) a.push_back(ToJson(e));
-      return a;
-    }
-    case ValueKind::kMap: {
-      Json o = Json::object();
-      for (const auto& [k, e] : v.as_map()) o[k] = ToJson(e);
-      return o;
-    }
-  }
-  return nullptr;
-}
-
-Json OptString(const std::optional<std::string>& s) { return s ? Json(*s) : Json(nullptr); }
-Json NonEmpty(const std::string& s) { return s.empty() ? Json(nullptr) : Json(s); }
+Value OptString(const std::optional<std::string>& s) { return s ? Value(*s) : Value(); }
+Value NonEmpty(const std::string& s) { return s.empty() ? Value() : Value(s); }
 
 std::string Seconds(double s) {
   char buf[32];
@@ -86,18 +60,6 @@ const char* SymbolColor(char sym) {
   }
 }
 
-std::vector<std::string_view> Lines(std::string_view text) {
-  std::vector<std::string_view> out;
-  size_t start = 0;
-  while (start < text.size()) {
-    size_t nl = text.find('\n', start);
-    if (nl == std::string_view::npos) nl = text.size();
-    out.push_back(text.substr(start, nl - start));
-    start = nl + 1;
-  }
-  return out;
-}
-
 class Printer {
  public:
   Printer(const TextOptions& o, std::ostream& out) : o_(o), out_(out) {}
@@ -111,7 +73,7 @@ class Printer {
 
   // Indented block, each line coloured by its diff mark when `diff`.
   void Block(std::string_view text, bool diff, std::string_view prefix = "    ") {
-    for (std::string_view line : Lines(text)) {
+    for (std::string_view line : SplitLines(text)) {
       out_ << prefix;
       const char* color = "";
       if (diff) {
@@ -136,7 +98,6 @@ class Printer {
 
 std::string ChangeValue(const std::optional<Value>& v) {
   if (!v) return "absent";
-  if (v->is_string()) return Value(v->as_string()).ToJson();
   return v->ToJson();
 }
 
@@ -174,55 +135,55 @@ int Report::Count(Status s) const {
 }
 
 std::string RenderJson(const Report& report) {
-  Json j;
-  j["report_version"] = report.report_version;
+  // Built as a Value (maps keep insertion order: the field order of SPEC 5)
+  // and printed by the JSON adapter, which replaces bytes that are not
+  // UTF-8 (command output, file content) rather than failing.
+  Map j;
+  j.Set("report_version", report.report_version);
 #ifdef KEEL_VERSION
-  j["keel_version"] = report.keel_version.empty() ? KEEL_VERSION : report.keel_version;
+  j.Set("keel_version", report.keel_version.empty() ? KEEL_VERSION : report.keel_version);
 #else
-  j["keel_version"] = report.keel_version;
+  j.Set("keel_version", report.keel_version);
 #endif
-  j["noop"] = report.noop;
-  j["root"] = report.root;
-  j["source"] = {{"path", report.source_path},
-                 {"git_url", OptString(report.git_url)},
-                 {"commit", OptString(report.commit)}};
-  j["started_at"] = report.started_at;
-  j["duration_s"] = report.duration_s;
-  j["summary"] = {{"total", report.resources.size()},
-                  {"changed", report.Count(Status::kChanged)},
-                  {"failed", report.Count(Status::kFailed)},
-                  {"skipped", report.Count(Status::kSkipped)},
-                  {"unchanged", report.Count(Status::kUnchanged)}};
-  j["reboot_required"] = report.reboot_required;
-  Json resources = Json::array();
+  j.Set("noop", report.noop);
+  j.Set("root", report.root);
+  j.Set("source", Map{{"path", report.source_path},
+                      {"git_url", OptString(report.git_url)},
+                      {"commit", OptString(report.commit)}});
+  j.Set("started_at", report.started_at);
+  j.Set("duration_s", report.duration_s);
+  j.Set("summary", Map{{"total", static_cast<int64_t>(report.resources.size())},
+                       {"changed", report.Count(Status::kChanged)},
+                       {"failed", report.Count(Status::kFailed)},
+                       {"skipped", report.Count(Status::kSkipped)},
+                       {"unchanged", report.Count(Status::kUnchanged)}});
+  j.Set("reboot_required", report.reboot_required);
+  List resources;
   for (const ResourceReport& r : report.resources) {
-    Json changes = Json::array();
+    List changes;
     for (const Change& c : r.changes) {
-      Json cj;
-      cj["attribute"] = c.attr;
-      cj["from"] = c.from ? ToJson(*c.from) : Json(nullptr);
-      cj["to"] = c.to ? ToJson(*c.to) : Json(nullptr);
-      changes.push_back(std::move(cj));
+      changes.emplace_back(Map{{"attribute", c.attr},
+                               {"from", c.from ? *c.from : Value()},
+                               {"to", c.to ? *c.to : Value()}});
     }
-    Json rj;
-    rj["id"] = r.id;
-    rj["type"] = r.type;
-    rj["title"] = r.title;
-    rj["status"] = StatusName(r.status);
-    rj["changes"] = std::move(changes);
-    rj["diff"] = NonEmpty(r.diff);
-    rj["refreshed"] = r.refreshed;
-    rj["error"] = OptString(r.error);
-    rj["message"] = OptString(r.message);
-    rj["duration_s"] = r.duration_s;
-    rj["output"] = NonEmpty(r.output);
-    resources.push_back(std::move(rj));
+    Map rj;
+    rj.Set("id", r.id);
+    rj.Set("type", r.type);
+    rj.Set("title", r.title);
+    rj.Set("status", StatusName(r.status));
+    rj.Set("changes", std::move(changes));
+    rj.Set("diff", NonEmpty(r.diff));
+    rj.Set("refreshed", r.refreshed);
+    rj.Set("error", OptString(r.error));
+    rj.Set("message", OptString(r.message));
+    rj.Set("duration_s", r.duration_s);
+    rj.Set("output", NonEmpty(r.output));
+    resources.emplace_back(std::move(rj));
   }
-  j["resources"] = std::move(resources);
-  j["warnings"] = report.warnings;
-  // Command output and file content may hold bytes that are not UTF-8:
-  // replace them rather than throw.
-  return j.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
+  j.Set("resources", std::move(resources));
+  List warnings(report.warnings.begin(), report.warnings.end());
+  j.Set("warnings", std::move(warnings));
+  return JsonPretty(Value(std::move(j))) + "\n";
 }
 
 void RenderText(const Report& report, const TextOptions& options, std::ostream& out) {
@@ -265,7 +226,7 @@ void RenderText(const Report& report, const TextOptions& options, std::ostream& 
     }
     // Command output: the last lines of a failure, all of it with -v.
     if (!r.output.empty() && (failed || options.verbosity > 0)) {
-      std::vector<std::string_view> lines = Lines(r.output);
+      std::vector<std::string_view> lines = SplitLines(r.output);
       size_t first = failed && options.verbosity <= 0 && lines.size() > 10 ? lines.size() - 10 : 0;
       for (size_t k = first; k < lines.size(); ++k) out << "    | " << lines[k] << "\n";
     }

@@ -14,24 +14,12 @@
 #include <dtl/dtl.hpp>
 #pragma GCC diagnostic pop
 
+#include "engine/text_lines.h"
+
 namespace keel {
 namespace {
 
 constexpr size_t kContext = 3;
-
-// Lines keep their terminating '\n' so that "x" (last line, no newline) and
-// "x\n" differ, as they do for diff(1).
-std::vector<std::string_view> SplitLines(std::string_view text) {
-  std::vector<std::string_view> lines;
-  size_t start = 0;
-  while (start < text.size()) {
-    size_t nl = text.find('\n', start);
-    size_t end = nl == std::string_view::npos ? text.size() : nl + 1;
-    lines.push_back(text.substr(start, end - start));
-    start = end;
-  }
-  return lines;
-}
 
 enum class Op { kCommon, kDelete, kAdd };
 
@@ -132,7 +120,9 @@ std::string UnifiedDiff(std::string_view before, std::string_view after,
   if (before.find('\0') != std::string_view::npos || after.find('\0') != std::string_view::npos)
     return "Binary files differ\n";
 
-  std::vector<std::string_view> a = SplitLines(before), b = SplitLines(after);
+  // Lines keep their terminating '\n' so that "x" (last line, no newline)
+  // and "x\n" differ, as they do for diff(1).
+  std::vector<std::string_view> a = SplitLinesKeepEnds(before), b = SplitLinesKeepEnds(after);
   std::vector<Step> steps = EditScript(a, b);
 
   std::string out = "--- " + from_label + "\n+++ " + to_label + "\n";

@@ -3,6 +3,8 @@
 #include <cmath>
 #include <cstdio>
 
+#include "engine/json.h"
+
 namespace keel {
 
 Map::Map(std::initializer_list<Entry> init) {
@@ -103,87 +105,7 @@ static std::string DoubleText(double d) {
   return buf;
 }
 
-static void JsonEscape(const std::string& s, std::string& out) {
-  out += '"';
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  out += '"';
-}
-
-static void ToJsonInto(const Value& v, std::string& out) {
-  switch (v.kind()) {
-    case ValueKind::kNull:
-      out += "null";
-      break;
-    case ValueKind::kBool:
-      out += v.as_bool() ? "true" : "false";
-      break;
-    case ValueKind::kInt:
-      out += std::to_string(v.as_int());
-      break;
-    case ValueKind::kDouble:
-      out += DoubleText(v.as_double());
-      break;
-    case ValueKind::kString:
-      JsonEscape(v.as_string(), out);
-      break;
-    case ValueKind::kList: {
-      out += '[';
-      bool first = true;
-      for (const auto& e : v.as_list()) {
-        if (!first) out += ", ";
-        first = false;
-        ToJsonInto(e, out);
-      }
-      out += ']';
-      break;
-    }
-    case ValueKind::kMap: {
-      out += '{';
-      bool first = true;
-      for (const auto& [k, e] : v.as_map()) {
-        if (!first) out += ", ";
-        first = false;
-        JsonEscape(k, out);
-        out += ": ";
-        ToJsonInto(e, out);
-      }
-      out += '}';
-      break;
-    }
-  }
-}
-
-std::string Value::ToJson() const {
-  std::string out;
-  ToJsonInto(*this, out);
-  return out;
-}
+std::string Value::ToJson() const { return JsonLine(*this); }
 
 std::string Value::ToString() const {
   switch (kind()) {

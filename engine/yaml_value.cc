@@ -7,6 +7,8 @@
 #include <limits>
 #include <string>
 
+#include "engine/text_lines.h"
+
 namespace keel {
 
 namespace {
@@ -216,15 +218,10 @@ void ScalarLines(const Value& v, std::vector<std::string>& lines) {
         size_t trailing = 0;
         while (trailing < s.size() && s[s.size() - 1 - trailing] == '\n') ++trailing;
         lines.push_back(trailing == 1 ? "|" : trailing == 0 ? "|-" : "|+");
+        // LiteralOk: the body is not empty and does not end in '\n'.
         std::string_view body(s.data(), s.size() - trailing);
-        size_t pos = 0;
-        while (true) {
-          size_t nl = body.find('\n', pos);
-          std::string_view line = body.substr(pos, nl == std::string_view::npos ? nl : nl - pos);
+        for (std::string_view line : SplitLines(body))
           lines.push_back(line.empty() ? std::string() : "  " + std::string(line));
-          if (nl == std::string_view::npos) break;
-          pos = nl + 1;
-        }
         for (size_t i = 1; i < trailing; ++i) lines.emplace_back();
         return;
       } else {

@@ -7,34 +7,6 @@
 
 namespace keel::edit {
 
-TextLines TextLines::Parse(std::string_view text) {
-  TextLines out;
-  size_t start = 0;
-  while (start < text.size()) {
-    size_t nl = text.find('\n', start);
-    if (nl == std::string_view::npos) {
-      out.lines.emplace_back(text.substr(start));
-      out.final_newline = false;
-      break;
-    }
-    out.lines.emplace_back(text.substr(start, nl - start));
-    start = nl + 1;
-  }
-  return out;
-}
-
-std::string TextLines::Render() const {
-  std::string out;
-  size_t total = 0;
-  for (const auto& l : lines) total += l.size() + 1;
-  out.reserve(total);
-  for (size_t i = 0; i < lines.size(); ++i) {
-    out += lines[i];
-    if (i + 1 < lines.size() || final_newline) out += '\n';
-  }
-  return out;
-}
-
 Result<std::optional<std::string>> ReadEditable(Host& host, const HostPath& path) {
   auto info = host.Stat(path);
   if (!info.ok()) {

@@ -14,21 +14,12 @@
 #include "engine/host.h"
 #include "engine/provider.h"
 #include "engine/result.h"
+#include "engine/text_lines.h"
 
 namespace keel::edit {
 
-/// A text file split into lines without their '\n'. Render() gives back
-/// the exact bytes Parse() was given (CR, trailing blanks, a missing final
-/// newline are kept). An empty file has no lines.
-struct TextLines {
-  std::vector<std::string> lines;
-  bool final_newline = true;  // false when the last line had no '\n'
-  static TextLines Parse(std::string_view text);
-  /// Joins with '\n'; the last line gets '\n' only when final_newline.
-  /// Lines appended by an edit to a file without final newline: the editor
-  /// sets final_newline = true so the old last line is terminated.
-  std::string Render() const;
-};
+/// A text file split into lines (engine/text_lines.h, the one line splitter).
+using TextLines = keel::TextLines;
 
 /// Splits `text` into lines exactly as TextLines::Parse does and maps each
 /// through `parse_line` (a format's line parser). Sets `final_newline`.

@@ -9,18 +9,9 @@ namespace {
 // closes, so stop looking after this many lines and keep the line opaque.
 constexpr size_t kMaxContinuation = 1000;
 
-std::vector<std::string> SplitLines(const std::string& text) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (true) {
-    size_t nl = text.find('\n', start);
-    if (nl == std::string::npos) {
-      out.push_back(text.substr(start));
-      return out;
-    }
-    out.push_back(text.substr(start, nl - start));
-    start = nl + 1;
-  }
+// The lines of an assignment's text (never empty, never ending in '\n').
+std::vector<std::string> ChunkLines(const Assignment& a) {
+  return edit::TextLines::Parse(a.Render()).lines;
 }
 
 }  // namespace
@@ -103,7 +94,7 @@ void ShellFile::Set(std::string_view key, std::string_view value,
     a.value = std::string(value);
     a.dynamic = false;
     a.style = style == QuoteStyle::kNone && !SafeUnquoted(value) ? AutoStyle(value) : style;
-    it->lines = SplitLines(a.Render());
+    it->lines = ChunkLines(a);
     return;
   }
   Assignment a;
@@ -119,7 +110,7 @@ void ShellFile::Set(std::string_view key, std::string_view value,
   // The old last line gets its '\n' back when a line is appended after it.
   final_newline_ = true;
   Chunk c;
-  c.lines = SplitLines(a.Render());
+  c.lines = ChunkLines(a);
   c.assign = std::move(a);
   chunks_.push_back(std::move(c));
 }

@@ -25,6 +25,7 @@
 #include <set>
 
 #include "engine/host.h"
+#include "engine/passwd.h"
 #include "engine/provider.h"
 #include "engine/registry.h"
 #include "engine/text_diff.h"
@@ -185,7 +186,7 @@ Result<HostPath> FollowLinks(Host& host, HostPath path, FileInfo& info) {
 std::string IdName(Host& host, const char* db, uint32_t id) {
   auto text = host.ReadFile(*HostPath::Parse(db));
   if (text.ok() && text->has_value())
-    if (auto name = file::NameForId(**text, id)) return *name;
+    if (auto name = FindNameById(**text, id)) return *name;
   return std::to_string(id);
 }
 

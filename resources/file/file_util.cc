@@ -27,31 +27,6 @@ std::string FormatMode(uint32_t mode) {
   return out;
 }
 
-std::optional<std::string> NameForId(std::string_view db, uint32_t id) {
-  const std::string want = std::to_string(id);
-  size_t pos = 0;
-  while (pos < db.size()) {
-    size_t eol = db.find('\n', pos);
-    std::string_view line = db.substr(pos, eol == std::string_view::npos ? db.npos : eol - pos);
-    pos = eol == std::string_view::npos ? db.size() : eol + 1;
-    if (line.empty() || line[0] == '#') continue;
-    std::vector<std::string_view> fields;
-    size_t start = 0;
-    while (fields.size() < 3) {
-      size_t colon = line.find(':', start);
-      if (colon == std::string_view::npos) {
-        fields.push_back(line.substr(start));
-        break;
-      }
-      fields.push_back(line.substr(start, colon - start));
-      start = colon + 1;
-    }
-    if (fields.size() < 3 || fields[0].empty()) continue;
-    if (fields[2] == want) return std::string(fields[0]);
-  }
-  return std::nullopt;
-}
-
 std::pair<int, int> LineCol(std::string_view text, size_t offset) {
   if (offset > text.size()) offset = text.size();
   int line = 1, col = 1;

@@ -1,5 +1,5 @@
-// Pure helpers of the file type: modes, the passwd/group databases, places
-// in a template. Text in, values out; no Host.
+// Pure helpers of the file type: modes, places in a template, content sums.
+// (The passwd/group databases: engine/passwd.h.) Text in, values out; no Host.
 #pragma once
 
 #include <cstddef>
@@ -15,11 +15,6 @@ namespace keel::file {
 std::optional<uint32_t> ParseMode(std::string_view text);
 /// Permission bits as four octal digits ("0644", "4755").
 std::string FormatMode(uint32_t mode);
-
-/// The name of `id` in an /etc/passwd or /etc/group text (first field of the
-/// first line whose third field is `id`); nullopt when no line has it.
-/// Malformed lines are skipped.
-std::optional<std::string> NameForId(std::string_view db, uint32_t id);
 
 /// 1-based line and column of byte `offset` in `text` (clamped to its end).
 std::pair<int, int> LineCol(std::string_view text, size_t offset);

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "engine/text_lines.h"
+
 namespace keel::modprobe {
 
 namespace {
@@ -117,17 +119,14 @@ ModprobeConf ModprobeConf::Parse(std::string_view text) {
   ModprobeConf f;
   std::string pending;
   bool continuing = false;
-  size_t start = 0;
-  while (start < text.size()) {
-    size_t nl = text.find('\n', start);
-    std::string_view line =
-        nl == std::string_view::npos ? text.substr(start) : text.substr(start, nl - start);
-    start = nl == std::string_view::npos ? text.size() : nl + 1;
-    if (nl == std::string_view::npos) f.final_newline_ = false;
+  for (std::string_view line : SplitLinesKeepEnds(text)) {
+    bool terminated = line.back() == '\n';
+    if (terminated) line.remove_suffix(1);
+    if (!terminated) f.final_newline_ = false;
     pending += line;
     std::string_view trimmed = line;
     while (!trimmed.empty() && trimmed.back() == '\r') trimmed.remove_suffix(1);
-    continuing = !trimmed.empty() && trimmed.back() == '\\' && nl != std::string_view::npos;
+    continuing = !trimmed.empty() && trimmed.back() == '\\' && terminated;
     if (continuing) {
       pending += '\n';
       continue;

@@ -3,6 +3,7 @@
 // half, via mount(8)/umount(8)). Under --root only the fstab is edited.
 // The format lives in fstab.{h,cc}.
 #include "engine/registry.h"
+#include "engine/text_lines.h"
 #include "resources/builtin.h"
 #include "resources/common/edit_provider.h"
 #include "resources/mount/fstab.h"
@@ -102,11 +103,7 @@ Result<bool> IsMounted(Host& host, const std::string& point) {
   }
   if (!*text) return MakeError(ErrorCode::kUnsupported, "no /proc/self/mountinfo");
   std::string_view all = **text;
-  size_t start = 0;
-  while (start < all.size()) {
-    size_t nl = all.find('\n', start);
-    std::string_view line = all.substr(start, nl == std::string_view::npos ? nl : nl - start);
-    start = nl == std::string_view::npos ? all.size() : nl + 1;
+  for (std::string_view line : SplitLines(all)) {
     // id parent major:minor root mount-point ...
     size_t pos = 0;
     for (int f = 0; f < 4 && pos != std::string_view::npos; ++f) {

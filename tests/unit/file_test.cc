@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "engine/host_real.h"
+#include "engine/passwd.h"
 #include "engine/registry.h"
 #include "resources/builtin.h"
 #include "resources/file/file_content.h"
@@ -91,9 +92,9 @@ TEST_CASE("file_util: modes, passwd names, line:col") {
   CHECK(file::FormatMode(02750) == "2750");
   std::string passwd =
       "root:x:0:0:root:/root:/bin/sh\n# c\nbroken\nbob:x:1001:100::/home/bob:/bin/sh";
-  CHECK(file::NameForId(passwd, 0) == "root");
-  CHECK(file::NameForId(passwd, 1001) == "bob");
-  CHECK_FALSE(file::NameForId(passwd, 100));
+  CHECK(FindNameById(passwd, 0) == "root");
+  CHECK(FindNameById(passwd, 1001) == "bob");
+  CHECK_FALSE(FindNameById(passwd, 100));
   CHECK(file::LineCol("ab\ncd", 4) == std::pair<int, int>{2, 2});
   CHECK(file::LineCol("ab", 99) == std::pair<int, int>{1, 3});
 }
