@@ -217,7 +217,7 @@ void ResourceBuilder::Resource1(const Manifest& m, const YAML::Node& entry) {
     if (!p.attr.empty() && failed.count(p.attr)) continue;  // already reported
     reader_.Fail(p.attr.empty() ? r.loc : r.LocOf(p.attr), p.message);
   }
-  if (problems.empty() && failed.empty() && type_name == "file") ResolveFileSources(m, r);
+  if (problems.empty() && failed.empty()) ResolveRepoPaths(m, *type, r);
 
   std::string id = r.ref.str();
   auto dup = reader_.out().catalog.index.find(id);
@@ -246,8 +246,8 @@ void ResourceBuilder::Resource1(const Manifest& m, const YAML::Node& entry) {
   reader_.out().catalog.Add(std::move(r));
 }
 
-void ResourceBuilder::ResolveFileSources(const Manifest& m, Resource& r) {
-  for (const char* attr : {"source", "template"}) {
+void ResourceBuilder::ResolveRepoPaths(const Manifest& m, const TypeInfo& type, Resource& r) {
+  for (const std::string& attr : type.repo_paths) {
     Value* v = r.attrs.Find(attr);
     if (!v || !v->is_string() || v->as_string().empty()) continue;
     std::optional<std::string> real =

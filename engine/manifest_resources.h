@@ -31,7 +31,8 @@ class ResourceBuilder {
                  std::vector<RefAt>& refs);
   bool RefsFromValue(const Manifest& m, const char* meta, const Value& v, const SourceLoc& loc,
                      std::vector<RefAt>& refs);
-  void ResolveFileSources(const Manifest& m, Resource& r);
+  /// The type's repo_paths attributes: resolved in the config repo.
+  void ResolveRepoPaths(const Manifest& m, const TypeInfo& type, Resource& r);
 
   ManifestReader& reader_;
   const Value ctx_;
