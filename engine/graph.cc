@@ -8,6 +8,7 @@
 #include <queue>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -143,19 +144,18 @@ std::string Parent(const std::string& p) {
   return slash == 0 ? "/" : p.substr(0, slash);
 }
 
-bool IsFile(const Resource& r) { return r.type() == "file"; }
-
-std::string FilePath(const Resource& r) { return NormalizePath(r.GetString("path", r.title())); }
-
-// Paths a resource writes: the type's hook, else a file's own path.
+// Paths a resource writes: its type's hook.
 std::vector<std::string> WrittenPaths(const Resource& r, const TypeInfo* type) {
   std::vector<std::string> out;
-  if (type && type->paths) {
+  if (type && type->paths)
     for (auto& p : type->paths(r)) out.push_back(NormalizePath(p));
-  } else if (IsFile(r)) {
-    out.push_back(FilePath(r));
-  }
   return out;
+}
+
+bool OwnsContent(const Resource& r, const TypeInfo& type) {
+  for (const auto& a : type.content_attrs)
+    if (r.Has(a)) return true;
+  return false;
 }
 
 std::string CycleMessage(const Catalog& catalog, const std::vector<size_t>& cycle) {
@@ -226,21 +226,23 @@ Result<Graph> Graph::Build(const Catalog& catalog, const Registry& registry) {
     each(r.subscribe, [&](size_t j) { store.Add(j, i, EdgeKind::kNotify); });
   }
 
-  // File resources by path; the "two owners" rule.
+  // Resources holding paths (files, directories) by path; the "two
+  // owners" rule.
   std::vector<const TypeInfo*> types(n);
+  std::vector<std::vector<std::string>> written(n);
   std::unordered_map<std::string, std::vector<size_t>> files_by_path;
   std::unordered_map<std::string, size_t> content_owner;
   for (size_t i = 0; i < n; ++i) {
     types[i] = registry.Find(rs[i].type());
-    if (!IsFile(rs[i])) continue;
-    std::string path = FilePath(rs[i]);
-    files_by_path[path].push_back(i);
-    if (rs[i].Has("content") || rs[i].Has("source") || rs[i].Has("template"))
-      content_owner.emplace(path, i);
-  }
-  std::vector<std::vector<std::string>> written(n);
-  for (size_t i = 0; i < n; ++i) {
     written[i] = WrittenPaths(rs[i], types[i]);
+    if (!types[i] || !types[i]->holds_paths) continue;
+    const bool owns = OwnsContent(rs[i], *types[i]);
+    for (const std::string& path : written[i]) {
+      files_by_path[path].push_back(i);
+      if (owns) content_owner.emplace(path, i);
+    }
+  }
+  for (size_t i = 0; i < n; ++i) {
     if (!types[i] || !types[i]->edits_file) continue;
     for (const std::string& p : written[i]) {
       auto it = content_owner.find(p);
@@ -262,18 +264,29 @@ Result<Graph> Graph::Build(const Catalog& catalog, const Registry& registry) {
     return MakeError(ErrorCode::kInvalid,
                      CycleMessage(catalog, FindCycle(store.g, explicit_order)));
 
-  // Implicit edges: file resources on a path a resource writes or uses, or
-  // on one of its parent directories; package before the service of the
-  // same name. Files are found by hashing each ancestor, never by scanning.
+  // Implicit edges (from the types' registration): resources holding a
+  // path a resource writes or uses, or one of its parent directories (a
+  // file, a directory); requires_same_name (a package before the service
+  // of its name). Holders are found by hashing each ancestor, never by
+  // scanning.
   std::vector<Edge> candidates;
   auto candidate = [&](size_t from, size_t to) {
     if (from != to && !store.Has(from, to)) candidates.push_back({from, to, EdgeKind::kImplicit});
   };
-  std::unordered_map<std::string, size_t> packages;
+  // Resources by type and name, for requires_same_name.
+  std::unordered_map<std::string, size_t> by_name;  // type '\0' name -> index
+  auto name_key = [](const std::string& type, const std::string& name) {
+    std::string key = type;
+    key += '\0';
+    return key + name;
+  };
+  std::unordered_set<std::string> required_types;
+  for (const TypeInfo* t : types)
+    if (t) required_types.insert(t->requires_same_name.begin(), t->requires_same_name.end());
   for (size_t i = 0; i < n; ++i) {
-    if (rs[i].type() != "package") continue;
-    packages.emplace(rs[i].title(), i);
-    packages.emplace(rs[i].GetString("name", rs[i].title()), i);
+    if (!required_types.count(rs[i].type())) continue;
+    by_name.emplace(name_key(rs[i].type(), rs[i].title()), i);
+    by_name.emplace(name_key(rs[i].type(), rs[i].GetString("name", rs[i].title())), i);
   }
   for (size_t i = 0; i < n; ++i) {
     std::vector<std::string> paths = written[i];
@@ -287,10 +300,12 @@ Result<Graph> Graph::Build(const Catalog& catalog, const Registry& registry) {
         for (size_t f : it->second) candidate(f, i);
       }
     }
-    if (rs[i].type() == "service") {
-      auto it = packages.find(rs[i].title());
-      if (it == packages.end()) it = packages.find(rs[i].GetString("name", rs[i].title()));
-      if (it != packages.end()) candidate(it->second, i);
+    if (!types[i]) continue;
+    for (const std::string& required : types[i]->requires_same_name) {
+      auto it = by_name.find(name_key(required, rs[i].title()));
+      if (it == by_name.end())
+        it = by_name.find(name_key(required, rs[i].GetString("name", rs[i].title())));
+      if (it != by_name.end()) candidate(it->second, i);
     }
   }
 

@@ -43,6 +43,24 @@ struct TypeInfo {
   std::function<std::vector<std::string>(const Resource&)> uses;
   /// An editing type (line, shellvar, ...): many may share one file.
   bool edits_file = false;
+  /// The type's resources are the files and directories at their `paths`:
+  /// a resource that writes or uses one of those paths, or a path below
+  /// one, implicitly requires them (SPEC 5: a file before the line editing
+  /// it, a directory before what is inside).
+  bool holds_paths = false;
+  /// With holds_paths: when any of these attributes is set, the resource
+  /// owns the whole content of its paths, and an editing type on the same
+  /// path is an error ("two owners"). Empty: never.
+  std::vector<std::string> content_attrs;
+  /// Attributes whose value is a path in the config repo (file: source,
+  /// template): the loader resolves them relative to the declaring
+  /// manifest, confines them to the repo (also after symlinks) and stores
+  /// the real path; outside or missing is a load error.
+  std::vector<std::string> repo_paths;
+  /// Types whose resource of the same name this one implicitly requires
+  /// (a service requires the package of its name). A name is the title or
+  /// the `name` attribute, on either side.
+  std::vector<std::string> requires_same_name;
 };
 
 class Registry {

@@ -16,8 +16,6 @@
 //    the title; others answer "not supported for TYPE: ...".
 #include "engine/cli/commands.h"
 
-#include <spdlog/sinks/stdout_color_sinks.h>
-#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -34,16 +32,15 @@
 #include <string>
 #include <vector>
 
-#include "engine/clock.h"
 #include "engine/config_repo.h"
 #include "engine/facts.h"
-#include "engine/graph.h"
 #include "engine/host_real.h"
-#include "engine/manifest_loader.h"
+#include "engine/log.h"
+#include "engine/provider.h"
 #include "engine/registry.h"
 #include "engine/report.h"
+#include "engine/run.h"
 #include "engine/state.h"
-#include "engine/transaction.h"
 #include "engine/yaml_value.h"
 
 #ifndef KEEL_VERSION
@@ -77,31 +74,9 @@ struct RunFlags {
 
 void Err(const std::string& message) { std::fprintf(stderr, "keel: %s\n", message.c_str()); }
 
-void SetupLogging(int verbose, bool quiet) {
-  auto logger = spdlog::stderr_color_mt("keel");
-  logger->set_pattern("keel: %v");
-  spdlog::set_default_logger(logger);
-  spdlog::set_level(quiet         ? spdlog::level::err
-                    : verbose > 1 ? spdlog::level::debug
-                    : verbose > 0 ? spdlog::level::info
-                                  : spdlog::level::warn);
-}
-
-std::string DefaultStateDir(const std::string& root) {
-  std::string r = root;
-  while (r.size() > 1 && r.back() == '/') r.pop_back();
-  return r == "/" ? "/var/lib/keel" : r + "/var/lib/keel";
-}
-
 bool IsDir(const std::string& p) {
   struct stat st;
   return ::stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-/// PATH: a manifest, or a directory holding site.yaml.
-std::string EntryPath(const std::string& path) {
-  if (IsDir(path)) return (std::filesystem::path(path) / "site.yaml").string();
-  return path;
 }
 
 bool UseColor(const std::string& mode) {
@@ -110,18 +85,6 @@ bool UseColor(const std::string& mode) {
   const char* no_color = std::getenv("NO_COLOR");
   if (no_color && *no_color) return false;
   return ::isatty(STDOUT_FILENO) != 0;
-}
-
-Result<std::vector<std::pair<std::string, std::string>>> ParseVars(
-    const std::vector<std::string>& vars) {
-  std::vector<std::pair<std::string, std::string>> out;
-  for (const auto& v : vars) {
-    auto eq = v.find('=');
-    if (eq == std::string::npos || eq == 0)
-      return MakeError(ErrorCode::kInvalid, "--var expects KEY=VALUE, got '" + v + "'");
-    out.emplace_back(v.substr(0, eq), v.substr(eq + 1));
-  }
-  return out;
 }
 
 Result<void> WriteTextFile(const std::string& file, const std::string& text) {
@@ -142,215 +105,73 @@ Result<void> WriteTextFile(const std::string& file, const std::string& text) {
   return {};
 }
 
-/// Everything a run needs before converging: registry, host, facts,
-/// catalog and graph. Errors are printed; `ok` false means exit 1.
-struct Loaded {
-  Registry registry;
-  std::unique_ptr<StateDir> state;
-  std::unique_ptr<Host> host;
-  Value facts;
-  Catalog catalog;
-  std::optional<Graph> graph;
-  std::string entry;
-  std::string git_url, commit;
-  std::vector<std::string> pull_warnings;
-  std::string pull_dest;
-  std::string repo_path;  // --git: the entry manifest's path inside the repo
-  std::string temp_dest;  // plan --git: a temporary checkout, removed at exit
-  ~Loaded() {
-    if (!temp_dest.empty()) {
-      std::error_code ec;
-      std::filesystem::remove_all(temp_dest, ec);
-    }
-  }
-};
-
-/// Pulls the config repo for --git; sets the entry manifest inside it.
-bool PullForRun(const RunFlags& f, bool dry, Loaded& l) {
-  PullOptions po{.url = f.git_url, .branch = f.branch, .ref = f.ref, .ssh_key = f.ssh_key};
-  if (dry) {
-    // A dry run writes nothing in the state dir: check out into a temp dir.
-    char tmpl[] = "/tmp/keel-plan-XXXXXX";
-    if (!::mkdtemp(tmpl)) {
-      Err("cannot create a temporary directory for the checkout");
-      return false;
-    }
-    l.temp_dest = tmpl;
-    po.dest = l.temp_dest;
-  } else {
-    po.dest = (f.state_dir.empty() ? DefaultStateDir(f.root) : f.state_dir) + "/repo";
-  }
-  auto pulled = PullConfigRepo(po);
-  if (!pulled.ok()) {
-    Err(pulled.error().message);
-    return false;
-  }
-  l.git_url = f.git_url;
-  l.commit = pulled->commit;
-  l.pull_dest = po.dest;
-  l.pull_warnings = pulled->messages;
-  for (const auto& m : pulled->messages) spdlog::warn("{}", m);
-  std::string rel = f.path == "./site.yaml" ? "site.yaml" : f.path;
-  l.repo_path = rel;
-  l.entry = EntryPath((std::filesystem::path(pulled->tree_dir) / rel).string());
-  return true;
-}
-
-/// Loads facts, manifests and the graph. `with_state`: open the state dir
-/// as the backup sink of the host (apply, not dry).
-bool Load(const RunFlags& f, bool dry, bool with_state, Loaded& l) {
-  RegisterBuiltinTypes(l.registry);
-  if (!IsDir(f.root)) {
-    Err("--root " + f.root + ": not a directory");
-    return false;
-  }
-  auto vars = ParseVars(f.vars);
-  if (!vars.ok()) {
-    Err(vars.error().message);
-    return false;
-  }
-  // The state dir is read in a dry run too (owed refreshes: "would
-  // refresh") but only a real apply makes it the backup sink.
-  l.state = std::make_unique<StateDir>(f.state_dir.empty() ? DefaultStateDir(f.root) : f.state_dir);
-  if (!f.git_url.empty()) {
-    // A real apply pulls into the state dir: take the run lock first so two
-    // runs never switch the checkout under each other.
-    if (with_state) {
-      auto locked = l.state->Lock(f.lock_timeout);
-      if (!locked.ok()) {
-        Err(locked.error().message);
-        return false;
-      }
-    }
-    if (!PullForRun(f, dry, l)) return false;
-  } else {
-    l.entry = EntryPath(f.path);
-  }
-  auto host = OpenRealHost(f.root, with_state ? l.state.get() : nullptr);
-  if (!host.ok()) {
-    Err(host.error().message);
-    return false;
-  }
-  l.host = std::move(host).value();
-  l.facts = GatherFacts(*l.host);
-  if (!f.facts_file.empty()) {
-    auto merged = MergeFactsFile(l.facts, f.facts_file);
-    if (!merged.ok()) {
-      Err(merged.error().message);
-      return false;
-    }
-  }
-  spdlog::info("loading {}", l.entry);
-  auto loaded = LoadManifests(LoadOptions{
-      .entry_path = l.entry, .cli_vars = *vars, .facts = l.facts, .registry = &l.registry});
-  if (!loaded.ok()) {
-    for (const auto& e : loaded.errors) std::fprintf(stderr, "%s\n", e.str().c_str());
-    if (!l.commit.empty())
-      Err("commit " + l.commit + " of " + l.git_url + " does not validate; nothing applied");
-    else
-      Err(std::to_string(loaded.errors.size()) + " error(s) in the manifests; nothing changed");
-    return false;
-  }
-  l.catalog = std::move(loaded.catalog);
-  auto graph = Graph::Build(l.catalog, l.registry);
-  if (!graph.ok()) {
-    Err(graph.error().message);
-    if (!l.commit.empty())
-      Err("commit " + l.commit + " of " + l.git_url + " does not validate; nothing applied");
-    return false;
-  }
-  l.graph = std::move(graph).value();
-  if (!l.commit.empty() && l.temp_dest.empty()) {
-    auto good = MarkGood(l.pull_dest, l.commit);
-    if (!good.ok()) spdlog::warn("cannot record the last good commit: {}", good.error().message);
-  }
-  spdlog::info("{} resources", l.catalog.resources.size());
-  return true;
+RunRequest ToRequest(const RunFlags& f, bool dry) {
+  return RunRequest{.path = f.path,
+                    .root = f.root,
+                    .dry = dry,
+                    .vars = f.vars,
+                    .facts_file = f.facts_file,
+                    .tags = f.tags,
+                    .jobs = f.jobs,
+                    .state_dir = f.state_dir,
+                    .lock_timeout = f.lock_timeout,
+                    .git_url = f.git_url,
+                    .branch = f.branch,
+                    .ref = f.ref,
+                    .ssh_key = f.ssh_key,
+                    .detailed = f.detailed};
 }
 
 int CmdApply(const RunFlags& f, bool plan) {
   const bool dry = plan || f.noop;
-  Loaded l;
-  if (!Load(f, dry, !dry, l)) return kExitError;
-  if (!dry) {
-    auto locked = l.state->Lock(f.lock_timeout);
-    if (!locked.ok()) {
-      Err(locked.error().message);
-      return kExitError;
-    }
-  }
-  RunContext ctx;
-  ctx.facts = l.facts;
-  ctx.repo_dir = l.catalog.repo_dir;
-  for (auto& w : l.pull_warnings) ctx.Warn(w);
-  Report report;
-  report.keel_version = KEEL_VERSION;
-  {
-    std::error_code ec;
-    auto abs = std::filesystem::absolute(f.root, ec);
-    report.root = ec ? f.root : abs.lexically_normal().string();
-    if (report.root.size() > 1 && report.root.back() == '/') report.root.pop_back();
-  }
-  report.source_path = l.git_url.empty() ? f.path : l.repo_path;
-  if (!l.git_url.empty()) {
-    report.git_url = l.git_url;
-    report.commit = l.commit;
-  }
-  report.started_at = NowRfc3339();
-  RunOptions opts{.noop = dry, .jobs = std::max(1, f.jobs), .tags = f.tags};
+  RunRequest request = ToRequest(f, dry);
   // Progress on a terminal (stderr) once a run takes longer than a moment.
   const bool progress = !f.quiet && ::isatty(STDERR_FILENO) != 0;
   bool progress_shown = false;
   auto run_start = std::chrono::steady_clock::now();
   if (progress) {
-    opts.on_start = [&](const Resource& r, size_t started, size_t total) {
+    request.on_start = [&](const Resource& r, size_t started, size_t total) {
       if (std::chrono::steady_clock::now() - run_start < std::chrono::milliseconds(300)) return;
-      std::fprintf(stderr, "\r\033[K[%zu/%zu] %s", started, total, r.id().c_str());
-      std::fflush(stderr);
+      log::Progress("[" + std::to_string(started) + "/" + std::to_string(total) + "] " + r.id());
       progress_shown = true;
     };
   }
-  RunTransaction(l.catalog, *l.graph, l.registry, *l.host, ctx, l.state.get(), opts, report);
-  if (progress_shown) std::fprintf(stderr, "\r\033[K");
+  RunOutcome run = RunPipeline(request);
+  if (progress_shown) log::Progress("");
+  if (!run.converged) return kExitError;
 
-  std::string json = RenderJson(report);
   if (f.format == "json") {
-    std::cout << json << "\n";
+    std::cout << run.json << "\n";
   } else {
     TextOptions to{.color = UseColor(f.color),
                    .verbosity = f.quiet ? -1 : (f.verbose > 0 ? 1 : 0),
                    .show_diffs = dry || f.verbose > 0};
-    RenderText(report, to, std::cout);
+    RenderText(run.report, to, std::cout);
   }
   std::cout.flush();
-  int code = ExitCode(report, f.detailed);
+  int code = run.exit_code;
   if (!f.report_file.empty()) {
-    auto w = WriteTextFile(f.report_file, json + "\n");
+    auto w = WriteTextFile(f.report_file, run.json + "\n");
     if (!w.ok()) {
       Err(w.error().message);
       code = f.detailed ? (code | 4) : kExitError;
     }
   }
-  if (!dry) {
-    auto w = l.state->WriteLastRun(json + "\n");
-    if (!w.ok()) Err("cannot write last_run.json: " + w.error().message);
-    l.state->Unlock();
-  }
   return code;
 }
 
 int CmdValidate(const RunFlags& f) {
-  Loaded l;
-  if (!Load(f, true, false, l)) return kExitError;
-  std::cout << "ok: " << l.catalog.resources.size() << " resources\n";
-  for (const auto& w : l.catalog.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
+  auto l = LoadRun(ToRequest(f, true), false);
+  if (!l) return kExitError;
+  std::cout << "ok: " << l->catalog.resources.size() << " resources\n";
+  for (const auto& w : l->catalog.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
   return 0;
 }
 
 int CmdGraph(const RunFlags& f) {
-  Loaded l;
-  if (!Load(f, true, false, l)) return kExitError;
-  std::cout << l.graph->ToDot(l.catalog);
+  auto l = LoadRun(ToRequest(f, true), false);
+  if (!l) return kExitError;
+  std::cout << l->graph->ToDot(l->catalog);
   return 0;
 }
 
@@ -525,8 +346,9 @@ int CmdRestore(const std::string& path_text, const std::string& at, const std::s
     Err("--root " + root + ": not a directory");
     return kExitError;
   }
-  std::string sd = state_dir_flag.empty() ? DefaultStateDir(root) : state_dir_flag;
-  StateDir state(sd);
+  std::string sd = StateDirPath(root, state_dir_flag);
+  std::unique_ptr<StateDir> state_owner = MakeStateDir(root, state_dir_flag);
+  StateDir& state = *state_owner;
   auto index = state.Index();
   if (!index.ok()) {
     Err(index.error().message);
@@ -576,7 +398,7 @@ int CmdRestore(const std::string& path_text, const std::string& at, const std::s
 
 int CmdPull(const PullOptions& po_in, const std::string& state_dir) {
   PullOptions po = po_in;
-  if (po.dest.empty()) po.dest = (state_dir.empty() ? DefaultStateDir("/") : state_dir) + "/repo";
+  if (po.dest.empty()) po.dest = StateDirPath("/", state_dir) + "/repo";
   auto pulled = PullConfigRepo(po);
   if (!pulled.ok()) {
     Err(pulled.error().message);
@@ -690,7 +512,7 @@ int Main(int argc, char** argv) {
     return code == 0 ? 0 : kExitError;
   }
 
-  SetupLogging(run.verbose, run.quiet);
+  log::SetupLogging(run.verbose, run.quiet);
   if (apply->parsed()) return CmdApply(run, false);
   if (plan->parsed()) return CmdApply(run, true);
   if (validate->parsed()) return CmdValidate(run);

@@ -505,6 +505,9 @@ void RegisterFile(Registry& r) {
     auto p = HostPath::Parse(res.GetString("path"));
     return std::vector<std::string>{p.ok() ? p->str() : res.GetString("path")};
   };
+  info.holds_paths = true;
+  info.content_attrs = {"content", "source", "template"};
+  info.repo_paths = {"source", "template"};
   r.Add(std::move(info));
 }
 

@@ -18,14 +18,17 @@ std::vector<std::string> PathAttr(const Resource& r) { return {r.GetString("path
 
 Registry TestRegistry() {
   Registry reg;
-  reg.Add(TypeInfo{.schema = {.name = "file"}, .paths = PathAttr});
+  reg.Add(TypeInfo{.schema = {.name = "file"},
+                   .paths = PathAttr,
+                   .holds_paths = true,
+                   .content_attrs = {"content", "source", "template"}});
   reg.Add(TypeInfo{.schema = {.name = "line"}, .paths = PathAttr, .edits_file = true});
   reg.Add(TypeInfo{.schema = {.name = "exec"}, .uses = [](const Resource& r) {
                      std::vector<std::string> out;
                      if (r.Has("cwd")) out.push_back(r.GetString("cwd"));
                      return out;
                    }});
-  reg.Add(TypeInfo{.schema = {.name = "service"}});
+  reg.Add(TypeInfo{.schema = {.name = "service"}, .requires_same_name = {"package"}});
   reg.Add(TypeInfo{.schema = {.name = "package"}});
   return reg;
 }

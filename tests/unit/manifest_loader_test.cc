@@ -38,6 +38,7 @@ Registry TestRegistry() {
                            {.name = "source"},
                            {.name = "template"},
                            {.name = "ensure", .allowed = {"file", "directory", "absent"}}}};
+  file.repo_paths = {"source", "template"};  // as resources/file registers it
   reg.Add(file);
   TypeInfo pkg;
   pkg.schema = {.name = "pkg",

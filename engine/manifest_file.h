@@ -1,0 +1,126 @@
+// Reading manifest files for the loader (engine/manifest_loader.h): the
+// state one load shares (options, result, manifests read so far), YAML file
+// reading, positions in the file, YAML -> Value with {{ }} interpolation,
+// `when`, and confinement of repo-relative paths to the config repo.
+// Internal to the loader: callers use LoadManifests.
+#pragma once
+
+#include <yaml-cpp/yaml.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "engine/manifest_loader.h"
+
+namespace keel::loader {
+
+constexpr int kMaxDepth = 512;
+constexpr size_t kMaxNodesPerValue = 1'000'000;
+
+using Entry = std::pair<YAML::Node, YAML::Node>;
+
+/// One manifest (or hierarchy data file) as read.
+struct Manifest {
+  std::string display;    // as shown in messages
+  std::string canonical;  // realpath, for cycle and repeat detection
+  std::string real_dir;   // realpath of its directory (source/template base)
+  std::string text;
+  std::string tag;  // basename without .yaml
+  bool parsed = false;
+  YAML::Node vars, hierarchy, include, resources;
+  YAML::Mark hierarchy_mark;
+  bool include_first = false;    // `include` written before `resources`
+  std::vector<size_t> children;  // manifests this one included, in order
+};
+
+/// realpath(3); "" on failure (errno set).
+std::string RealPath(const std::string& p);
+/// "a/b" joined with "c" -> "a/b/c"; an absolute `rel` stays as it is; the
+/// result is lexically normalised ("./x" -> "x").
+std::string JoinDisplay(const std::string& dir, const std::string& rel);
+std::string DirOf(const std::string& display);
+/// The text holds "{{": it is interpolated.
+bool HasBraces(std::string_view s);
+
+/// The shared state of one load and the reading of files and values. Errors
+/// are collected in the result in the order found.
+class ManifestReader {
+ public:
+  ManifestReader(const LoadOptions& options, LoadResult& out) : opts_(options), out_(out) {}
+
+  const LoadOptions& options() const { return opts_; }
+  LoadResult& out() { return out_; }
+
+  /// Records an error (nothing while quiet).
+  void Fail(SourceLoc loc, std::string message);
+  /// While a Quiet lives, Fail records nothing (trial interpolation).
+  class Quiet {
+   public:
+    explicit Quiet(ManifestReader& r) : r_(r) { ++r_.quiet_; }
+    ~Quiet() { --r_.quiet_; }
+    Quiet(const Quiet&) = delete;
+    Quiet& operator=(const Quiet&) = delete;
+
+   private:
+    ManifestReader& r_;
+  };
+
+  SourceLoc Loc(const Manifest& m, const YAML::Mark& mark) const;
+  /// Where offset `offset` of a scalar's value is in the file. Exact for
+  /// plain scalars on one line and for literal blocks (`|`); for quoted
+  /// scalars exact unless escapes or line breaks come before the offset;
+  /// for folded blocks and multi-line plain scalars the line of the start.
+  SourceLoc ScalarPlace(const Manifest& m, const YAML::Node& n, std::string_view value,
+                        size_t offset) const;
+
+  /// Reads and parses a manifest, checks its top-level keys. nullopt when
+  /// it cannot be read or parsed (reported at `from` or in the file);
+  /// otherwise its index (its `vars` are not read yet).
+  std::optional<size_t> LoadFile(const std::string& display, const std::string& canonical,
+                                 const SourceLoc& from);
+  Manifest& manifest(size_t index) { return *manifests_[index]; }
+  const Manifest& manifest(size_t index) const { return *manifests_[index]; }
+  /// Index of a manifest read before, by realpath.
+  std::optional<size_t> Find(const std::string& canonical) const;
+
+  /// A YAML data file (hierarchy) kept for marks; its root node, or
+  /// nullopt when it is not valid YAML (reported).
+  std::optional<YAML::Node> LoadDataFile(const std::string& display, const std::string& path,
+                                         Manifest*& data);
+
+  /// The entries of a map with YAML merge keys (`<<: *defaults`) expanded.
+  std::vector<Entry> Entries(const Manifest& m, const YAML::Node& map, int depth = 0);
+  /// YAML -> Value, interpolating strings with `ctx`. False (reported) when
+  /// a value does not interpolate or is too large.
+  bool ConvertValue(const Manifest& m, const YAML::Node& n, const Value& ctx, Value& out);
+  /// Evaluates a `when`; false (reported) when it is malformed.
+  bool EvalWhen(const Manifest& m, const YAML::Node& n, const Value& ctx, bool& keep);
+
+  /// The config repo: the directory of the entry manifest (realpath).
+  const std::string& repo_dir() const { return repo_real_; }
+  void set_repo_dir(std::string dir) { repo_real_ = std::move(dir); }
+  /// A path attribute relative to manifest `m` (or absolute), confined to
+  /// the config repo lexically and after symlinks. The real path, or
+  /// nullopt (reported at `at`) when outside the repo or missing.
+  std::optional<std::string> ResolveRepoPath(const Manifest& m, const std::string& attr,
+                                             const std::string& given, const SourceLoc& at);
+
+ private:
+  bool Convert(const Manifest& m, const YAML::Node& n, const Value& ctx, Value& out, int depth,
+               size_t& nodes);
+
+  const LoadOptions& opts_;
+  LoadResult& out_;
+  std::string repo_real_;
+  std::vector<std::unique_ptr<Manifest>> manifests_;
+  std::unordered_map<std::string, size_t> by_canonical_;
+  std::vector<std::unique_ptr<Manifest>> data_files_;  // hierarchy files, kept for marks
+  int quiet_ = 0;
+};
+
+}  // namespace keel::loader

@@ -1,0 +1,302 @@
+// Building resources (engine/manifest_resources.h).
+#include "engine/manifest_resources.h"
+
+#include <algorithm>
+#include <set>
+
+#include "engine/schema.h"
+
+namespace keel::loader {
+
+bool ResourceBuilder::RefsFromValue(const Manifest& m, const char* meta, const Value& v,
+                                    const SourceLoc& loc, std::vector<RefAt>& refs) {
+  if (v.is_list()) {
+    bool ok = true;
+    for (const auto& e : v.as_list()) ok = RefsFromValue(m, meta, e, loc, refs) && ok;
+    return ok;
+  }
+  if (!v.is_string()) {
+    reader_.Fail(loc, std::string("'") + meta +
+                          "' expects a reference type[title] or a list of them, got " +
+                          KindName(v.kind()));
+    return false;
+  }
+  std::optional<Ref> ref = Ref::Parse(v.as_string());
+  if (!ref) {
+    reader_.Fail(
+        loc, "malformed reference '" + v.as_string() + "' in " + meta + " (expected type[title])");
+    return false;
+  }
+  refs.push_back(RefAt{std::move(*ref), loc});
+  return true;
+}
+
+void ResourceBuilder::ParseRefs(const Manifest& m, const char* meta, const YAML::Node& n,
+                                std::vector<RefAt>& refs) {
+  if (n.IsSequence()) {
+    for (const auto& item : n) {
+      Value v;
+      if (!reader_.ConvertValue(m, item, ctx_, v)) continue;
+      RefsFromValue(m, meta, v, reader_.Loc(m, item.Mark()), refs);
+    }
+    return;
+  }
+  Value v;
+  if (!reader_.ConvertValue(m, n, ctx_, v)) return;
+  if (v.is_null()) return;
+  RefsFromValue(m, meta, v, reader_.Loc(m, n.Mark()), refs);
+}
+
+void ResourceBuilder::Build(const Manifest& m) {
+  const YAML::Node& res = m.resources;
+  if (!res || res.IsNull()) return;
+  if (!res.IsSequence()) {
+    reader_.Fail(reader_.Loc(m, res.Mark()), "'resources' must be a list");
+    return;
+  }
+  for (const auto& entry : res) Resource1(m, entry);
+}
+
+// Names of a dropped resource's attributes are still checked: a typo must
+// not hide until the day `when` turns true.
+void ResourceBuilder::CheckDroppedAttrs(const Manifest& m, const TypeInfo& type,
+                                        const std::vector<Entry>& entries) {
+  for (size_t i = 1; i < entries.size(); ++i) {
+    const Entry& kv = entries[i];
+    if (!kv.first.IsScalar()) continue;
+    const std::string& name = kv.first.Scalar();
+    const auto& metas = MetaParamNames();
+    if (type.schema.Find(name) || std::find(metas.begin(), metas.end(), name) != metas.end())
+      continue;
+    std::vector<std::string> valid = type.schema.AttrNames();
+    valid.insert(valid.end(), metas.begin(), metas.end());
+    std::string msg = "unknown attribute '" + name + "' for type " + type.schema.name;
+    std::string near = ClosestName(name, valid);
+    if (!near.empty()) msg += " (did you mean '" + near + "'?)";
+    reader_.Fail(reader_.Loc(m, kv.first.Mark()), msg);
+  }
+}
+
+void ResourceBuilder::Resource1(const Manifest& m, const YAML::Node& entry) {
+  if (!entry.IsMap()) {
+    reader_.Fail(reader_.Loc(m, entry.Mark()),
+                 "a resource must be a map whose first key is its type");
+    return;
+  }
+  const std::vector<Entry> entries = reader_.Entries(m, entry);
+  if (entries.empty()) {
+    reader_.Fail(reader_.Loc(m, entry.Mark()),
+                 "a resource must be a map whose first key is its type");
+    return;
+  }
+  const YAML::Node type_node = entries[0].first;
+  const YAML::Node title_node = entries[0].second;
+  SourceLoc loc = reader_.Loc(m, type_node.Mark());
+  if (!type_node.IsScalar()) {
+    reader_.Fail(loc, "a resource must be a map whose first key is its type");
+    return;
+  }
+  const std::string& type_name = type_node.Scalar();
+  const TypeInfo* type =
+      reader_.options().registry ? reader_.options().registry->Find(type_name) : nullptr;
+  if (!type) {
+    std::string msg = "unknown resource type '" + type_name + "'";
+    std::string near = reader_.options().registry
+                           ? ClosestName(type_name, reader_.options().registry->Names())
+                           : "";
+    if (!near.empty()) msg += " (did you mean '" + near + "'?)";
+    reader_.Fail(loc, msg);
+    return;
+  }
+  if (!title_node.IsDefined() || title_node.IsNull()) {
+    reader_.Fail(loc, "resource " + type_name + " has no title");
+    return;
+  }
+  if (!title_node.IsScalar()) {
+    reader_.Fail(reader_.Loc(m, title_node.Mark()),
+                 "the title of a " + type_name + " must be a string");
+    return;
+  }
+
+  // when, before anything is interpolated: a dropped resource is not.
+  bool keep = true;
+  bool when_ok = true;
+  for (size_t i = 1; i < entries.size(); ++i) {
+    if (entries[i].first.IsScalar() && entries[i].first.Scalar() == "when") {
+      when_ok = reader_.EvalWhen(m, entries[i].second, ctx_, keep);
+      break;
+    }
+  }
+
+  Value title_v;
+  if (!reader_.ConvertValue(m, title_node, ctx_, title_v)) return;
+  if (!title_v.is_scalar() || title_v.is_null() || title_v.ToString().empty()) {
+    reader_.Fail(reader_.Loc(m, title_node.Mark()),
+                 "the title of a " + type_name + " must be a non-empty string");
+    return;
+  }
+  Resource r;
+  r.ref = Ref{type_name, title_v.ToString()};
+  r.loc = loc;
+  if (!when_ok) {
+    broken_.insert(r.ref.str());
+    CheckDroppedAttrs(m, *type, entries);
+    return;
+  }
+  if (!keep) {
+    dropped_.emplace(r.ref.str(), loc);
+    CheckDroppedAttrs(m, *type, entries);
+    return;
+  }
+  r.manifest_path = m.display;
+  r.repo_dir = reader_.repo_dir();
+
+  std::set<std::string> failed;  // attributes whose value did not interpolate
+  std::set<std::string> keys;
+  for (size_t i = 1; i < entries.size(); ++i) {
+    const Entry& kv = entries[i];
+    SourceLoc kloc = reader_.Loc(m, kv.first.Mark());
+    if (!kv.first.IsScalar()) {
+      reader_.Fail(kloc, "an attribute name must be a string");
+      continue;
+    }
+    const std::string& name = kv.first.Scalar();
+    if (!keys.insert(name).second) {
+      reader_.Fail(kloc, "duplicate attribute '" + name + "'");
+      continue;
+    }
+    const YAML::Node& val = kv.second;
+    if (name == "when") continue;
+    if (name == "require") {
+      ParseRefs(m, "require", val, r.require);
+    } else if (name == "before") {
+      ParseRefs(m, "before", val, r.before);
+    } else if (name == "notify") {
+      ParseRefs(m, "notify", val, r.notify);
+    } else if (name == "subscribe") {
+      ParseRefs(m, "subscribe", val, r.subscribe);
+    } else if (name == "tags") {
+      Value v;
+      if (!reader_.ConvertValue(m, val, ctx_, v)) continue;
+      if (v.is_list()) {
+        for (const auto& t : v.as_list()) {
+          if (!t.is_scalar() || t.is_null()) {
+            reader_.Fail(kloc, "'tags' expects a list of strings");
+            break;
+          }
+          r.tags.push_back(t.ToString());
+        }
+      } else if (v.is_scalar() && !v.is_null()) {
+        r.tags.push_back(v.ToString());
+      } else {
+        reader_.Fail(kloc, "'tags' expects a list of strings");
+      }
+    } else if (name == "noop" || name == "sensitive") {
+      Value v;
+      if (!reader_.ConvertValue(m, val, ctx_, v)) continue;
+      if (!v.is_bool()) {
+        reader_.Fail(
+            reader_.Loc(m, val.Mark()),
+            "'" + name + "' expects true or false, got " + KindName(v.kind()) +
+                (v.is_scalar() && !v.is_null() ? " '" + v.ToString() + "'" : std::string()));
+        continue;
+      }
+      (name == "noop" ? r.noop : r.sensitive) = v.as_bool();
+    } else {
+      Value v;
+      if (!reader_.ConvertValue(m, val, ctx_, v)) failed.insert(name);
+      r.attrs.Set(name, std::move(v));
+      r.attr_locs.emplace_back(name, kloc);
+    }
+  }
+  for (std::string t : {type_name, m.tag})
+    if (std::find(r.tags.begin(), r.tags.end(), t) == r.tags.end()) r.tags.push_back(std::move(t));
+
+  std::vector<AttrProblem> problems = PrepareResource(*type, r);
+  for (const auto& p : problems) {
+    if (!p.attr.empty() && failed.count(p.attr)) continue;  // already reported
+    reader_.Fail(p.attr.empty() ? r.loc : r.LocOf(p.attr), p.message);
+  }
+  if (problems.empty() && failed.empty()) ResolveRepoPaths(m, *type, r);
+
+  std::string id = r.ref.str();
+  auto dup = reader_.out().catalog.index.find(id);
+  if (dup != reader_.out().catalog.index.end()) {
+    reader_.Fail(r.loc, "duplicate resource " + id + ": also declared at " +
+                            reader_.out().catalog.resources[dup->second].loc.str());
+    return;
+  }
+  if (problems.empty() && failed.empty()) {
+    std::string key = type_name;
+    key += '\0';
+    key += ResourceIdentity(*type, r);
+    auto [it, inserted] =
+        identities_.emplace(std::move(key), reader_.out().catalog.resources.size());
+    if (!inserted) {
+      const Resource& other = reader_.out().catalog.resources[it->second];
+      reader_.Fail(
+          r.loc, "duplicate resource " + id + ": same " +
+                     (type->schema.Namevar() ? type->schema.Namevar()->name : std::string("name")) +
+                     " '" + ResourceIdentity(*type, r) + "' as " + other.id() + " declared at " +
+                     other.loc.str());
+      broken_.insert(id);
+      return;
+    }
+  }
+  reader_.out().catalog.Add(std::move(r));
+}
+
+void ResourceBuilder::ResolveRepoPaths(const Manifest& m, const TypeInfo& type, Resource& r) {
+  for (const std::string& attr : type.repo_paths) {
+    Value* v = r.attrs.Find(attr);
+    if (!v || !v->is_string() || v->as_string().empty()) continue;
+    std::optional<std::string> real =
+        reader_.ResolveRepoPath(m, attr, v->as_string(), r.LocOf(attr));
+    if (real) *v = Value(std::move(*real));
+  }
+}
+
+void ResourceBuilder::ResolveRefs() {
+  const Catalog& cat = reader_.out().catalog;
+  std::vector<std::string> types =
+      reader_.options().registry ? reader_.options().registry->Names() : std::vector<std::string>{};
+  // Titles by type, built on the first unknown reference; suggestions are
+  // offered for the first few only (each costs a pass over the titles).
+  std::unordered_map<std::string, std::vector<std::string>> titles;
+  int suggestions_left = 50;
+  auto check = [&](const std::vector<RefAt>& refs, const char* meta) {
+    for (const auto& ra : refs) {
+      if (cat.Find(ra.ref)) continue;
+      std::string id = ra.ref.str();
+      if (broken_.count(id)) continue;  // its own error was reported
+      auto d = dropped_.find(id);
+      if (d != dropped_.end()) {
+        reader_.Fail(ra.loc, std::string(meta) + " " + id +
+                                 ": that resource is not declared because its " +
+                                 "'when' is false (" + d->second.str() + ")");
+        continue;
+      }
+      std::string msg = std::string("unknown reference ") + id + " in " + meta;
+      if (reader_.options().registry && !reader_.options().registry->Find(ra.ref.type)) {
+        std::string near = ClosestName(ra.ref.type, types);
+        msg += ": no resource type '" + ra.ref.type + "'";
+        if (!near.empty()) msg += " (did you mean '" + near + "'?)";
+      } else if (ra.ref.title.size() > 3 && suggestions_left-- > 0) {
+        if (titles.empty())
+          for (const auto& r : cat.resources) titles[r.ref.type].push_back(r.ref.title);
+        auto t = titles.find(ra.ref.type);
+        std::string near = t == titles.end() ? "" : ClosestName(ra.ref.title, t->second);
+        if (!near.empty()) msg += " (did you mean " + Ref{ra.ref.type, near}.str() + "?)";
+      }
+      reader_.Fail(ra.loc, msg);
+    }
+  };
+  for (const auto& r : cat.resources) {
+    check(r.require, "require");
+    check(r.before, "before");
+    check(r.notify, "notify");
+    check(r.subscribe, "subscribe");
+  }
+}
+
+}  // namespace keel::loader

@@ -1,0 +1,208 @@
+// Variables of a load (engine/manifest_vars.h).
+#include "engine/manifest_vars.h"
+
+#include <sys/stat.h>
+
+#include <filesystem>
+
+#include "engine/yaml_value.h"
+
+namespace keel::loader {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// --var K=V: V typed as a YAML scalar ("42" int, "true" bool, "'42'" string);
+// a flow list "[a, b]" becomes a list; anything else is the text as given.
+Value ParseCliValue(const std::string& text) {
+  if (text.empty()) return Value(std::string());
+  try {
+    YAML::Node n = YAML::Load(text);
+    if (n.IsScalar()) return ScalarFromYaml(n);
+    if (n.IsSequence() && text.front() == '[') return FromYaml(n);
+    if (n.IsNull() && (text == "~" || text == "null" || text == "Null" || text == "NULL"))
+      return Value();
+  } catch (const YAML::Exception&) {
+  }
+  return Value(text);
+}
+
+}  // namespace
+
+void Variables::SetCommandLine(const std::vector<std::pair<std::string, std::string>>& cli_vars) {
+  const Value& facts = reader_.options().facts;
+  facts_ctx_ = Value(Map{{"facts", facts.is_null() ? Value(Map{}) : facts}});
+  for (const auto& [k, v] : cli_vars) {
+    if (k.empty() || k == "facts") {
+      reader_.Fail(SourceLoc{"--var", 0, 0},
+                   k.empty() ? "--var needs NAME=VALUE" : "'facts' is reserved for the fact map");
+      continue;
+    }
+    cli_vars_.Set(k, ParseCliValue(v));
+  }
+}
+
+void Variables::ReadVars(const Manifest& m) {
+  const YAML::Node& vars = m.vars;
+  if (!vars || vars.IsNull()) return;
+  if (!vars.IsMap()) {
+    reader_.Fail(reader_.Loc(m, vars.Mark()), "'vars' must be a map of variable names to values");
+    return;
+  }
+  for (const auto& kv : vars) {
+    SourceLoc kloc = reader_.Loc(m, kv.first.Mark());
+    if (!kv.first.IsScalar()) {
+      reader_.Fail(kloc, "a variable name must be a string");
+      continue;
+    }
+    const std::string& name = kv.first.Scalar();
+    if (name == "facts") {
+      reader_.Fail(kloc, "'facts' is reserved for the fact map and cannot be set in vars");
+      continue;
+    }
+    VarDef def = DefineVar(m, kv.second, kloc);
+    auto prev = manifest_index_.find(name);
+    if (prev != manifest_index_.end()) {
+      // Compared as written (before interpolation) when either uses variables.
+      const VarDef& first = manifest_vars_[prev->second].second;
+      if (first.value != def.value)
+        reader_.Fail(kloc, "variable '" + name + "' is set to " + def.value.ToJson() +
+                               " here but to " + first.value.ToJson() + " at " + first.loc.str());
+      continue;
+    }
+    manifest_index_.emplace(name, manifest_vars_.size());
+    manifest_vars_.emplace_back(name, std::move(def));
+    ++vars_version_;
+  }
+}
+
+void Variables::ReadHierarchy(const Manifest& entry) {
+  const YAML::Node& h = entry.hierarchy;
+  if (!h || h.IsNull()) return;
+  if (!h.IsSequence()) {
+    reader_.Fail(reader_.Loc(entry, h.Mark()), "'hierarchy' must be a list of file paths");
+    return;
+  }
+  Value ctx = BuildContext();
+  std::string base_dir = DirOf(entry.display);
+  for (const auto& item : h) {
+    Value pv;
+    if (!item.IsScalar()) {
+      reader_.Fail(reader_.Loc(entry, item.Mark()), "a hierarchy entry must be a file path");
+      continue;
+    }
+    if (!reader_.ConvertValue(entry, item, ctx, pv)) continue;
+    if (!pv.is_string() || pv.as_string().empty()) {
+      reader_.Fail(reader_.Loc(entry, item.Mark()), "a hierarchy entry must be a file path");
+      continue;
+    }
+    std::string display = JoinDisplay(base_dir, pv.as_string());
+    std::string path = fs::path(pv.as_string()).is_absolute()
+                           ? pv.as_string()
+                           : entry.real_dir + "/" + pv.as_string();
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0) continue;  // missing files are skipped
+    if (!S_ISREG(st.st_mode)) {
+      reader_.Fail(reader_.Loc(entry, item.Mark()),
+                   "hierarchy file " + display + " is not a regular file");
+      continue;
+    }
+    Manifest* data_file = nullptr;
+    std::optional<YAML::Node> loaded = reader_.LoadDataFile(display, path, data_file);
+    if (!loaded) continue;
+    const Manifest& data = *data_file;
+    const YAML::Node& root = *loaded;
+    if (!root || root.IsNull()) continue;
+    if (!root.IsMap()) {
+      reader_.Fail(reader_.Loc(data, root.Mark()), "a hierarchy file must be a map of variables");
+      continue;
+    }
+    for (const auto& kv : root) {
+      if (!kv.first.IsScalar()) {
+        reader_.Fail(reader_.Loc(data, kv.first.Mark()), "a variable name must be a string");
+        continue;
+      }
+      const std::string& name = kv.first.Scalar();
+      if (name == "facts") {
+        reader_.Fail(reader_.Loc(data, kv.first.Mark()), "'facts' is reserved for the fact map");
+        continue;
+      }
+      if (hier_index_.count(name)) continue;  // the first file defining it wins
+      hier_index_.emplace(name, hier_vars_.size());
+      hier_vars_.emplace_back(name, DefineVar(data, kv.second, reader_.Loc(data, kv.first.Mark())));
+      ++vars_version_;
+    }
+  }
+}
+
+VarDef Variables::DefineVar(const Manifest& m, const YAML::Node& value, SourceLoc loc) {
+  VarDef def{&m, value, std::move(loc)};
+  // A value using only facts (or nothing) is final now; one that fails is
+  // kept as written and interpolated once the other variables are known.
+  ManifestReader::Quiet quiet(reader_);
+  def.resolved = reader_.ConvertValue(m, value, facts_ctx_, def.value);
+  return def;
+}
+
+Value Variables::BuildContext(bool report) {
+  if (!report && ctx_version_ == vars_version_) return ctx_cache_;
+  Map ctx = cli_vars_;
+  std::vector<const VarDef*> pending;
+  std::vector<const std::string*> pending_names;
+  auto take = [&](const std::string& name, const VarDef& def) {
+    if (def.resolved) {
+      ctx.Set(name, def.value);
+    } else {
+      pending.push_back(&def);
+      pending_names.push_back(&name);
+    }
+  };
+  for (const auto& [name, def] : hier_vars_)
+    if (!cli_vars_.Has(name)) take(name, def);
+  for (const auto& [name, def] : manifest_vars_)
+    if (!cli_vars_.Has(name) && !hier_index_.count(name)) take(name, def);
+  ctx.Set("facts", reader_.options().facts.is_null() ? Value(Map{}) : reader_.options().facts);
+  Value v_ctx(std::move(ctx));
+  // Values using other variables: interpolate those whose names are all
+  // known, repeat while that makes progress (dependency order, any depth).
+  while (!pending.empty()) {
+    bool progress = false;
+    for (size_t i = 0; i < pending.size();) {
+      Value v;
+      bool ok;
+      {
+        ManifestReader::Quiet quiet(reader_);
+        ok = reader_.ConvertValue(*pending[i]->m, pending[i]->node, v_ctx, v);
+      }
+      if (ok) {
+        v_ctx.mutable_map().Set(*pending_names[i], std::move(v));
+        pending.erase(pending.begin() + i);
+        pending_names.erase(pending_names.begin() + i);
+        progress = true;
+      } else {
+        ++i;
+      }
+    }
+    if (!progress) break;
+  }
+  if (report) {
+    // Undefined names or a cycle: report at the place of each.
+    for (const VarDef* def : pending) {
+      size_t first = reader_.out().errors.size();
+      Value v;
+      reader_.ConvertValue(*def->m, def->node, v_ctx, v);
+      for (size_t i = first; i < reader_.out().errors.size(); ++i)
+        for (const std::string* name : pending_names)
+          if (reader_.out().errors[i].message == "undefined variable '" + *name + "'")
+            reader_.out().errors[i].message = "variable '" + *name +
+                                              "' cannot be resolved: its value " +
+                                              "depends on itself (a cycle of variables)";
+    }
+  }
+  ctx_cache_ = v_ctx;
+  ctx_version_ = vars_version_;
+  return v_ctx;
+}
+
+}  // namespace keel::loader

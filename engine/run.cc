@@ -1,0 +1,222 @@
+// The run pipeline (engine/run.h): what `keel apply` and `keel plan` do
+// between parsing options and printing the report.
+#include "engine/run.h"
+
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <utility>
+
+#include "engine/clock.h"
+#include "engine/config_repo.h"
+#include "engine/facts.h"
+#include "engine/host_real.h"
+#include "engine/log.h"
+#include "engine/manifest_loader.h"
+#include "engine/state.h"
+#include "engine/transaction.h"
+
+#ifndef KEEL_VERSION
+#define KEEL_VERSION "0.0.0"
+#endif
+
+namespace keel {
+namespace {
+
+bool IsDir(const std::string& p) {
+  struct stat st;
+  return ::stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> ParseVars(
+    const std::vector<std::string>& vars) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& v : vars) {
+    auto eq = v.find('=');
+    if (eq == std::string::npos || eq == 0)
+      return MakeError(ErrorCode::kInvalid, "--var expects KEY=VALUE, got '" + v + "'");
+    out.emplace_back(v.substr(0, eq), v.substr(eq + 1));
+  }
+  return out;
+}
+
+/// Pulls the config repo for --git; sets the entry manifest inside it.
+bool PullForRun(const RunRequest& f, bool dry, LoadedRun& l) {
+  PullOptions po{.url = f.git_url, .branch = f.branch, .ref = f.ref, .ssh_key = f.ssh_key};
+  if (dry) {
+    // A dry run writes nothing in the state dir: check out into a temp dir.
+    char tmpl[] = "/tmp/keel-plan-XXXXXX";
+    if (!::mkdtemp(tmpl)) {
+      log::Error("cannot create a temporary directory for the checkout");
+      return false;
+    }
+    l.temp_dest = tmpl;
+    po.dest = l.temp_dest;
+  } else {
+    po.dest = StateDirPath(f.root, f.state_dir) + "/repo";
+  }
+  auto pulled = PullConfigRepo(po);
+  if (!pulled.ok()) {
+    log::Error(pulled.error().message);
+    return false;
+  }
+  l.git_url = f.git_url;
+  l.commit = pulled->commit;
+  l.pull_dest = po.dest;
+  l.pull_warnings = pulled->messages;
+  for (const auto& m : pulled->messages) log::Warn(m);
+  std::string rel = f.path == "./site.yaml" ? "site.yaml" : f.path;
+  l.repo_path = rel;
+  l.entry = EntryPath((std::filesystem::path(pulled->tree_dir) / rel).string());
+  return true;
+}
+
+}  // namespace
+
+std::string StateDirPath(const std::string& root, const std::string& state_dir) {
+  if (!state_dir.empty()) return state_dir;
+  std::string r = root;
+  while (r.size() > 1 && r.back() == '/') r.pop_back();
+  return r == "/" ? "/var/lib/keel" : r + "/var/lib/keel";
+}
+
+std::unique_ptr<StateDir> MakeStateDir(const std::string& root, const std::string& state_dir) {
+  return std::make_unique<StateDir>(StateDirPath(root, state_dir));
+}
+
+std::string EntryPath(const std::string& path) {
+  if (IsDir(path)) return (std::filesystem::path(path) / "site.yaml").string();
+  return path;
+}
+
+LoadedRun::LoadedRun() = default;
+
+LoadedRun::~LoadedRun() {
+  if (!temp_dest.empty()) {
+    std::error_code ec;
+    std::filesystem::remove_all(temp_dest, ec);
+  }
+}
+
+std::unique_ptr<LoadedRun> LoadRun(const RunRequest& f, bool with_state) {
+  const bool dry = f.dry || !with_state;
+  auto l = std::make_unique<LoadedRun>();
+  RegisterBuiltinTypes(l->registry);
+  if (!IsDir(f.root)) {
+    log::Error("--root " + f.root + ": not a directory");
+    return nullptr;
+  }
+  auto vars = ParseVars(f.vars);
+  if (!vars.ok()) {
+    log::Error(vars.error().message);
+    return nullptr;
+  }
+  // The state dir is read in a dry run too (owed refreshes: "would
+  // refresh") but only a real apply makes it the backup sink.
+  l->state = MakeStateDir(f.root, f.state_dir);
+  if (!f.git_url.empty()) {
+    // A real apply pulls into the state dir: take the run lock first so two
+    // runs never switch the checkout under each other.
+    if (with_state) {
+      auto locked = l->state->Lock(f.lock_timeout);
+      if (!locked.ok()) {
+        log::Error(locked.error().message);
+        return nullptr;
+      }
+    }
+    if (!PullForRun(f, dry, *l)) return nullptr;
+  } else {
+    l->entry = EntryPath(f.path);
+  }
+  auto host = OpenRealHost(f.root, with_state ? l->state.get() : nullptr);
+  if (!host.ok()) {
+    log::Error(host.error().message);
+    return nullptr;
+  }
+  l->host = std::move(host).value();
+  l->facts = GatherFacts(*l->host);
+  if (!f.facts_file.empty()) {
+    auto merged = MergeFactsFile(l->facts, f.facts_file);
+    if (!merged.ok()) {
+      log::Error(merged.error().message);
+      return nullptr;
+    }
+  }
+  log::Info("loading " + l->entry);
+  auto loaded = LoadManifests(LoadOptions{
+      .entry_path = l->entry, .cli_vars = *vars, .facts = l->facts, .registry = &l->registry});
+  if (!loaded.ok()) {
+    for (const auto& e : loaded.errors) log::ErrorLine(e.str());
+    if (!l->commit.empty())
+      log::Error("commit " + l->commit + " of " + l->git_url +
+                 " does not validate; nothing applied");
+    else
+      log::Error(std::to_string(loaded.errors.size()) +
+                 " error(s) in the manifests; nothing changed");
+    return nullptr;
+  }
+  l->catalog = std::move(loaded.catalog);
+  auto graph = Graph::Build(l->catalog, l->registry);
+  if (!graph.ok()) {
+    log::Error(graph.error().message);
+    if (!l->commit.empty())
+      log::Error("commit " + l->commit + " of " + l->git_url +
+                 " does not validate; nothing applied");
+    return nullptr;
+  }
+  l->graph = std::move(graph).value();
+  if (!l->commit.empty() && l->temp_dest.empty()) {
+    auto good = MarkGood(l->pull_dest, l->commit);
+    if (!good.ok()) log::Warn("cannot record the last good commit: " + good.error().message);
+  }
+  log::Info(std::to_string(l->catalog.resources.size()) + " resources");
+  return l;
+}
+
+RunOutcome RunPipeline(const RunRequest& f) {
+  RunOutcome out;
+  const bool dry = f.dry;
+  std::unique_ptr<LoadedRun> l = LoadRun(f, !dry);
+  if (!l) return out;
+  if (!dry) {
+    auto locked = l->state->Lock(f.lock_timeout);
+    if (!locked.ok()) {
+      log::Error(locked.error().message);
+      return out;
+    }
+  }
+  RunContext ctx;
+  ctx.facts = l->facts;
+  ctx.repo_dir = l->catalog.repo_dir;
+  for (auto& w : l->pull_warnings) ctx.Warn(w);
+  Report& report = out.report;
+  report.keel_version = KEEL_VERSION;
+  {
+    std::error_code ec;
+    auto abs = std::filesystem::absolute(f.root, ec);
+    report.root = ec ? f.root : abs.lexically_normal().string();
+    if (report.root.size() > 1 && report.root.back() == '/') report.root.pop_back();
+  }
+  report.source_path = l->git_url.empty() ? f.path : l->repo_path;
+  if (!l->git_url.empty()) {
+    report.git_url = l->git_url;
+    report.commit = l->commit;
+  }
+  report.started_at = NowRfc3339();
+  RunOptions opts{.noop = dry, .jobs = std::max(1, f.jobs), .tags = f.tags, .on_start = f.on_start};
+  RunTransaction(l->catalog, *l->graph, l->registry, *l->host, ctx, l->state.get(), opts, report);
+
+  out.converged = true;
+  out.json = RenderJson(report);
+  out.exit_code = ExitCode(report, f.detailed);
+  if (!dry) {
+    auto w = l->state->WriteLastRun(out.json + "\n");
+    if (!w.ok()) log::Error("cannot write last_run.json: " + w.error().message);
+    l->state->Unlock();
+  }
+  return out;
+}
+
+}  // namespace keel
