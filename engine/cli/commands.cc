@@ -211,7 +211,12 @@ bool Load(const RunFlags& f, bool dry, bool with_state, Loaded& l) {
   }
   // The state dir is read in a dry run too (owed refreshes: "would
   // refresh") but only a real apply makes it the backup sink.
-  l.state = std::make_unique<StateDir>(f.state_dir.empty() ? DefaultStateDir(f.root) : f.state_dir);
+  auto state = StateDir::Open(f.root, f.state_dir);  // <root>/var/lib/keel: confined
+  if (!state.ok()) {
+    Err(state.error().message);
+    return false;
+  }
+  l.state = std::move(state).value();
   if (!f.git_url.empty()) {
     // A real apply pulls into the state dir: take the run lock first so two
     // runs never switch the checkout under each other.
@@ -525,8 +530,13 @@ int CmdRestore(const std::string& path_text, const std::string& at, const std::s
     Err("--root " + root + ": not a directory");
     return kExitError;
   }
-  std::string sd = state_dir_flag.empty() ? DefaultStateDir(root) : state_dir_flag;
-  StateDir state(sd);
+  auto opened = StateDir::Open(root, state_dir_flag);  // <root>/var/lib/keel: confined
+  if (!opened.ok()) {
+    Err(opened.error().message);
+    return kExitError;
+  }
+  StateDir& state = **opened;
+  const std::string& sd = state.dir();
   auto index = state.Index();
   if (!index.ok()) {
     Err(index.error().message);
