@@ -1086,7 +1086,17 @@ class OverlayHost : public Host {
     return {};
   }
 
-  Result<CommandResult> Run(const Command& cmd) override { return base_.Run(cmd); }
+  // Safe by construction: only read-only queries reach the real system; any
+  // other command (a provider that forgot to check dry_run()) is answered
+  // "not run" without running.
+  Result<CommandResult> Run(const Command& cmd) override {
+    if (cmd.query) return base_.Run(cmd);
+    CommandResult r;
+    r.exit_code = 0;
+    r.not_run = true;
+    r.err = "not run: dry run";
+    return r;
+  }
 
  private:
   struct Node {

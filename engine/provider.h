@@ -81,7 +81,8 @@ class Provider {
   /// the values differ. Override to normalise or to add content diffs.
   virtual std::vector<Change> Diff(const Resource& want, const Attrs& have, RunContext& ctx);
   /// Applies exactly `changes`. In a dry run it is called with the overlay
-  /// Host (writes land in memory, commands must not run: check host.dry_run()).
+  /// Host (writes land in memory; only Command::query commands run, others
+  /// are answered not_run: check host.dry_run() to report what would run).
   virtual Result<void> Apply(const Resource& want, std::span<const Change> changes, Host& host,
                              RunContext& ctx, Outcome& out) = 0;
   /// Reacts to notify/subscribe (restart, reload, refreshonly exec). Never
