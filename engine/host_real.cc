@@ -14,16 +14,15 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <mutex>
-#include <random>
 #include <set>
 
+#include "engine/atomic_file.h"
 #include "engine/fd.h"
 #include "engine/root_resolver.h"
 
@@ -57,28 +56,7 @@ FileInfo InfoOf(const struct stat& st) {
   return info;
 }
 
-std::string RandomSuffix() {
-  static std::atomic<uint64_t> counter{0};
-  static const uint64_t seed = std::random_device{}() ^
-                               (static_cast<uint64_t>(std::random_device{}()) << 32) ^
-                               static_cast<uint64_t>(getpid());
-  uint64_t x = seed + 0x9e3779b97f4a7c15ULL * (++counter);
-  x ^= x >> 31;
-  x *= 0xbf58476d1ce4e5b9ULL;
-  x ^= x >> 29;
-  static const char* kHex = "0123456789abcdef";
-  std::string out;
-  for (int i = 0; i < 12; ++i) {
-    out += kHex[x & 15];
-    x >>= 4;
-  }
-  return out;
-}
-
-std::string TempName(const std::string& base) {
-  // Keep the name under NAME_MAX (255).
-  return ".keel-" + base.substr(0, 200) + "." + RandomSuffix();
-}
+std::string TempName(const std::string& base) { return AtomicTempName(base); }
 
 // Removes the temp files (".keel-<name>.<12 hex>") that a killed earlier
 // run left in the directory `pfd`, except those `is_ours` claims (temp files
@@ -95,26 +73,12 @@ void RemoveStaleTemps(int pfd, IsOurs is_ours) {
   std::vector<std::string> stale;
   while (struct dirent* e = ::readdir(d)) {
     std::string_view n = e->d_name;
-    if (n.size() < 20 || n.compare(0, 6, ".keel-") != 0 || n[n.size() - 13] != '.') continue;
-    if (n.find_first_not_of("0123456789abcdef", n.size() - 12) != std::string_view::npos) continue;
+    if (!IsAtomicTempName(n)) continue;
     if (e->d_type == DT_DIR || is_ours(n)) continue;
     stale.emplace_back(n);
   }
   for (const auto& n : stale) ::unlinkat(::dirfd(d), n.c_str(), 0);
   ::closedir(d);
-}
-
-bool WriteAll(int fd, const char* data, size_t len) {
-  while (len > 0) {
-    ssize_t n = ::write(fd, data, len);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    data += n;
-    len -= static_cast<size_t>(n);
-  }
-  return true;
 }
 
 // Reads a whole open file (regular file: sized by fstat, then to EOF).
@@ -278,31 +242,11 @@ class RealHost : public Host {
     uint32_t uid = attrs.uid ? *attrs.uid : (exists ? old.st_uid : 0);
     uint32_t gid = attrs.gid ? *attrs.gid : (exists ? old.st_gid : 0);
 
-    std::string tmp = TempName(base);
-    OwnTemp own(*this, tmp);
-    int tfd =
-        ::openat(pfd, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (tfd < 0) return IoError(errno, what + ": creating a temporary file");
-    Fd t(tfd);
-    auto fail = [&](const std::string& step) -> Result<void> {
-      int err = errno;
-      t.Reset();
-      ::unlinkat(pfd, tmp.c_str(), 0);
-      return IoError(err, what + ": " + step);
-    };
-    if (!WriteAll(tfd, data.data(), data.size())) return fail("write");
-    // Owner first: chown clears set-id bits that the chmod then sets.
-    if (::fchown(tfd, uid, gid) != 0) {
-      // Only root can give files away; keep going as an ordinary user when
-      // the wanted owner is already ours.
-      if (!(errno == EPERM && uid == ::geteuid() && gid == ::getegid())) return fail("chown");
-    }
-    if (::fchmod(tfd, mode) != 0) return fail("chmod");
-    if (::fsync(tfd) != 0) return fail("fsync");
-    if (::close(t.Release()) != 0) return fail("close");
-    if (::renameat(pfd, tmp.c_str(), pfd, base.c_str()) != 0) return fail("rename");
+    AtomicWriteOptions opts{.mode = mode, .uid = uid, .gid = gid, .temp_name = TempName(base)};
+    OwnTemp own(*this, opts.temp_name);
+    auto written = AtomicWriteAt(pfd, base, data, opts, Where(path));
+    if (!written.ok()) return written;
     SweepDirOnce(pfd);
-    ::fsync(pfd);
     return {};
   }
 
