@@ -11,6 +11,8 @@
 #include <memory>
 #include <sstream>
 
+#include "engine/atomic_file.h"
+
 namespace keel {
 namespace {
 
@@ -55,19 +57,6 @@ std::string ReadSmall(const fs::path& p) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
-}
-
-// Writes `data` to `p` atomically (temp + rename).
-bool WriteAtomic(const fs::path& p, const std::string& data) {
-  fs::path tmp = p.string() + ".tmp." + std::to_string(getpid());
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << data;
-    if (!out) return false;
-  }
-  std::error_code ec;
-  fs::rename(tmp, p, ec);
-  return !ec;
 }
 
 // Resolves what to check out: ref > branch > remote HEAD > main/master.
@@ -217,9 +206,7 @@ Result<PullResult> PullConfigRepo(const PullOptions& o) {
 
 Result<void> MarkGood(const std::string& dest, const std::string& commit) {
   std::string line = commit + " " + std::to_string(static_cast<long>(std::time(nullptr))) + "\n";
-  if (!WriteAtomic(fs::path(dest) / "last_good", line))
-    return MakeError(ErrorCode::kIo, "writing " + dest + "/last_good");
-  return {};
+  return AtomicWriteFile((fs::path(dest) / "last_good").string(), line);
 }
 
 std::optional<std::pair<std::string, long>> LastGood(const std::string& dest) {

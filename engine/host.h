@@ -81,6 +81,9 @@ struct CommandResult {
   bool timed_out = false;
   std::string out;  // stdout
   std::string err;  // stderr
+  /// True when the command was not run: the plan overlay's answer to a
+  /// command that is not a query (exit_code 0, err "not run: dry run").
+  bool not_run = false;
 };
 
 /// Receives content that a write replaces or a removal deletes (SPEC 6).

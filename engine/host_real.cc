@@ -4,7 +4,6 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -15,15 +14,17 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <mutex>
-#include <random>
 #include <set>
+
+#include "engine/atomic_file.h"
+#include "engine/fd.h"
+#include "engine/root_resolver.h"
 
 namespace keel {
 
@@ -31,45 +32,12 @@ namespace {
 
 constexpr const char* kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 constexpr size_t kOutputCap = 1 << 20;  // bytes of stdout / stderr kept (the last ones)
-constexpr int kMaxSymlinks = 40;
 
 std::string Errno(int err) { return std::strerror(err); }
 
 Error IoError(int err, const std::string& what) {
   return MakeError(ErrorCode::kIo, what + ": " + Errno(err));
 }
-
-// An owned file descriptor.
-class Fd {
- public:
-  Fd() = default;
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() { Reset(); }
-  Fd(Fd&& o) noexcept : fd_(o.Release()) {}
-  Fd& operator=(Fd&& o) noexcept {
-    if (this != &o) {
-      Reset();
-      fd_ = o.Release();
-    }
-    return *this;
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-  bool valid() const { return fd_ >= 0; }
-  int Release() {
-    int f = fd_;
-    fd_ = -1;
-    return f;
-  }
-  void Reset(int fd = -1) {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = fd;
-  }
-
- private:
-  int fd_ = -1;
-};
 
 FileType TypeOf(mode_t m) {
   if (S_ISREG(m)) return FileType::kFile;
@@ -88,28 +56,7 @@ FileInfo InfoOf(const struct stat& st) {
   return info;
 }
 
-std::string RandomSuffix() {
-  static std::atomic<uint64_t> counter{0};
-  static const uint64_t seed = std::random_device{}() ^
-                               (static_cast<uint64_t>(std::random_device{}()) << 32) ^
-                               static_cast<uint64_t>(getpid());
-  uint64_t x = seed + 0x9e3779b97f4a7c15ULL * (++counter);
-  x ^= x >> 31;
-  x *= 0xbf58476d1ce4e5b9ULL;
-  x ^= x >> 29;
-  static const char* kHex = "0123456789abcdef";
-  std::string out;
-  for (int i = 0; i < 12; ++i) {
-    out += kHex[x & 15];
-    x >>= 4;
-  }
-  return out;
-}
-
-std::string TempName(const std::string& base) {
-  // Keep the name under NAME_MAX (255).
-  return ".keel-" + base.substr(0, 200) + "." + RandomSuffix();
-}
+std::string TempName(const std::string& base) { return AtomicTempName(base); }
 
 // Removes the temp files (".keel-<name>.<12 hex>") that a killed earlier
 // run left in the directory `pfd`, except those `is_ours` claims (temp files
@@ -126,26 +73,12 @@ void RemoveStaleTemps(int pfd, IsOurs is_ours) {
   std::vector<std::string> stale;
   while (struct dirent* e = ::readdir(d)) {
     std::string_view n = e->d_name;
-    if (n.size() < 20 || n.compare(0, 6, ".keel-") != 0 || n[n.size() - 13] != '.') continue;
-    if (n.find_first_not_of("0123456789abcdef", n.size() - 12) != std::string_view::npos) continue;
+    if (!IsAtomicTempName(n)) continue;
     if (e->d_type == DT_DIR || is_ours(n)) continue;
     stale.emplace_back(n);
   }
   for (const auto& n : stale) ::unlinkat(::dirfd(d), n.c_str(), 0);
   ::closedir(d);
-}
-
-bool WriteAll(int fd, const char* data, size_t len) {
-  while (len > 0) {
-    ssize_t n = ::write(fd, data, len);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    data += n;
-    len -= static_cast<size_t>(n);
-  }
-  return true;
 }
 
 // Reads a whole open file (regular file: sized by fstat, then to EOF).
@@ -170,32 +103,6 @@ bool ReadAll(int fd, std::string& out, size_t size_hint) {
   }
 }
 
-// Splits a (link target) string into components, keeping "..".
-std::vector<std::string> Components(std::string_view s) {
-  std::vector<std::string> out;
-  size_t i = 0;
-  while (i <= s.size()) {
-    size_t j = s.find('/', i);
-    if (j == std::string_view::npos) j = s.size();
-    if (j > i) out.emplace_back(s.substr(i, j - i));
-    i = j + 1;
-  }
-  return out;
-}
-
-Result<std::string> ReadLinkAt(int dirfd, const std::string& name) {
-  std::string buf(256, '\0');
-  for (;;) {
-    ssize_t n = ::readlinkat(dirfd, name.c_str(), buf.data(), buf.size());
-    if (n < 0) return IoError(errno, "readlink " + name);
-    if (static_cast<size_t>(n) < buf.size()) {
-      buf.resize(static_cast<size_t>(n));
-      return buf;
-    }
-    buf.resize(buf.size() * 2);
-  }
-}
-
 // ---------------------------------------------------------------------------
 // RealHost
 
@@ -204,8 +111,8 @@ class RealHost : public Host {
   RealHost(std::string root, Fd root_fd, BackupSink* backups, bool use_openat2)
       : root_(std::move(root)),
         root_fd_(std::move(root_fd)),
-        backups_(backups),
-        use_openat2_(use_openat2) {}
+        resolver_(root_fd_.get(), use_openat2),
+        backups_(backups) {}
 
   bool live() const override { return root_ == "/"; }
   const std::string& root() const override { return root_; }
@@ -335,31 +242,11 @@ class RealHost : public Host {
     uint32_t uid = attrs.uid ? *attrs.uid : (exists ? old.st_uid : 0);
     uint32_t gid = attrs.gid ? *attrs.gid : (exists ? old.st_gid : 0);
 
-    std::string tmp = TempName(base);
-    OwnTemp own(*this, tmp);
-    int tfd =
-        ::openat(pfd, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (tfd < 0) return IoError(errno, what + ": creating a temporary file");
-    Fd t(tfd);
-    auto fail = [&](const std::string& step) -> Result<void> {
-      int err = errno;
-      t.Reset();
-      ::unlinkat(pfd, tmp.c_str(), 0);
-      return IoError(err, what + ": " + step);
-    };
-    if (!WriteAll(tfd, data.data(), data.size())) return fail("write");
-    // Owner first: chown clears set-id bits that the chmod then sets.
-    if (::fchown(tfd, uid, gid) != 0) {
-      // Only root can give files away; keep going as an ordinary user when
-      // the wanted owner is already ours.
-      if (!(errno == EPERM && uid == ::geteuid() && gid == ::getegid())) return fail("chown");
-    }
-    if (::fchmod(tfd, mode) != 0) return fail("chmod");
-    if (::fsync(tfd) != 0) return fail("fsync");
-    if (::close(t.Release()) != 0) return fail("close");
-    if (::renameat(pfd, tmp.c_str(), pfd, base.c_str()) != 0) return fail("rename");
+    AtomicWriteOptions opts{.mode = mode, .uid = uid, .gid = gid, .temp_name = TempName(base)};
+    OwnTemp own(*this, opts.temp_name);
+    auto written = AtomicWriteAt(pfd, base, data, opts, Where(path));
+    if (!written.ok()) return written;
     SweepDirOnce(pfd);
-    ::fsync(pfd);
     return {};
   }
 
@@ -509,76 +396,7 @@ class RealHost : public Host {
 
   // Opens `path` inside the root (following symlinks, confined). Returns the
   // fd or -errno.
-  int Open(const HostPath& path, int flags) {
-    std::string rel = path.IsRoot() ? "." : path.str().substr(1);
-    if (use_openat2_) {
-      struct open_how how;
-      std::memset(&how, 0, sizeof how);
-      how.flags = static_cast<uint64_t>(flags | O_CLOEXEC);
-      how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-      long fd = -1;
-      for (int attempt = 0; attempt < 16; ++attempt) {
-        fd = ::syscall(SYS_openat2, root_fd_.get(), rel.c_str(), &how, sizeof how);
-        if (fd >= 0) return static_cast<int>(fd);
-        if (errno != EAGAIN && errno != EINTR) break;
-      }
-      if (errno != ENOSYS) return -errno;
-      use_openat2_ = false;  // old kernel: walk by hand from now on
-    }
-    return WalkOpen(rel, flags);
-  }
-
-  // The fallback resolver: one component at a time from the root fd,
-  // absolute link targets restart at the root, ".." never leaves it.
-  int WalkOpen(const std::string& rel, int flags) {
-    std::vector<Fd> stack;
-    {
-      int r = ::fcntl(root_fd_.get(), F_DUPFD_CLOEXEC, 0);
-      if (r < 0) return -errno;
-      stack.emplace_back(r);
-    }
-    std::deque<std::string> pending;
-    for (auto& c : Components(rel)) pending.push_back(c);
-    int links = 0;
-    while (!pending.empty()) {
-      std::string comp = std::move(pending.front());
-      pending.pop_front();
-      if (comp == "." || comp.empty()) continue;
-      if (comp == "..") {
-        if (stack.size() > 1) stack.pop_back();
-        continue;
-      }
-      bool last = pending.empty();
-      int cur = stack.back().get();
-      struct stat st;
-      if (::fstatat(cur, comp.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
-        if (errno == ENOENT && last && (flags & O_CREAT)) break;
-        return -errno;
-      }
-      if (S_ISLNK(st.st_mode)) {
-        if (++links > kMaxSymlinks) return -ELOOP;
-        auto target = ReadLinkAt(cur, comp);
-        if (!target.ok()) return -EIO;
-        if (!target->empty() && (*target)[0] == '/') {
-          stack.resize(1);
-        }
-        auto tc = Components(*target);
-        for (auto it = tc.rbegin(); it != tc.rend(); ++it) pending.push_front(*it);
-        continue;
-      }
-      if (last) {
-        int fd = ::openat(cur, comp.c_str(), flags | O_NOFOLLOW | O_CLOEXEC);
-        return fd >= 0 ? fd : -errno;
-      }
-      if (!S_ISDIR(st.st_mode)) return -ENOTDIR;
-      int fd = ::openat(cur, comp.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-      if (fd < 0) return -errno;
-      stack.emplace_back(fd);
-    }
-    // The path named a directory already on the stack (root, or after "..").
-    int fd = ::openat(stack.back().get(), ".", flags | O_CLOEXEC);
-    return fd >= 0 ? fd : -errno;
-  }
+  int Open(const HostPath& path, int flags) { return resolver_.Open(path.str(), flags); }
 
   // The real path (inside the root) of an open directory, via /proc.
   std::optional<HostPath> PathOfDir(int fd) {
@@ -727,8 +545,8 @@ class RealHost : public Host {
 
   std::string root_;
   Fd root_fd_;
+  RootResolver resolver_;
   BackupSink* backups_;
-  bool use_openat2_;
   std::mutex temps_mu_;
   std::set<std::string> own_temps_;
   std::set<std::pair<dev_t, ino_t>> swept_dirs_;
@@ -1212,7 +1030,17 @@ class OverlayHost : public Host {
     return {};
   }
 
-  Result<CommandResult> Run(const Command& cmd) override { return base_.Run(cmd); }
+  // Safe by construction: only read-only queries reach the real system; any
+  // other command (a provider that forgot to check dry_run()) is answered
+  // "not run" without running.
+  Result<CommandResult> Run(const Command& cmd) override {
+    if (cmd.query) return base_.Run(cmd);
+    CommandResult r;
+    r.exit_code = 0;
+    r.not_run = true;
+    r.err = "not run: dry run";
+    return r;
+  }
 
  private:
   struct Node {
@@ -1266,7 +1094,7 @@ class OverlayHost : public Host {
   // kernel inside the root: absolute targets restart at "/", ".." stops there.
   Result<HostPath> Canonical(const HostPath& path, bool follow_final) {
     std::deque<std::string> pending;
-    for (auto& c : Components(path.str())) pending.push_back(c);
+    for (auto& c : PathComponents(path.str())) pending.push_back(c);
     HostPath cur;
     int links = 0;
     while (!pending.empty()) {
@@ -1293,7 +1121,7 @@ class OverlayHost : public Host {
       }
       const std::string& target = info->link_target;
       if (!target.empty() && target[0] == '/') cur = HostPath();
-      auto tc = Components(target);
+      auto tc = PathComponents(target);
       for (auto it = tc.rbegin(); it != tc.rend(); ++it) pending.push_front(*it);
     }
     return cur;
@@ -1334,8 +1162,7 @@ Result<std::unique_ptr<Host>> OpenRealHost(const std::string& root_dir, BackupSi
     canonical = rp;
     std::free(rp);
   }
-  const char* no2 = std::getenv("KEEL_NO_OPENAT2");
-  bool use_openat2 = !(no2 != nullptr && *no2 != '\0' && std::string(no2) != "0");
+  bool use_openat2 = Openat2Wanted();
   return std::unique_ptr<Host>(
       std::make_unique<RealHost>(canonical, std::move(root_fd), backups, use_openat2));
 }

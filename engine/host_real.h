@@ -16,7 +16,10 @@ Result<std::unique_ptr<Host>> OpenRealHost(const std::string& root_dir, BackupSi
 
 /// A Host that layers writes in memory over `base` (the plan overlay of
 /// SPEC 5): reads see earlier writes, nothing reaches `base`. dry_run() is
-/// true; Run() passes through (read-only queries), Apply must not call Run.
+/// true. Run() runs only commands with `query` set (on `base`); any other
+/// command is not run and answered {exit_code 0, not_run true, err "not
+/// run: dry run"}, so a provider that forgets to check dry_run() changes
+/// nothing.
 std::unique_ptr<Host> MakeOverlayHost(Host& base);
 
 }  // namespace keel

@@ -82,8 +82,9 @@ std::string StateDirPath(const std::string& root, const std::string& state_dir) 
   return r == "/" ? "/var/lib/keel" : r + "/var/lib/keel";
 }
 
-std::unique_ptr<StateDir> MakeStateDir(const std::string& root, const std::string& state_dir) {
-  return std::make_unique<StateDir>(StateDirPath(root, state_dir));
+Result<std::unique_ptr<StateDir>> MakeStateDir(const std::string& root,
+                                               const std::string& state_dir) {
+  return StateDir::Open(root, state_dir);  // <root>/var/lib/keel: confined to the root
 }
 
 std::string EntryPath(const std::string& path) {
@@ -115,7 +116,12 @@ std::unique_ptr<LoadedRun> LoadRun(const RunRequest& f, bool with_state) {
   }
   // The state dir is read in a dry run too (owed refreshes: "would
   // refresh") but only a real apply makes it the backup sink.
-  l->state = MakeStateDir(f.root, f.state_dir);
+  auto state = MakeStateDir(f.root, f.state_dir);
+  if (!state.ok()) {
+    log::Error(state.error().message);
+    return nullptr;
+  }
+  l->state = std::move(state).value();
   if (!f.git_url.empty()) {
     // A real apply pulls into the state dir: take the run lock first so two
     // runs never switch the checkout under each other.

@@ -58,7 +58,8 @@ RunOutcome RunPipeline(const RunRequest& request);
 
 /// The state dir of a run: `state_dir` when given, else <root>/var/lib/keel
 /// ("/var/lib/keel" for the root "/"). The one place a StateDir is made.
-std::unique_ptr<StateDir> MakeStateDir(const std::string& root, const std::string& state_dir);
+Result<std::unique_ptr<StateDir>> MakeStateDir(const std::string& root,
+                                               const std::string& state_dir);
 /// The path MakeStateDir uses.
 std::string StateDirPath(const std::string& root, const std::string& state_dir);
 

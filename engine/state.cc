@@ -1,20 +1,18 @@
 // The state dir (SPEC 6): run lock, backup store + index, owed refreshes,
-// last_run.json.
+// last_run.json; every file reached relative to one directory fd.
 #include "engine/state.h"
 
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <sys/time.h>
-#include <time.h>
 #include <unistd.h>
 
-#include <array>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <thread>
 
+#include "engine/atomic_file.h"
 #include "engine/clock.h"
 #include "engine/digest.h"
 
@@ -22,12 +20,15 @@ namespace keel {
 
 namespace {
 
+constexpr const char* kDefaultRel = "var/lib/keel";
+
 Error IoError(int err, const std::string& what) {
   return MakeError(ErrorCode::kIo, what + ": " + std::strerror(err));
 }
 
-// mkdir -p; the last component gets `mode`, missing parents 0755.
-Result<void> MakeDirs(const std::string& dir, mode_t mode) {
+// mkdir -p of a plain path (--state-dir); the last component gets `mode`,
+// missing parents 0755.
+Result<void> MakePlainDirs(const std::string& dir, mode_t mode) {
   struct stat st;
   if (::stat(dir.c_str(), &st) == 0) {
     if (!S_ISDIR(st.st_mode)) {
@@ -37,7 +38,7 @@ Result<void> MakeDirs(const std::string& dir, mode_t mode) {
   }
   size_t slash = dir.find_last_of('/');
   if (slash != std::string::npos && slash > 0) {
-    KEEL_TRY(MakeDirs(dir.substr(0, slash), 0755));
+    KEEL_TRY(MakePlainDirs(dir.substr(0, slash), 0755));
   }
   if (::mkdir(dir.c_str(), mode) != 0 && errno != EEXIST) {
     return IoError(errno, "cannot create " + dir);
@@ -59,52 +60,28 @@ bool WriteAll(int fd, const char* data, size_t len) {
   return true;
 }
 
-// Atomic replace of a state file: temp, fsync, rename, fsync of the dir.
-Result<void> WriteAtomic(const std::string& dir, const std::string& name, std::string_view data,
-                         mode_t mode) {
-  std::string target = dir + "/" + name;
-  std::string tmp = dir + "/." + name + ".tmp." + std::to_string(::getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
-  if (fd < 0) return IoError(errno, "cannot write " + target);
-  bool ok = WriteAll(fd, data.data(), data.size()) && ::fchmod(fd, mode) == 0 && ::fsync(fd) == 0;
-  int err = errno;
-  ok = (::close(fd) == 0) && ok;
-  if (ok && ::rename(tmp.c_str(), target.c_str()) != 0) {
-    err = errno;
-    ok = false;
-  }
-  if (!ok) {
-    ::unlink(tmp.c_str());
-    return IoError(err, "cannot write " + target);
-  }
-  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
-  return {};
-}
-
-Result<std::optional<std::string>> ReadWhole(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+// Reads `name` in `dirfd` without following a final symlink; nullopt when
+// absent (or `dirfd` is -1: no directory).
+Result<std::optional<std::string>> ReadAt(int dirfd, const std::string& name,
+                                          const std::string& display) {
+  if (dirfd < 0) return std::optional<std::string>();
+  int fd = ::openat(dirfd, name.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
   if (fd < 0) {
     if (errno == ENOENT) return std::optional<std::string>();
-    return IoError(errno, "cannot read " + path);
+    return IoError(errno, "cannot read " + display);
   }
+  Fd f(fd);
   std::string out;
   char buf[65536];
   for (;;) {
     ssize_t n = ::read(fd, buf, sizeof buf);
     if (n < 0) {
       if (errno == EINTR) continue;
-      int err = errno;
-      ::close(fd);
-      return IoError(err, "cannot read " + path);
+      return IoError(errno, "cannot read " + display);
     }
     if (n == 0) break;
     out.append(buf, static_cast<size_t>(n));
   }
-  ::close(fd);
   return std::optional<std::string>(std::move(out));
 }
 
@@ -116,19 +93,85 @@ bool IsSha(const std::string& s) {
   return true;
 }
 
+std::string TrimSlashes(std::string d) {
+  while (d.size() > 1 && d.back() == '/') d.pop_back();
+  return d;
+}
+
 }  // namespace
 
-StateDir::StateDir(std::string dir) : dir_(std::move(dir)) {
-  while (dir_.size() > 1 && dir_.back() == '/') dir_.pop_back();
+StateDir::StateDir(std::string dir) : dir_(TrimSlashes(std::move(dir))) {}
+
+StateDir::StateDir(std::string display, Fd root_fd, std::string rel)
+    : dir_(std::move(display)), root_fd_(std::move(root_fd)), rel_(std::move(rel)) {
+  resolver_.emplace(root_fd_.get(), Openat2Wanted());
+}
+
+Result<std::unique_ptr<StateDir>> StateDir::InRoot(const std::string& root_dir) {
+  if (root_dir.empty()) return MakeError(ErrorCode::kInvalid, "empty root directory");
+  int fd = ::open(root_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return IoError(errno, "cannot open root " + root_dir);
+  std::string r = TrimSlashes(root_dir);
+  std::string display = (r == "/" ? "" : r) + "/" + kDefaultRel;
+  auto state = std::unique_ptr<StateDir>(new StateDir(display, Fd(fd), kDefaultRel));
+  state->root_display_ = r;
+  return state;
+}
+
+Result<std::unique_ptr<StateDir>> StateDir::Open(const std::string& root_dir,
+                                                 const std::string& state_dir_flag) {
+  if (!state_dir_flag.empty()) return std::make_unique<StateDir>(state_dir_flag);
+  return InRoot(root_dir);
 }
 
 StateDir::~StateDir() { Unlock(); }
 
+Result<int> StateDir::DirFd(bool create) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (dir_fd_.valid()) return dir_fd_.get();
+  int fd;
+  if (resolver_) {
+    fd = create ? resolver_->MakeDirs(rel_, 0700) : resolver_->Open(rel_, O_RDONLY | O_DIRECTORY);
+  } else {
+    if (create) KEEL_TRY(MakePlainDirs(dir_, 0700));
+    fd = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) fd = -errno;
+  }
+  if (fd == -ENOENT && !create) return -1;
+  if (fd < 0) {
+    std::string what = std::string(create ? "cannot create" : "cannot open") + " the state dir " +
+                       dir_ + ": " + std::strerror(-fd);
+    // A link (var -> /elsewhere) is resolved inside the root, where it may
+    // lead nowhere: say so, since the error alone reads oddly.
+    if (resolver_ && (fd == -EEXIST || fd == -ENOTDIR || fd == -ELOOP)) {
+      what += " (symlinks are resolved inside the root " + root_display_ + ")";
+    }
+    return MakeError(ErrorCode::kIo, what);
+  }
+  dir_fd_.Reset(fd);
+  return fd;
+}
+
+Result<int> StateDir::BackupFd(bool create) const {
+  auto dfd = DirFd(create);
+  if (!dfd.ok() || *dfd < 0) return dfd;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (backup_fd_.valid()) return backup_fd_.get();
+  std::string display = dir_ + "/backup";
+  if (create) KEEL_TRY(MakeDirAt(*dfd, "backup", 0700, display));
+  int fd = ::openat(*dfd, "backup", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0 && errno == ENOENT && !create) return -1;
+  if (fd < 0) return IoError(errno, "cannot open " + display);
+  backup_fd_.Reset(fd);
+  return fd;
+}
+
 Result<void> StateDir::Lock(double timeout_s) {
   if (lock_fd_ >= 0) return {};
-  KEEL_TRY(MakeDirs(dir_, 0700));
+  auto dfd = DirFd(true);
+  if (!dfd.ok()) return dfd.error();
   std::string path = dir_ + "/lock";
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  int fd = ::openat(*dfd, "lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
   if (fd < 0) return IoError(errno, "cannot open the lock " + path);
   auto deadline = std::chrono::steady_clock::now() +
                   std::chrono::duration<double>(timeout_s > 0 ? timeout_s : 0);
@@ -175,27 +218,31 @@ void StateDir::Unlock() {
 
 Result<void> StateDir::Save(const HostPath& path, std::string_view content) {
   std::string backup_dir = dir_ + "/backup";
-  KEEL_TRY(MakeDirs(dir_, 0700));
-  KEEL_TRY(MakeDirs(backup_dir, 0700));
+  auto backup_fd = BackupFd(true);
+  if (!backup_fd.ok()) return backup_fd.error();
+  int bfd = *backup_fd;
   std::string sha = Sha256Hex(content);
   struct stat st;
-  if (::stat((backup_dir + "/" + sha).c_str(), &st) != 0) {
-    KEEL_TRY(WriteAtomic(backup_dir, sha, content, 0600));
+  if (::fstatat(bfd, sha.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    KEEL_TRY(
+        AtomicWriteAt(bfd, sha, content, AtomicWriteOptions{.mode = 0600}, backup_dir + "/" + sha));
   }
   std::string index = backup_dir + "/index";
-  int fd = ::open(index.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  int fd = ::openat(bfd, "index", O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) return IoError(errno, "cannot write " + index);
+  Fd f(fd);
   std::string line = NowRfc3339(true) + "\t" + path.str() + "\t" + sha + "\n";
-  bool ok = WriteAll(fd, line.data(), line.size()) && ::fsync(fd) == 0;
-  int err = errno;
-  ::close(fd);
-  if (!ok) return IoError(err, "cannot write " + index);
+  if (!WriteAll(fd, line.data(), line.size()) || ::fsync(fd) != 0) {
+    return IoError(errno, "cannot write " + index);
+  }
   return {};
 }
 
 Result<std::vector<BackupEntry>> StateDir::Index() const {
   std::vector<BackupEntry> out;
-  auto text = ReadWhole(dir_ + "/backup/index");
+  auto bfd = BackupFd(false);
+  if (!bfd.ok()) return bfd.error();
+  auto text = ReadAt(*bfd, "index", dir_ + "/backup/index");
   if (!text.ok()) return text.error();
   if (!text->has_value()) return out;
   const std::string& s = **text;
@@ -218,7 +265,9 @@ Result<std::vector<BackupEntry>> StateDir::Index() const {
 Result<std::string> StateDir::LoadBackup(const std::string& sha256) const {
   if (!IsSha(sha256)) return MakeError(ErrorCode::kInvalid, "not a sha256: '" + sha256 + "'");
   std::string path = dir_ + "/backup/" + sha256;
-  auto text = ReadWhole(path);
+  auto bfd = BackupFd(false);
+  if (!bfd.ok()) return bfd.error();
+  auto text = ReadAt(*bfd, sha256, path);
   if (!text.ok()) return text.error();
   if (!text->has_value()) return MakeError(ErrorCode::kNotFound, "no backup " + path);
   return std::move(**text);
@@ -226,7 +275,9 @@ Result<std::string> StateDir::LoadBackup(const std::string& sha256) const {
 
 std::vector<std::string> StateDir::OwedRefreshes() const {
   std::vector<std::string> ids;
-  auto text = ReadWhole(dir_ + "/owed_refreshes");
+  auto dfd = DirFd(false);
+  if (!dfd.ok()) return ids;
+  auto text = ReadAt(*dfd, "owed_refreshes", dir_ + "/owed_refreshes");
   if (!text.ok() || !text->has_value()) return ids;
   const std::string& s = **text;
   size_t pos = 0;
@@ -243,19 +294,25 @@ std::vector<std::string> StateDir::OwedRefreshes() const {
 Result<void> StateDir::SetOwedRefreshes(const std::vector<std::string>& ids) {
   std::string path = dir_ + "/owed_refreshes";
   if (ids.empty()) {
-    if (::unlink(path.c_str()) != 0 && errno != ENOENT)
+    auto dfd = DirFd(false);
+    if (!dfd.ok()) return dfd.error();
+    if (*dfd < 0) return {};
+    if (::unlinkat(*dfd, "owed_refreshes", 0) != 0 && errno != ENOENT)
       return IoError(errno, "cannot remove " + path);
     return {};
   }
-  KEEL_TRY(MakeDirs(dir_, 0700));
+  auto dfd = DirFd(true);
+  if (!dfd.ok()) return dfd.error();
   std::string text;
   for (const auto& id : ids) text += id + "\n";
-  return WriteAtomic(dir_, "owed_refreshes", text, 0600);
+  return AtomicWriteAt(*dfd, "owed_refreshes", text, AtomicWriteOptions{.mode = 0600}, path);
 }
 
 Result<void> StateDir::WriteLastRun(const std::string& json) {
-  KEEL_TRY(MakeDirs(dir_, 0700));
-  return WriteAtomic(dir_, "last_run.json", json, 0600);
+  auto dfd = DirFd(true);
+  if (!dfd.ok()) return dfd.error();
+  return AtomicWriteAt(*dfd, "last_run.json", json, AtomicWriteOptions{.mode = 0600},
+                       dir_ + "/last_run.json");
 }
 
 }  // namespace keel

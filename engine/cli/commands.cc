@@ -346,9 +346,13 @@ int CmdRestore(const std::string& path_text, const std::string& at, const std::s
     Err("--root " + root + ": not a directory");
     return kExitError;
   }
-  std::string sd = StateDirPath(root, state_dir_flag);
-  std::unique_ptr<StateDir> state_owner = MakeStateDir(root, state_dir_flag);
-  StateDir& state = *state_owner;
+  auto opened = MakeStateDir(root, state_dir_flag);
+  if (!opened.ok()) {
+    Err(opened.error().message);
+    return kExitError;
+  }
+  StateDir& state = **opened;
+  const std::string& sd = state.dir();
   auto index = state.Index();
   if (!index.ok()) {
     Err(index.error().message);

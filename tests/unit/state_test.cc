@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -162,4 +163,128 @@ TEST_CASE("state: owed refreshes and last run are written atomically") {
     ++files;
   }
   CHECK(files == 1);
+}
+
+namespace {
+
+// Runs `body` once with openat2 and once with the walk (KEEL_NO_OPENAT2=1).
+template <typename F>
+void BothResolvers(F body) {
+  for (bool walk : {false, true}) {
+    CAPTURE(walk);
+    if (walk) {
+      ::setenv("KEEL_NO_OPENAT2", "1", 1);
+    } else {
+      ::unsetenv("KEEL_NO_OPENAT2");
+    }
+    body();
+  }
+  ::unsetenv("KEEL_NO_OPENAT2");
+}
+
+}  // namespace
+
+TEST_CASE("state: the default state dir is created inside the root, 0700 with 0755 parents") {
+  BothResolvers([] {
+    TempRoot root;
+    auto state = StateDir::InRoot(root.path() + "/");
+    REQUIRE(state.ok());
+    CHECK((*state)->dir() == root.path() + "/var/lib/keel");
+    CHECK_FALSE(root.Exists("/var"));  // lazily, never in a dry run
+    CHECK((*state)->OwedRefreshes().empty());
+    CHECK((*state)->Index()->empty());
+    CHECK_FALSE(root.Exists("/var"));
+    REQUIRE((*state)->Lock(0).ok());
+    CHECK(root.Mode("/var") == 0755);
+    CHECK(root.Mode("/var/lib") == 0755);
+    CHECK(root.Mode("/var/lib/keel") == 0700);
+    REQUIRE((*state)->Save(P("/etc/motd"), "old\n").ok());
+    REQUIRE((*state)->WriteLastRun("{}\n").ok());
+    CHECK(root.Read("/var/lib/keel/backup/" + Sha256Hex("old\n")) == "old\n");
+    CHECK(root.Read("/var/lib/keel/last_run.json") == "{}\n");
+    CHECK(*(*state)->LoadBackup(Sha256Hex("old\n")) == "old\n");
+  });
+}
+
+TEST_CASE("state: links out of the root never lead the state dir outside it") {
+  // Each link, absolute and "..", pointing at a directory (or for the lock
+  // a file) outside the root that holds a planted backup store.
+  struct Case {
+    const char* link;     // inside the root
+    const char* planted;  // where the outside backup store sits, under out/
+  };
+  const Case cases[] = {{"/var", "/lib/keel/backup"},
+                        {"/var/lib", "/keel/backup"},
+                        {"/var/lib/keel", "/backup"},
+                        {"/var/lib/keel/backup", ""},
+                        {"/var/lib/keel/lock", ""}};
+  BothResolvers([&] {
+    for (const Case& c : cases) {
+      for (bool relative : {false, true}) {
+        std::string link_name = c.link;
+        CAPTURE(link_name);
+        CAPTURE(relative);
+        TempRoot top;
+        TempRoot root;  // a sibling of `top`: both under /tmp
+        std::string out = top.path() + "/out";
+        std::string sha = Sha256Hex("from outside\n");
+        top.Write("/out" + std::string(c.planted) + "/" + sha, "from outside\n");
+        top.Write("/out" + std::string(c.planted) + "/index",
+                  "2020-01-01T00:00:00.000Z\t/etc/motd\t" + sha + "\n");
+        std::string link = c.link;
+        if (link != "/var") root.Mkdir(HostPath::Parse(link)->Parent().str());
+        std::string target = out + (link == "/var/lib/keel/lock" ? "/lock" : "");
+        if (relative) {
+          // From the link's directory up to /tmp, then into `top`.
+          std::string up;
+          size_t depth = std::count(link.begin(), link.end(), '/') - 1;
+          for (size_t i = 0; i < depth + 1; ++i) up += "../";
+          target = up + target.substr(5);  // strip "/tmp/"
+        }
+        root.Symlink(link, target);
+        auto before = top.Snapshot();
+
+        auto state = StateDir::InRoot(root.path());
+        REQUIRE(state.ok());
+        auto idx = (*state)->Index();
+        if (idx.ok()) CHECK(idx->empty());  // the planted index is never read
+        CHECK_FALSE((*state)->LoadBackup(sha).ok());
+        auto locked = (*state)->Lock(0);
+        auto saved = (*state)->Save(P("/etc/motd"), "old\n");
+        auto wrote = (*state)->WriteLastRun("{}\n");
+        auto owed = (*state)->SetOwedRefreshes({"exec[x]"});
+        // What the link stands in for fails, naming the state dir; a link
+        // at the state dir or above it fails everything.
+        bool dir_link = link != "/var/lib/keel/backup" && link != "/var/lib/keel/lock";
+        CHECK(locked.ok() == (link == "/var/lib/keel/backup"));
+        CHECK(saved.ok() == (link == "/var/lib/keel/lock"));
+        CHECK(wrote.ok() == !dir_link);
+        CHECK(owed.ok() == !dir_link);
+        for (const Result<void>* r : {&locked, &saved, &wrote, &owed}) {
+          if (!r->ok())
+            CHECK(r->error().message.find(root.path() + "/var/lib/keel") != std::string::npos);
+        }
+        (*state)->Unlock();
+        CHECK(top.Snapshot() == before);
+        CHECK(std::filesystem::is_symlink(root.Real(link)));
+      }
+    }
+  });
+}
+
+TEST_CASE("state: a link inside the root is followed inside it") {
+  BothResolvers([] {
+    for (const char* target : {"/srv/state", "./srv/state"}) {
+      CAPTURE(target);
+      TempRoot root;
+      root.Mkdir("/srv/state");
+      root.Symlink("/var", target);
+      auto state = StateDir::InRoot(root.path());
+      REQUIRE(state.ok());
+      REQUIRE((*state)->Lock(0).ok());
+      REQUIRE((*state)->WriteLastRun("{}\n").ok());
+      CHECK(root.Read("/srv/state/lib/keel/last_run.json") == "{}\n");
+      CHECK(root.Mode("/srv/state/lib/keel") == 0700);
+    }
+  });
 }

@@ -1,0 +1,151 @@
+// The one atomic write: temp in the same directory, fsync, rename, fsync dir.
+#include "engine/atomic_file.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <random>
+
+#include "engine/fd.h"
+
+namespace keel {
+
+namespace {
+
+std::atomic<FaultHook> g_fault_hook{nullptr};
+
+// 0, or the errno the installed hook injects before `step`.
+int Fault(FaultStep step, const std::string& path) {
+  FaultHook h = g_fault_hook.load(std::memory_order_relaxed);
+  return h != nullptr ? h(step, path) : 0;
+}
+
+Error IoError(int err, const std::string& what) {
+  return MakeError(ErrorCode::kIo, what + ": " + std::strerror(err));
+}
+
+std::string RandomSuffix() {
+  static std::atomic<uint64_t> counter{0};
+  static const uint64_t seed = std::random_device{}() ^
+                               (static_cast<uint64_t>(std::random_device{}()) << 32) ^
+                               static_cast<uint64_t>(getpid());
+  uint64_t x = seed + 0x9e3779b97f4a7c15ULL * (++counter);
+  x ^= x >> 31;
+  x *= 0xbf58476d1ce4e5b9ULL;
+  x ^= x >> 29;
+  static const char* kHex = "0123456789abcdef";
+  std::string out;
+  for (int i = 0; i < 12; ++i) {
+    out += kHex[x & 15];
+    x >>= 4;
+  }
+  return out;
+}
+
+// write(2) until done; false with errno set on failure.
+bool WriteAll(int fd, const char* data, size_t len) {
+  while (len > 0) {
+    ssize_t n = ::write(fd, data, len);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    data += n;
+    len -= static_cast<size_t>(n);
+  }
+  return true;
+}
+
+}  // namespace
+
+FaultHook SetAtomicFaultHook(FaultHook hook) { return g_fault_hook.exchange(hook); }
+
+std::string AtomicTempName(std::string_view name) {
+  return ".keel-" + std::string(name.substr(0, 200)) + "." + RandomSuffix();
+}
+
+bool IsAtomicTempName(std::string_view n) {
+  if (n.size() < 20 || n.compare(0, 6, ".keel-") != 0 || n[n.size() - 13] != '.') return false;
+  return n.find_first_not_of("0123456789abcdef", n.size() - 12) == std::string_view::npos;
+}
+
+Result<void> AtomicWriteAt(int dirfd, const std::string& name, std::string_view data,
+                           const AtomicWriteOptions& opts, const std::string& display) {
+  std::string what = "cannot write " + display;
+  std::string tmp = opts.temp_name.empty() ? AtomicTempName(name) : opts.temp_name;
+  int tfd =
+      ::openat(dirfd, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (tfd < 0) return IoError(errno, what + ": creating a temporary file");
+  Fd t(tfd);
+  auto fail = [&](const char* step, int err) -> Result<void> {
+    t.Reset();
+    ::unlinkat(dirfd, tmp.c_str(), 0);
+    return IoError(err, what + ": " + step);
+  };
+  if (int e = Fault(FaultStep::kWrite, display)) return fail("write", e);
+  if (!WriteAll(tfd, data.data(), data.size())) return fail("write", errno);
+  if (opts.uid || opts.gid) {
+    uid_t uid = opts.uid ? *opts.uid : static_cast<uid_t>(-1);
+    gid_t gid = opts.gid ? *opts.gid : static_cast<gid_t>(-1);
+    if (::fchown(tfd, uid, gid) != 0) {
+      // Only root can give files away; keep going as an ordinary user when
+      // the wanted owner is already ours.
+      bool ours =
+          (!opts.uid || *opts.uid == ::geteuid()) && (!opts.gid || *opts.gid == ::getegid());
+      if (!(errno == EPERM && ours)) return fail("chown", errno);
+    }
+  }
+  if (::fchmod(tfd, opts.mode) != 0) return fail("chmod", errno);
+  if (int e = Fault(FaultStep::kFsync, display)) return fail("fsync", e);
+  if (::fsync(tfd) != 0) return fail("fsync", errno);
+  if (::close(t.Release()) != 0) return fail("close", errno);
+  if (int e = Fault(FaultStep::kRename, display)) return fail("rename", e);
+  if (::renameat(dirfd, tmp.c_str(), dirfd, name.c_str()) != 0) return fail("rename", errno);
+  // The new file is in place; a failed directory fsync means it may not
+  // survive a crash, which the caller hears about. EINVAL: a file system
+  // that cannot sync directories.
+  int e = Fault(FaultStep::kDirFsync, display);
+  if (e == 0 && ::fsync(dirfd) != 0) e = errno;
+  if (e != 0 && e != EINVAL) return IoError(e, what + ": fsync of the directory");
+  return {};
+}
+
+Result<void> AtomicWriteFile(const std::string& path, std::string_view data,
+                             const AtomicWriteOptions& opts) {
+  size_t slash = path.find_last_of('/');
+  std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+  std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
+  if (name.empty() || name == "." || name == "..") {
+    return MakeError(ErrorCode::kInvalid, "cannot write " + path + ": not a file name");
+  }
+  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) return IoError(errno, "cannot write " + path + ": opening " + dir);
+  Fd d(dfd);
+  return AtomicWriteAt(dfd, name, data, opts, path);
+}
+
+Result<void> MakeDirAt(int dirfd, const std::string& name, mode_t mode,
+                       const std::string& display) {
+  std::string what = "cannot create directory " + display;
+  int e = Fault(FaultStep::kMkdir, display);
+  if (e == 0 && ::mkdirat(dirfd, name.c_str(), 0700) != 0) e = errno;
+  if (e == EEXIST) {
+    struct stat st;
+    if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) {
+      return {};
+    }
+    return MakeError(ErrorCode::kIo, what + ": something other than a directory is there");
+  }
+  if (e != 0) return IoError(e, what);
+  int fd = ::openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return IoError(errno, what);
+  Fd d(fd);
+  if (::fchmod(fd, mode) != 0) return IoError(errno, what + ": chmod");
+  return {};
+}
+
+}  // namespace keel

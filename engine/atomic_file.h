@@ -1,0 +1,78 @@
+// One atomic file write for all of keel (SPEC 6): a temp file in the same
+// directory with the final mode and owner, fsync, renameat over the target,
+// fsync of the directory. A kill or a failure at any step leaves the old
+// file (or nothing) at the target, never a mix; a failed write removes its
+// temp file. Used by the real Host (managed files), StateDir (keel's state)
+// and the config repo.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "engine/result.h"
+
+namespace keel {
+
+struct AtomicWriteOptions {
+  uint32_t mode = 0644;  // final permission bits (07777), set past the umask
+  /// fchown'ed when set (owner before mode: chown clears set-id bits). An
+  /// EPERM is tolerated when the wanted owner is the caller's own.
+  std::optional<uint32_t> uid, gid;
+  /// Temp file name in the directory; "" = AtomicTempName(name).
+  std::string temp_name;
+};
+
+/// ".keel-<name>.<12 hex>": the temp file name of a write of `name` (kept
+/// under NAME_MAX).
+std::string AtomicTempName(std::string_view name);
+/// True for names AtomicTempName makes (a killed run's leftovers).
+bool IsAtomicTempName(std::string_view name);
+
+/// Atomically replaces `name` in the directory `dirfd` with `data`. `name`
+/// is a single component; the temp file is created O_EXCL|O_NOFOLLOW and
+/// renamed with renameat, so nothing outside `dirfd` is followed. `display`
+/// names the target in errors: "cannot write <display>: <step>: <strerror>"
+/// (steps: "creating a temporary file", "write", "chown", "chmod", "fsync",
+/// "close", "rename", "fsync of the directory"). On failure before the
+/// rename the old file is intact and the temp file removed.
+Result<void> AtomicWriteAt(int dirfd, const std::string& name, std::string_view data,
+                           const AtomicWriteOptions& opts, const std::string& display);
+
+/// The same for a plain path (the parent is opened as given, following
+/// symlinks: for paths the caller chose, like --report FILE). The parent
+/// must exist.
+Result<void> AtomicWriteFile(const std::string& path, std::string_view data,
+                             const AtomicWriteOptions& opts = {});
+
+/// mkdirat(dirfd, name) with `mode` set past the umask; ok when a directory
+/// (not a symlink) is already there. Error "cannot create directory
+/// <display>: <strerror>".
+Result<void> MakeDirAt(int dirfd, const std::string& name, mode_t mode, const std::string& display);
+
+// ---------------------------------------------------------------------------
+// Test-only fault injection.
+//
+// The steps above are each preceded by a call of the installed hook (none in
+// production). When it returns an errno (non-zero) that step fails with it
+// and its system call is not made; 0 lets the step run. A test counts calls
+// to fail the Nth fsync or rename:
+//
+//   static int n = 0;
+//   SetAtomicFaultHook([](FaultStep s, const std::string&) {
+//     return s == FaultStep::kRename && ++n == 2 ? EIO : 0; });
+//   ...
+//   SetAtomicFaultHook(nullptr);
+//
+// `path` is the display name of the target (for kMkdir, of the directory).
+// The hook is process-wide: install it only in single-threaded tests.
+
+enum class FaultStep { kWrite, kFsync, kRename, kDirFsync, kMkdir };
+using FaultHook = int (*)(FaultStep step, const std::string& path);
+/// Installs `hook` (nullptr removes it); returns the previous one.
+FaultHook SetAtomicFaultHook(FaultHook hook);
+
+}  // namespace keel

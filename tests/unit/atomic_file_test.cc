@@ -1,0 +1,185 @@
+// The one atomic write (engine/atomic_file): content, mode, no temp left
+// behind; with a fault injected at each step, the old file is intact, no temp
+// file is left and the error names the path and the errno.
+#include "engine/atomic_file.h"
+
+#include <doctest/doctest.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "engine/fd.h"
+#include "engine/host_real.h"
+#include "engine/state.h"
+#include "tests/unit/support/temp_root.h"
+
+using namespace keel;
+using keel::testing::TempRoot;
+
+namespace {
+
+// Fails the `nth` call for `step` with `err` (one installed at a time).
+struct Injector {
+  static inline FaultStep step;
+  static inline int nth = 0;
+  static inline int err = 0;
+  static inline int seen = 0;
+  static inline std::vector<std::string> paths;
+
+  Injector(FaultStep s, int n, int e) {
+    step = s;
+    nth = n;
+    err = e;
+    seen = 0;
+    paths.clear();
+    SetAtomicFaultHook([](FaultStep st, const std::string& path) {
+      if (st != step) return 0;
+      paths.push_back(path);
+      return ++seen == nth ? err : 0;
+    });
+  }
+  ~Injector() { SetAtomicFaultHook(nullptr); }
+};
+
+std::vector<std::string> Names(const std::string& dir) {
+  std::vector<std::string> out;
+  for (auto& e : std::filesystem::directory_iterator(dir)) out.push_back(e.path().filename());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::string Message(FaultStep s) {
+  switch (s) {
+    case FaultStep::kWrite:
+      return "write";
+    case FaultStep::kFsync:
+      return "fsync";
+    case FaultStep::kRename:
+      return "rename";
+    case FaultStep::kDirFsync:
+      return "fsync of the directory";
+    case FaultStep::kMkdir:
+      return "mkdir";
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST_CASE("atomic write: replaces content with the final mode, leaves no temp file") {
+  TempRoot tmp;
+  Fd dir(::open(tmp.path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  REQUIRE(dir.valid());
+  REQUIRE(AtomicWriteAt(dir.get(), "f", "one\n", {.mode = 0640}, "F").ok());
+  CHECK(tmp.Read("/f") == "one\n");
+  CHECK(tmp.Mode("/f") == 0640);
+  REQUIRE(AtomicWriteFile(tmp.path() + "/f", "two\n", {.mode = 0600}).ok());
+  CHECK(tmp.Read("/f") == "two\n");
+  CHECK(tmp.Mode("/f") == 0600);
+  CHECK(Names(tmp.path()) == std::vector<std::string>{"f"});
+  // A symlink in place of the target is replaced, never followed.
+  tmp.Write("/outside", "keep\n");
+  tmp.Symlink("/link", tmp.path() + "/outside");
+  REQUIRE(AtomicWriteAt(dir.get(), "link", "new\n", {}, "L").ok());
+  CHECK(tmp.Read("/outside") == "keep\n");
+  CHECK_FALSE(std::filesystem::is_symlink(tmp.Real("/link")));
+  auto bad = AtomicWriteFile(tmp.path() + "/missing/f", "x");
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.error().message == "cannot write " + tmp.path() + "/missing/f: opening " + tmp.path() +
+                                   "/missing: No such file or directory");
+}
+
+TEST_CASE("atomic write: a failed write, fsync or rename leaves the old file and no temp") {
+  for (FaultStep step : {FaultStep::kWrite, FaultStep::kFsync, FaultStep::kRename}) {
+    for (int err : {EIO, ENOSPC, EROFS, EACCES}) {
+      CAPTURE(Message(step));
+      CAPTURE(err);
+      TempRoot tmp;
+      tmp.Write("/f", "old\n", 0644);
+      Fd dir(::open(tmp.path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+      REQUIRE(dir.valid());
+      {
+        // The 2nd write of `step` fails: the first goes through.
+        Injector inject(step, 2, err);
+        REQUIRE(AtomicWriteAt(dir.get(), "g", "first\n", {}, tmp.path() + "/g").ok());
+        auto r = AtomicWriteAt(dir.get(), "f", "new\n", {.mode = 0600}, tmp.path() + "/f");
+        REQUIRE_FALSE(r.ok());
+        CHECK(r.error().code == ErrorCode::kIo);
+        CHECK(r.error().message ==
+              "cannot write " + tmp.path() + "/f: " + Message(step) + ": " + std::strerror(err));
+        CHECK(Injector::paths.back() == tmp.path() + "/f");
+      }
+      CHECK(tmp.Read("/f") == "old\n");
+      CHECK(tmp.Mode("/f") == 0644);
+      CHECK(tmp.Read("/g") == "first\n");
+      CHECK(Names(tmp.path()) == std::vector<std::string>{"f", "g"});
+    }
+  }
+}
+
+TEST_CASE("atomic write: a failed directory fsync is reported; the new file is in place") {
+  TempRoot tmp;
+  tmp.Write("/f", "old\n");
+  Injector inject(FaultStep::kDirFsync, 1, EIO);
+  auto r = AtomicWriteFile(tmp.path() + "/f", "new\n");
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().message ==
+        "cannot write " + tmp.path() + "/f: fsync of the directory: Input/output error");
+  CHECK(tmp.Read("/f") == "new\n");
+  CHECK(Names(tmp.path()) == std::vector<std::string>{"f"});
+}
+
+TEST_CASE("atomic write: MakeDirAt creates with the mode, fails with the injected errno") {
+  TempRoot tmp;
+  Fd dir(::open(tmp.path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  REQUIRE(MakeDirAt(dir.get(), "d", 0700, "D").ok());
+  CHECK(tmp.Mode("/d") == 0700);
+  REQUIRE(MakeDirAt(dir.get(), "d", 0700, "D").ok());  // already a directory
+  tmp.Write("/file", "x");
+  auto not_dir = MakeDirAt(dir.get(), "file", 0700, "FILE");
+  REQUIRE_FALSE(not_dir.ok());
+  CHECK(not_dir.error().message ==
+        "cannot create directory FILE: something other than a directory is there");
+  Injector inject(FaultStep::kMkdir, 1, EROFS);
+  auto r = MakeDirAt(dir.get(), "e", 0700, tmp.path() + "/e");
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().message == "cannot create directory " + tmp.path() + "/e: Read-only file system");
+  CHECK_FALSE(tmp.Exists("/e"));
+}
+
+TEST_CASE("atomic write: the real host and the state dir go through it") {
+  TempRoot root;
+  TempRoot st;
+  root.Write("/etc/motd", "old\n");
+  StateDir state(st.path() + "/state");
+  REQUIRE(state.WriteLastRun("{\"n\": 1}\n").ok());
+  auto host = OpenRealHost(root.path(), &state);
+  REQUIRE(host.ok());
+  {
+    // 1st rename: the backup blob; 2nd: /etc/motd itself.
+    Injector inject(FaultStep::kRename, 2, ENOSPC);
+    auto w = (*host)->WriteFileAtomic(*HostPath::Parse("/etc/motd"), "new\n", {});
+    REQUIRE_FALSE(w.ok());
+    CHECK(w.error().message ==
+          "cannot write " + root.path() + "/etc/motd: rename: No space left on device");
+    auto last = state.WriteLastRun("{\"n\": 2}\n");
+    REQUIRE(last.ok());  // the 3rd rename
+  }
+  CHECK(root.Read("/etc/motd") == "old\n");
+  CHECK(Names(root.path() + "/etc") == std::vector<std::string>{"motd"});
+  {
+    Injector inject(FaultStep::kFsync, 1, EIO);
+    auto last = state.WriteLastRun("{\"n\": 3}\n");
+    REQUIRE_FALSE(last.ok());
+    CHECK(last.error().message ==
+          "cannot write " + st.path() + "/state/last_run.json: fsync: Input/output error");
+  }
+  CHECK(st.Read("/state/last_run.json") == "{\"n\": 2}\n");
+  CHECK(Names(st.path() + "/state") == std::vector<std::string>{"backup", "last_run.json"});
+}
