@@ -1,6 +1,7 @@
 // The one atomic write: temp in the same directory, fsync, rename, fsync dir.
 #include "engine/atomic_file.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -9,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 #include <random>
+#include <vector>
 
 #include "engine/fd.h"
 
@@ -126,6 +128,41 @@ Result<void> AtomicWriteFile(const std::string& path, std::string_view data,
   if (dfd < 0) return IoError(errno, "cannot write " + path + ": opening " + dir);
   Fd d(dfd);
   return AtomicWriteAt(dfd, name, data, opts, path);
+}
+
+TempSweeper::Claim::Claim(TempSweeper& s, std::string name) : s_(s), name_(std::move(name)) {
+  std::lock_guard<std::mutex> lock(s_.mu_);
+  s_.own_.insert(name_);
+}
+
+TempSweeper::Claim::~Claim() {
+  std::lock_guard<std::mutex> lock(s_.mu_);
+  s_.own_.erase(name_);
+}
+
+void TempSweeper::SweepOnce(int dirfd) {
+  struct stat st;
+  if (::fstat(dirfd, &st) != 0) return;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!swept_.emplace(st.st_dev, st.st_ino).second) return;
+  }
+  int dfd = ::openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) return;
+  DIR* d = ::fdopendir(dfd);
+  if (d == nullptr) {
+    ::close(dfd);
+    return;
+  }
+  std::vector<std::string> stale;
+  while (struct dirent* e = ::readdir(d)) {
+    std::string_view n = e->d_name;
+    if (!IsAtomicTempName(n) || e->d_type == DT_DIR) continue;
+    std::lock_guard<std::mutex> lock(mu_);
+    if (own_.count(std::string(n)) == 0) stale.emplace_back(n);
+  }
+  for (const auto& n : stale) ::unlinkat(::dirfd(d), n.c_str(), 0);
+  ::closedir(d);
 }
 
 Result<void> MakeDirAt(int dirfd, const std::string& name, mode_t mode,

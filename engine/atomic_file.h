@@ -9,9 +9,12 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "engine/result.h"
 
@@ -47,6 +50,34 @@ Result<void> AtomicWriteAt(int dirfd, const std::string& name, std::string_view 
 /// must exist.
 Result<void> AtomicWriteFile(const std::string& path, std::string_view data,
                              const AtomicWriteOptions& opts = {});
+
+/// Removes the temp files a killed earlier run left (IsAtomicTempName), each
+/// directory at most once per sweeper (a sweep per write made writing N files
+/// into one directory O(N^2)), sparing the temp files of this run's writes
+/// in progress (--jobs). Thread-safe.
+class TempSweeper {
+ public:
+  /// Marks `name` as a write in progress until the returned guard goes.
+  class Claim {
+   public:
+    Claim(TempSweeper& s, std::string name);
+    ~Claim();
+    Claim(const Claim&) = delete;
+    Claim& operator=(const Claim&) = delete;
+
+   private:
+    TempSweeper& s_;
+    std::string name_;
+  };
+  Claim Own(std::string name) { return Claim(*this, std::move(name)); }
+  /// Sweeps the directory `dirfd` unless this sweeper already did.
+  void SweepOnce(int dirfd);
+
+ private:
+  std::mutex mu_;
+  std::set<std::string> own_;
+  std::set<std::pair<dev_t, ino_t>> swept_;
+};
 
 /// mkdirat(dirfd, name) with `mode` set past the umask; ok when a directory
 /// (not a symlink) is already there. Error "cannot create directory

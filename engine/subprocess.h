@@ -1,0 +1,36 @@
+// Subprocesses for the real Host: fork/exec without a shell, stdin fed and
+// stdout/stderr collected through pipes (the last 1 MiB of each kept), a
+// timeout that SIGTERMs then SIGKILLs the whole process group, optional chroot.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "engine/host.h"
+#include "engine/result.h"
+
+namespace keel {
+
+/// PATH given to commands (and searched for argv[0]) unless the env sets one.
+inline constexpr const char* kDefaultCommandPath =
+    "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+struct ProcessSpec {
+  std::vector<std::string> argv;           // argv[0] without '/' is searched in PATH
+  std::map<std::string, std::string> env;  // the whole environment
+  std::string chroot_dir;                  // non-empty: chroot into it first
+  int cwd_fd = -1;                         // >= 0: fchdir to it (borrowed), else chdir(workdir)
+  std::string workdir = "/";               // named in errors
+  std::string stdin_data;
+  int timeout_s = 0;  // 0 = none
+};
+
+/// Runs the process in its own process group and waits for it. A non-zero
+/// exit is in the result, not an error; a timeout kills the group and sets
+/// timed_out (exit_code -1). Error only when it cannot be started: kNotFound
+/// when the program does not exist, kIo naming the stage (chroot, chdir,
+/// exec, pipe, fork) and errno otherwise.
+Result<CommandResult> RunProcess(const ProcessSpec& spec);
+
+}  // namespace keel
