@@ -6,7 +6,8 @@
 //
 // Choices (README):
 //  - stdout carries reports (text or JSON), DOT, facts, YAML; stderr carries
-//    errors, warnings and -v logging (spdlog).
+//    errors, warnings and -v logging (engine/log.h: spdlog; -q errors only,
+//    default warnings and errors, -v info).
 //  - `keel facts` prints YAML by default (for people); --format json for
 //    machines.
 //  - A dry run (plan, apply --noop) writes nothing anywhere: no lock, no
@@ -29,6 +30,7 @@
 #include <iostream>
 #include <memory>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -71,8 +73,6 @@ struct RunFlags {
   bool quiet = false;
   std::string git_url, branch, ref, ssh_key;
 };
-
-void Err(const std::string& message) { std::fprintf(stderr, "keel: %s\n", message.c_str()); }
 
 bool IsDir(const std::string& p) {
   struct stat st;
@@ -153,7 +153,7 @@ int CmdApply(const RunFlags& f, bool plan) {
   if (!f.report_file.empty()) {
     auto w = WriteTextFile(f.report_file, run.json + "\n");
     if (!w.ok()) {
-      Err(w.error().message);
+      log::Error(w.error().message);
       code = f.detailed ? (code | 4) : kExitError;
     }
   }
@@ -164,7 +164,7 @@ int CmdValidate(const RunFlags& f) {
   auto l = LoadRun(ToRequest(f, true), false);
   if (!l) return kExitError;
   std::cout << "ok: " << l->catalog.resources.size() << " resources\n";
-  for (const auto& w : l->catalog.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
+  for (const auto& w : l->catalog.warnings) log::WarningLine(w);
   return 0;
 }
 
@@ -177,19 +177,19 @@ int CmdGraph(const RunFlags& f) {
 
 int CmdFacts(const std::string& root, const std::string& format, const std::string& facts_file) {
   if (!IsDir(root)) {
-    Err("--root " + root + ": not a directory");
+    log::Error("--root " + root + ": not a directory");
     return kExitError;
   }
   auto host = OpenRealHost(root, nullptr);
   if (!host.ok()) {
-    Err(host.error().message);
+    log::Error(host.error().message);
     return kExitError;
   }
   Value facts = GatherFacts(**host);
   if (!facts_file.empty()) {
     auto merged = MergeFactsFile(facts, facts_file);
     if (!merged.ok()) {
-      Err(merged.error().message);
+      log::Error(merged.error().message);
       return kExitError;
     }
   }
@@ -221,7 +221,7 @@ const TypeInfo* FindTypeOrSay(const Registry& reg, const std::string& type) {
   std::string near = ClosestName(type, reg.Names());
   if (!near.empty()) msg += " (did you mean '" + near + "'?)";
   msg += "; `keel types` lists them";
-  Err(msg);
+  log::Error(msg);
   return nullptr;
 }
 
@@ -274,11 +274,12 @@ int CmdResource(const std::string& type, const std::string& title, const std::st
   const TypeInfo* info = FindTypeOrSay(reg, type);
   if (!info) return kExitError;
   if (title.empty()) {
-    Err("listing every " + type + " is not supported: name one (keel resource " + type + " TITLE)");
+    log::Error("listing every " + type + " is not supported: name one (keel resource " + type +
+               " TITLE)");
     return kExitError;
   }
   if (!IsDir(root)) {
-    Err("--root " + root + ": not a directory");
+    log::Error("--root " + root + ": not a directory");
     return kExitError;
   }
   Resource want;
@@ -286,12 +287,12 @@ int CmdResource(const std::string& type, const std::string& title, const std::st
   want.loc = {"<command line>", 0, 0};
   auto problems = PrepareResource(*info, want);
   if (!problems.empty()) {
-    Err("not supported for " + type + ": " + problems[0].message);
+    log::Error("not supported for " + type + ": " + problems[0].message);
     return kExitError;
   }
   auto host = OpenRealHost(root, nullptr);
   if (!host.ok()) {
-    Err(host.error().message);
+    log::Error(host.error().message);
     return kExitError;
   }
   RunContext ctx;
@@ -302,12 +303,12 @@ int CmdResource(const std::string& type, const std::string& title, const std::st
   const Resource* one[] = {&want};
   auto pf = provider->Prefetch(one, *overlay, ctx);
   if (!pf.ok()) {
-    Err(want.id() + ": " + pf.error().message);
+    log::Error(want.id() + ": " + pf.error().message);
     return kExitError;
   }
   auto have = provider->Read(want, *overlay, ctx);
   if (!have.ok()) {
-    Err(want.id() + ": " + have.error().message);
+    log::Error(want.id() + ": " + have.error().message);
     return kExitError;
   }
   Map entry;
@@ -333,17 +334,17 @@ int CmdRestore(const std::string& path_text, const std::string& at, const std::s
                const std::string& state_dir_flag) {
   auto path = HostPath::Parse(path_text);
   if (!path.ok()) {
-    Err("restore: " + path.error().message);
+    log::Error("restore: " + path.error().message);
     return kExitError;
   }
   if (!at.empty() &&
       (at.size() < 4 || at.find_first_not_of("0123456789-T:.Z") != std::string::npos)) {
-    Err("--at expects an RFC 3339 UTC time or a prefix of one (2026-11-29T10:00), got '" + at +
-        "'");
+    log::Error("--at expects an RFC 3339 UTC time or a prefix of one (2026-11-29T10:00), got '" +
+               at + "'");
     return kExitError;
   }
   if (!IsDir(root)) {
-    Err("--root " + root + ": not a directory");
+    log::Error("--root " + root + ": not a directory");
     return kExitError;
   }
   auto opened = MakeStateDir(root, state_dir_flag);
@@ -355,7 +356,7 @@ int CmdRestore(const std::string& path_text, const std::string& at, const std::s
   const std::string& sd = state.dir();
   auto index = state.Index();
   if (!index.ok()) {
-    Err(index.error().message);
+    log::Error(index.error().message);
     return kExitError;
   }
   std::string at_cmp = at;
@@ -369,22 +370,23 @@ int CmdRestore(const std::string& path_text, const std::string& at, const std::s
     if (!pick || e.time >= pick->time) pick = &e;
   }
   if (!pick) {
-    Err("no backup of " + path->str() + (at.empty() ? "" : " at or before " + at) + " in " + sd);
+    log::Error("no backup of " + path->str() + (at.empty() ? "" : " at or before " + at) + " in " +
+               sd);
     return kExitError;
   }
   auto content = state.LoadBackup(pick->sha256);
   if (!content.ok()) {
-    Err(content.error().message);
+    log::Error(content.error().message);
     return kExitError;
   }
   auto locked = state.Lock(0);
   if (!locked.ok()) {
-    Err(locked.error().message);
+    log::Error(locked.error().message);
     return kExitError;
   }
   auto host = OpenRealHost(root, &state);
   if (!host.ok()) {
-    Err(host.error().message);
+    log::Error(host.error().message);
     return kExitError;
   }
   auto parents = MakeParents(**host, *path);
@@ -392,7 +394,7 @@ int CmdRestore(const std::string& path_text, const std::string& at, const std::s
                                 : Result<void>(parents.error());
   state.Unlock();
   if (!w.ok()) {
-    Err("restore " + path->str() + ": " + w.error().message);
+    log::Error("restore " + path->str() + ": " + w.error().message);
     return kExitError;
   }
   std::cout << "restored " << path->str() << " from the backup of " << pick->time << " (sha256 "
@@ -405,10 +407,10 @@ int CmdPull(const PullOptions& po_in, const std::string& state_dir) {
   if (po.dest.empty()) po.dest = StateDirPath("/", state_dir) + "/repo";
   auto pulled = PullConfigRepo(po);
   if (!pulled.ok()) {
-    Err(pulled.error().message);
+    log::Error(pulled.error().message);
     return kExitError;
   }
-  for (const auto& m : pulled->messages) std::fprintf(stderr, "warning: %s\n", m.c_str());
+  for (const auto& m : pulled->messages) log::WarningLine(m);
   std::cout << pulled->commit << " " << pulled->tree_dir << "\n";
   return pulled->fetched ? 0 : kExitError;
 }
@@ -509,10 +511,22 @@ int Main(int argc, char** argv) {
 
   auto* version = app.add_subcommand("version", "print the version");
 
+  // -v/-q on the other commands too: one log level for every command.
+  for (auto* sub : {facts, resource, pull, restore}) {
+    sub->add_flag("-v,--verbose", run.verbose, "more output on stderr");
+    sub->add_flag("-q,--quiet", run.quiet, "errors only on stderr");
+  }
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    int code = app.exit(e);
+    // Usage errors go to stderr through the log like every other error;
+    // --help goes to stdout.
+    std::ostringstream err;
+    int code = app.exit(e, std::cout, err);
+    std::string text = err.str();
+    while (!text.empty() && text.back() == '\n') text.pop_back();
+    if (!text.empty()) log::ErrorLine(text);
     return code == 0 ? 0 : kExitError;
   }
 
