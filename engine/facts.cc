@@ -27,7 +27,8 @@
 // - init: "systemd" when the root has /usr/lib/systemd/systemd or
 //   /lib/systemd/systemd and, live, /run/systemd/system exists; else
 //   "sysvinit".
-// - bootloader, first match wins: "grub2" (/etc/default/grub,
+// - bootloader, first match wins: "grubby" (/boot/loader/entries and
+//   grubby: BLS), "grub2" (/etc/default/grub,
 //   /boot/grub2/grub.cfg, or /boot/grub/grub.cfg with grub2 syntax),
 //   "grub-legacy" (/boot/grub/grub.conf or /boot/grub/menu.lst), "grubby"
 //   (/sbin/grubby or /usr/sbin/grubby, no grub config yet), else "none".
@@ -461,6 +462,11 @@ std::string ElfMachine(Host& host) {
 }
 
 std::string Bootloader(Host& host) {
+  // BLS (RHEL 8+, Fedora): /etc/default/grub exists too, but kernel
+  // arguments live in the entries and grubby edits them.
+  if (IsDir(host, "/boot/loader/entries") &&
+      (Exists(host, "/sbin/grubby") || Exists(host, "/usr/sbin/grubby")))
+    return "grubby";
   if (Exists(host, "/etc/default/grub") || Exists(host, "/boot/grub2/grub.cfg")) return "grub2";
   if (auto cfg = Read(host, "/boot/grub/grub.cfg")) {
     if (cfg->find("menuentry") != std::string::npos ||

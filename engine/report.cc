@@ -241,6 +241,7 @@ void RenderText(const Report& report, const TextOptions& options, std::ostream& 
       << report.Count(Status::kFailed) << ", skipped " << report.Count(Status::kSkipped)
       << ", unchanged " << report.Count(Status::kUnchanged) << " (" << Seconds(report.duration_s)
       << " s)\n";
+  if (report.reboot_required && !report.noop) out << "reboot required\n";
 }
 
 int ExitCode(const Report& report, bool detailed) {

@@ -323,3 +323,15 @@ TEST_CASE("facts: --facts FILE merges deeply; JSON and YAML output") {
   // Keys in gathering order.
   CHECK(json.find("\"hostname\"") < json.find("\"os\""));
 }
+
+TEST_CASE("facts: RHEL 9 with BLS entries and grubby is bootloader grubby") {
+  TempRoot root;
+  root.Write("/etc/redhat-release", "Red Hat Enterprise Linux release 9.4 (Plow)\n");
+  root.Write("/etc/default/grub", "GRUB_ENABLE_BLSCFG=true\n");
+  root.Write("/boot/grub2/grub.cfg", "blscfg\n");
+  root.Write("/boot/loader/entries/abc-5.14.0.conf", "title RHEL\n");
+  root.Write("/usr/sbin/grubby", "#!/bin/sh\n", 0755);
+  CHECK(S(FactsOf(root), "bootloader") == "grubby");
+  std::filesystem::remove(root.Real("/usr/sbin/grubby"));  // no grubby: grub2
+  CHECK(S(FactsOf(root), "bootloader") == "grub2");
+}
