@@ -16,6 +16,7 @@ void RegisterBuiltinTypes(Registry& r) {
   RegisterLine(r);
   RegisterShellvar(r);
   RegisterIfcfg(r);
+  RegisterAuditRule(r);
   // KEEL-TYPES (each helper adds its line here)
 }
 

@@ -14,5 +14,6 @@ void RegisterHost(Registry& r);
 void RegisterMount(Registry& r);
 void RegisterSysctl(Registry& r);
 void RegisterModprobe(Registry& r);
+void RegisterAuditRule(Registry& r);
 
 }  // namespace keel
