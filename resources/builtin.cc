@@ -17,6 +17,7 @@ void RegisterBuiltinTypes(Registry& r) {
   RegisterShellvar(r);
   RegisterIfcfg(r);
   RegisterKernelParameter(r);
+  RegisterAuditRule(r);
   // KEEL-TYPES (each helper adds its line here)
 }
 

@@ -15,5 +15,6 @@ void RegisterMount(Registry& r);
 void RegisterSysctl(Registry& r);
 void RegisterModprobe(Registry& r);
 void RegisterKernelParameter(Registry& r);
+void RegisterAuditRule(Registry& r);
 
 }  // namespace keel
