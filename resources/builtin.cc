@@ -6,7 +6,6 @@
 namespace keel {
 
 void RegisterBuiltinTypes(Registry& r) {
-  (void)r;
   RegisterFile(r);
   RegisterExec(r);
   RegisterHost(r);
@@ -18,7 +17,6 @@ void RegisterBuiltinTypes(Registry& r) {
   RegisterIfcfg(r);
   RegisterKernelParameter(r);
   RegisterAuditRule(r);
-  // KEEL-TYPES (each helper adds its line here)
 }
 
 }  // namespace keel

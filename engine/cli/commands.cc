@@ -34,6 +34,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/atomic_file.h"
 #include "engine/config_repo.h"
 #include "engine/facts.h"
 #include "engine/host_real.h"
@@ -87,24 +88,6 @@ bool UseColor(const std::string& mode) {
   return ::isatty(STDOUT_FILENO) != 0;
 }
 
-Result<void> WriteTextFile(const std::string& file, const std::string& text) {
-  std::string tmp = file + ".tmp." + std::to_string(::getpid());
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) return MakeError(ErrorCode::kIo, "cannot write " + file);
-    out << text;
-    out.flush();
-    if (!out) return MakeError(ErrorCode::kIo, "cannot write " + file);
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, file, ec);
-  if (ec) {
-    std::filesystem::remove(tmp, ec);
-    return MakeError(ErrorCode::kIo, "cannot write " + file + ": " + ec.message());
-  }
-  return {};
-}
-
 RunRequest ToRequest(const RunFlags& f, bool dry) {
   return RunRequest{.path = f.path,
                     .root = f.root,
@@ -151,7 +134,7 @@ int CmdApply(const RunFlags& f, bool plan) {
   std::cout.flush();
   int code = run.exit_code;
   if (!f.report_file.empty()) {
-    auto w = WriteTextFile(f.report_file, run.json + "\n");
+    auto w = AtomicWriteFile(f.report_file, run.json + "\n");
     if (!w.ok()) {
       log::Error(w.error().message);
       code = f.detailed ? (code | 4) : kExitError;
@@ -349,7 +332,7 @@ int CmdRestore(const std::string& path_text, const std::string& at, const std::s
   }
   auto opened = MakeStateDir(root, state_dir_flag);
   if (!opened.ok()) {
-    Err(opened.error().message);
+    log::Error(opened.error().message);
     return kExitError;
   }
   StateDir& state = **opened;

@@ -131,6 +131,33 @@ std::vector<Scenario> Scenarios() {
          rs.push_back(Dependent(reg, rs.back()));
          return rs;
        }});
+  s.push_back({"kernel_parameter",
+               [](TempRoot& r) {
+                 r.Write("/boot/grub/grub.conf",
+                         "default=0\ntimeout=5\ntitle CentOS (2.6.32-754.el6.x86_64)\n"
+                         "\troot (hd0,0)\n"
+                         "\tkernel /vmlinuz-2.6.32-754.el6.x86_64 ro root=/dev/sda1 quiet\n"
+                         "\tinitrd /initramfs-2.6.32-754.el6.x86_64.img\n");
+               },
+               [](const Registry& reg) {
+                 std::vector<Resource> rs;
+                 rs.push_back(MakeResource(reg, "kernel_parameter", "ipmi_si.ports",
+                                           {{"value", "0xca2"}, {"bootloader", "grub-legacy"}}));
+                 rs.push_back(Dependent(reg, rs.back()));
+                 return rs;
+               }});
+  s.push_back(
+      {"audit_rule",
+       [](TempRoot& r) { r.Write("/etc/audit/rules.d/keel.rules", "-w /tmp/foreign -p wa\n"); },
+       [](const Registry& reg) {
+         std::vector<Resource> rs;
+         rs.push_back(
+             MakeResource(reg, "audit_rule", "cache",
+                          {{"rule", "-a exit,never -F dir=/home/user/.cache/"}, {"order", 10}}));
+         rs.push_back(MakeResource(reg, "audit_rule", "home", {{"rule", "-w /home/user/ -p wa"}}));
+         rs.push_back(Dependent(reg, rs.back()));
+         return rs;
+       }});
   s.push_back({"exec", [](TempRoot& r) { r.Mkdir("/etc"); },
                [](const Registry& reg) {
                  std::vector<Resource> rs;
