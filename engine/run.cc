@@ -55,7 +55,14 @@ bool PullForRun(const RunRequest& f, bool dry, LoadedRun& l) {
     l.temp_dest = tmpl;
     po.dest = l.temp_dest;
   } else {
-    po.dest = StateDirPath(f.root, f.state_dir) + "/repo";
+    // Through the confined state dir: <root>/var -> /elsewhere never moves
+    // the checkout outside the root.
+    auto dir = l.state->RealPath();
+    if (!dir.ok()) {
+      log::Error(dir.error().message);
+      return false;
+    }
+    po.dest = *dir + "/repo";
   }
   auto pulled = PullConfigRepo(po);
   if (!pulled.ok()) {

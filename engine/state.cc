@@ -152,6 +152,19 @@ Result<int> StateDir::DirFd(bool create) const {
   return fd;
 }
 
+Result<std::string> StateDir::RealPath() const {
+  auto fd = DirFd(true);
+  if (!fd.ok()) return fd.error();
+  std::string link = "/proc/self/fd/" + std::to_string(*fd);
+  std::string buf(4096, '\0');
+  ssize_t n = ::readlink(link.c_str(), buf.data(), buf.size());
+  if (n < 0 || static_cast<size_t>(n) >= buf.size())
+    return MakeError(ErrorCode::kIo, "cannot resolve the state dir " + dir_ + ": " +
+                                         std::strerror(n < 0 ? errno : ENAMETOOLONG));
+  buf.resize(static_cast<size_t>(n));
+  return buf;
+}
+
 Result<int> StateDir::BackupFd(bool create) const {
   auto dfd = DirFd(create);
   if (!dfd.ok() || *dfd < 0) return dfd;

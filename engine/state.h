@@ -64,6 +64,12 @@ class StateDir : public BackupSink {
 
   Result<void> WriteLastRun(const std::string& json);
 
+  /// The real directory the (confined) state dir resolved to, created when
+  /// missing: for tools that need a plain path (libgit2's checkout under
+  /// <state-dir>/repo). Read from the opened fd (/proc/self/fd), so a link
+  /// such as <root>/var -> /elsewhere never leads it outside the root.
+  Result<std::string> RealPath() const;
+
  private:
   StateDir(std::string display, Fd root_fd, std::string rel);
   // The state dir's fd (borrowed), opened once; with `create` made first

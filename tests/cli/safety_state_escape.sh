@@ -113,6 +113,28 @@ for walk in "" 1; do
   done
 done
 
+# apply --git checks the config repo out under the state dir: with
+# <root>/var a link out of the root, the checkout stays inside the root too.
+REPO="$T/cfg.git"
+git init -q -b main "$REPO"
+git -C "$REPO" config user.email t@example.com
+git -C "$REPO" config user.name t
+cp "$T/site.yaml" "$REPO/site.yaml"
+git -C "$REPO" add site.yaml
+git -C "$REPO" commit -q -m one
+# The link's target also exists inside the root, where confinement resolves
+# it; a plain path would follow it to the host's directory instead.
+D="$T/git"
+R="$D/root"
+mkdir -p "$R/etc" "$D/out" "$R$D/out"
+printf 'old\n' >"$R/etc/motd"
+ln -s "$D/out" "$R/var"
+assert_exit 0 "$KEEL" apply --git "file://$REPO" --branch main --root "$R"
+assert_file_eq "$R/etc/motd" "managed motd
+"
+[ -d "$R$D/out/lib/keel/repo" ] || fail "apply --git: no checkout inside the root"
+[ -z "$(ls -A "$D/out")" ] || fail "apply --git wrote outside the root"
+
 # An explicit --state-dir is the caller's choice: its links are followed.
 D="$T/explicit"
 mkdir -p "$D/root/etc" "$D/real"
