@@ -15,6 +15,7 @@
 #include "engine/atomic_file.h"
 #include "engine/clock.h"
 #include "engine/digest.h"
+#include "engine/text_lines.h"
 
 namespace keel {
 
@@ -258,13 +259,8 @@ Result<std::vector<BackupEntry>> StateDir::Index() const {
   auto text = ReadAt(*bfd, "index", dir_ + "/backup/index");
   if (!text.ok()) return text.error();
   if (!text->has_value()) return out;
-  const std::string& s = **text;
-  size_t pos = 0;
-  while (pos < s.size()) {
-    size_t end = s.find('\n', pos);
-    if (end == std::string::npos) end = s.size();
-    std::string line = s.substr(pos, end - pos);
-    pos = end + 1;
+  for (std::string_view view : SplitLines(**text)) {
+    std::string line(view);
     size_t t1 = line.find('\t');
     size_t t2 = line.rfind('\t');
     if (t1 == std::string::npos || t2 == t1) continue;  // a torn or foreign line
@@ -292,15 +288,8 @@ std::vector<std::string> StateDir::OwedRefreshes() const {
   if (!dfd.ok()) return ids;
   auto text = ReadAt(*dfd, "owed_refreshes", dir_ + "/owed_refreshes");
   if (!text.ok() || !text->has_value()) return ids;
-  const std::string& s = **text;
-  size_t pos = 0;
-  while (pos < s.size()) {
-    size_t end = s.find('\n', pos);
-    if (end == std::string::npos) end = s.size();
-    std::string id = s.substr(pos, end - pos);
-    if (!id.empty()) ids.push_back(std::move(id));
-    pos = end + 1;
-  }
+  for (std::string_view id : SplitLines(**text))
+    if (!id.empty()) ids.emplace_back(id);
   return ids;
 }
 
