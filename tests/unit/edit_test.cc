@@ -15,6 +15,7 @@
 #include "resources/common/shell_file.h"
 #include "resources/common/shell_quote.h"
 #include "tests/unit/support/temp_root.h"
+#include "tests/unit/support/test_data.h"
 
 using namespace keel;
 using keel::testing::TempRoot;
@@ -22,11 +23,7 @@ using keel::testing::TempRoot;
 namespace {
 
 std::string RealFile(const std::string& name) {
-  std::ifstream in(std::string(KEEL_SOURCE_DIR) + "/tests/unit/data/realfiles/" + name,
-                   std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  return keel::testing::TestData("realfiles/" + name);
 }
 
 std::vector<std::string> RealFileNames() {

@@ -11,6 +11,7 @@
 #include "resources/host/hosts_file.h"
 #include "tests/unit/support/converge.h"
 #include "tests/unit/support/temp_root.h"
+#include "tests/unit/support/test_data.h"
 
 using namespace keel;
 using keel::hosts::HostsFile;
@@ -22,12 +23,7 @@ using keel::testing::TempRoot;
 namespace {
 
 std::string DataFile(const std::string& name) {
-  std::ifstream in(std::string(KEEL_SOURCE_DIR) + "/tests/unit/data/sysfiles/" + name,
-                   std::ios::binary);
-  REQUIRE_MESSAGE(in.good(), "missing test data " << name);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  return keel::testing::TestData("sysfiles/" + name);
 }
 
 std::string SetHost(const std::string& text, const std::string& name, const std::string& ip,

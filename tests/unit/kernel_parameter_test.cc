@@ -18,6 +18,7 @@
 #include "resources/kernel_parameter/cmdline.h"
 #include "tests/unit/support/converge.h"
 #include "tests/unit/support/temp_root.h"
+#include "tests/unit/support/test_data.h"
 
 using namespace keel;
 using keel::kparam::Param;
@@ -31,14 +32,7 @@ using keel::testing::TimelineAll;
 
 namespace {
 
-std::string Data(const std::string& name) {
-  std::ifstream in(std::string(KEEL_SOURCE_DIR) + "/tests/unit/data/boot/" + name,
-                   std::ios::binary);
-  REQUIRE_MESSAGE(in.good(), "missing test data " << name);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+std::string Data(const std::string& name) { return keel::testing::TestData("boot/" + name); }
 
 Param Flag(const std::string& n) { return {n, std::nullopt, false}; }
 Param Val(const std::string& n, const std::string& v) { return {n, v, false}; }

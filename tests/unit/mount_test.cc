@@ -17,6 +17,7 @@
 #include "resources/mount/fstab.h"
 #include "tests/unit/support/converge.h"
 #include "tests/unit/support/temp_root.h"
+#include "tests/unit/support/test_data.h"
 
 using namespace keel;
 using keel::fstab::Entry;
@@ -29,12 +30,7 @@ using keel::testing::TempRoot;
 namespace {
 
 std::string DataFile(const std::string& name) {
-  std::ifstream in(std::string(KEEL_SOURCE_DIR) + "/tests/unit/data/sysfiles/" + name,
-                   std::ios::binary);
-  REQUIRE_MESSAGE(in.good(), "missing test data " << name);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  return keel::testing::TestData("sysfiles/" + name);
 }
 
 std::string RunCapture(const std::string& cmd) {

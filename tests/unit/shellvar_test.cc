@@ -11,6 +11,7 @@
 #include "resources/builtin.h"
 #include "tests/unit/support/converge.h"
 #include "tests/unit/support/temp_root.h"
+#include "tests/unit/support/test_data.h"
 
 using namespace keel;
 using namespace keel::testing;
@@ -18,11 +19,7 @@ using namespace keel::testing;
 namespace {
 
 std::string ShellvarRealFile(const std::string& name) {
-  std::ifstream in(std::string(KEEL_SOURCE_DIR) + "/tests/unit/data/realfiles/" + name,
-                   std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  return keel::testing::TestData("realfiles/" + name);
 }
 
 // What bash sees for $key after sourcing `path` (real bash, test only).
