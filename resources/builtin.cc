@@ -17,6 +17,7 @@ void RegisterBuiltinTypes(Registry& r) {
   RegisterIfcfg(r);
   RegisterKernelParameter(r);
   RegisterAuditRule(r);
+  RegisterService(r);
 }
 
 }  // namespace keel

@@ -16,6 +16,18 @@ seed_root() {  # $1 = root: a minimal CentOS 6.3 image
   printf '# keep this comment\nSELINUX=enforcing\nSELINUXTYPE=targeted\n' >"$r/etc/selinux/config"
   printf '127.0.0.1 localhost\n' >"$r/etc/hosts"
   printf '# aliases\npostmaster: root\n' >"$r/etc/aliases"
+  # rngd and firstboot installed, with the links `chkconfig --add` leaves
+  # (service manifests); CentOS keeps rc dirs under /etc/rc.d.
+  mkdir -p "$r/etc/rc.d/init.d" && ln -s rc.d/init.d "$r/etc/init.d"
+  install -m 0755 "$src/tests/unit/data/service/rngd.init" "$r/etc/rc.d/init.d/rngd"
+  install -m 0755 "$src/tests/unit/data/service/firstboot.init" "$r/etc/rc.d/init.d/firstboot"
+  local l
+  for l in 0 1 2 3 4 5 6; do
+    mkdir -p "$r/etc/rc.d/rc$l.d" && ln -s "rc.d/rc$l.d" "$r/etc/rc$l.d"
+    ln -s ../init.d/rngd "$r/etc/rc.d/rc$l.d/K87rngd"
+    case $l in 3 | 5) ln -s ../init.d/firstboot "$r/etc/rc.d/rc$l.d/S99firstboot" ;;
+      *) ln -s ../init.d/firstboot "$r/etc/rc.d/rc$l.d/K95firstboot" ;; esac
+  done
 }
 tree_sum() { (cd "$1" && find . -printf '%p %m %y %s\n' | sort; find . -type f -exec sha256sum {} + | sort) | sha256sum; }
 
@@ -73,4 +85,10 @@ if command -v modprobe >/dev/null; then
   modprobe -c -C "$r/etc/modprobe.d" | grep -q '^options ipmi_si type=kcs ports=0xca2$' \
     || { echo "FAIL: ipmi options"; exit 1; }
 fi
+r=$work/service-rngd/root
+[ "$(cd "$r/etc/rc.d" && ls rc?.d/*rngd | tr '\n' ' ')" = "rc0.d/K87rngd rc1.d/K87rngd rc2.d/S13rngd rc3.d/S13rngd rc4.d/S13rngd rc5.d/S13rngd rc6.d/K87rngd " ] \
+  || { echo "FAIL: rngd links"; exit 1; }
+r=$work/service-firstboot-off/root
+[ "$(cd "$r/etc/rc.d" && ls rc?.d/*firstboot | tr '\n' ' ')" = "rc0.d/K95firstboot rc1.d/K95firstboot rc2.d/K95firstboot rc3.d/K95firstboot rc4.d/K95firstboot rc5.d/K95firstboot rc6.d/K95firstboot " ] \
+  || { echo "FAIL: firstboot links"; exit 1; }
 echo "manifests library: all ok"

@@ -170,6 +170,21 @@ std::vector<Scenario> Scenarios() {
                  rs.push_back(Dependent(reg, rs.back()));
                  return rs;
                }});
+  s.push_back({"service",
+               [](TempRoot& r) {
+                 // As `chkconfig --add rngd` leaves a `-` script: K links everywhere.
+                 r.Write("/etc/init.d/rngd", "#!/bin/sh\n# chkconfig: - 13 87\n# description: x\n",
+                         0755);
+                 for (int l = 0; l <= 6; ++l)
+                   r.Symlink("/etc/rc" + std::to_string(l) + ".d/K87rngd", "../init.d/rngd");
+               },
+               [](const Registry& reg) {
+                 std::vector<Resource> rs;
+                 rs.push_back(MakeResource(reg, "service", "rngd",
+                                           {{"enable", true}, {"provider", "sysvinit"}}));
+                 rs.push_back(Dependent(reg, rs.back()));
+                 return rs;
+               }});
   return s;
 }
 
