@@ -5,9 +5,11 @@
 // chkconfig 1.33 made (recorded in tests/unit/data/service/chkconfig-1.33/), foreign links
 // kept, ensure ignored under --root, plan leaves the tree byte for byte, and
 // chkconfig itself used when the root has it (a recording stand-in,
-// chrooted: chkconfig is not packaged by Debian). The live sysvinit and the
-// systemd --root halves run for real in tests/integration/service_sysv_live.sh
-// and tests/cli/service_root.sh.
+// chrooted: chkconfig is not packaged by Debian). The live systemd half
+// (start/stop/enable, refresh rules) runs against a stand-in systemctl, since
+// systemd cannot be PID 1 here. The live sysvinit and the systemd --root
+// halves run for real in tests/integration/service_sysv_live.sh and
+// tests/cli/service_root.sh.
 #include <doctest/doctest.h>
 #include <unistd.h>
 
@@ -318,4 +320,148 @@ TEST_CASE_FIXTURE(Fixture, "service: load-time checks") {
   REQUIRE(p3.size() == 1);
   CHECK(p3[0].attr == "restart");
   CHECK(registry.Find("service")->requires_same_name == std::vector<std::string>{"package"});
+}
+
+namespace {
+
+/// A live host whose `systemctl` is a stand-in: systemd cannot run as PID 1
+/// here, so the live systemd half is driven through this double (the
+/// --root half runs the real systemctl in tests/cli/service_root.sh). It
+/// keeps one unit's active/enabled state, answers is-active/is-enabled as
+/// systemctl does (exit 0/3, "enabled"/"disabled"), and records every call.
+class FakeSystemdHost : public Host {
+ public:
+  explicit FakeSystemdHost(Host& base) : base_(base) {}
+  bool active = false;
+  std::string enabled = "disabled";
+  std::vector<std::string> calls;  // non-query calls, "start rngd.service"
+  int queries = 0;
+
+  bool live() const override { return true; }
+  const std::string& root() const override { return root_; }
+  Result<std::optional<std::string>> ReadFile(const HostPath& p) override {
+    return base_.ReadFile(p);
+  }
+  Result<FileInfo> Lstat(const HostPath& p) override { return base_.Lstat(p); }
+  Result<FileInfo> Stat(const HostPath& p) override { return base_.Stat(p); }
+  Result<std::vector<std::string>> ListDir(const HostPath& p) override { return base_.ListDir(p); }
+  Result<void> WriteFileAtomic(const HostPath& p, std::string_view d, const FileAttrs& a) override {
+    return base_.WriteFileAtomic(p, d, a);
+  }
+  Result<void> MakeDir(const HostPath& p, const FileAttrs& a) override {
+    return base_.MakeDir(p, a);
+  }
+  Result<void> Symlink(const HostPath& p, const std::string& t) override {
+    return base_.Symlink(p, t);
+  }
+  Result<void> Remove(const HostPath& p, bool r, bool b) override { return base_.Remove(p, r, b); }
+  Result<void> SetAttrs(const HostPath& p, const FileAttrs& a) override {
+    return base_.SetAttrs(p, a);
+  }
+  Result<CommandResult> Run(const Command& cmd) override {
+    CommandResult r;
+    r.exit_code = 0;
+    if (!cmd.shell.empty()) {  // a `restart` command: recorded, not run
+      calls.push_back("sh: " + cmd.shell);
+      return r;
+    }
+    if (cmd.argv.empty() || cmd.argv[0] != "systemctl") return base_.Run(cmd);
+    const std::string& verb = cmd.argv[1];
+    if (verb == "is-active") {
+      ++queries;
+      r.exit_code = active ? 0 : 3;
+      r.out = active ? "active\n" : "inactive\n";
+      return r;
+    }
+    if (verb == "is-enabled") {
+      ++queries;
+      r.exit_code = enabled == "enabled" ? 0 : 1;
+      r.out = enabled + "\n";
+      return r;
+    }
+    calls.push_back(verb + " " + cmd.argv[2]);
+    if (verb == "start" || verb == "restart") active = true;
+    if (verb == "stop") active = false;
+    if (verb == "enable") enabled = "enabled";
+    if (verb == "disable") enabled = "disabled";
+    return r;
+  }
+
+ private:
+  Host& base_;
+  std::string root_ = "/";
+};
+
+}  // namespace
+
+TEST_CASE_FIXTURE(Fixture, "service systemd live (stand-in systemctl): start, enable, refresh") {
+  root.Mkdir("/etc");
+  Host& base = Open();
+  FakeSystemdHost h(base);
+  Resource svc = MakeResource(registry, "service", "rngd",
+                              {{"ensure", "running"}, {"enable", true}, {"provider", "systemd"}});
+  // The plan runs the queries only.
+  auto plan = Converge(registry, svc, h, true);
+  CHECK(plan.status == Converged::kChanged);
+  CHECK(plan.changes.size() == 2);
+  CHECK(h.calls.empty());
+  CHECK(h.queries > 0);
+  auto r = Converge(registry, svc, h);
+  CHECK(r.error == "");
+  CHECK(h.calls == std::vector<std::string>{"enable rngd.service", "start rngd.service"});
+  CHECK(Converge(registry, svc, h).status == Converged::kUnchanged);
+
+  // A file change notifies: a running service is restarted, once.
+  Resource conf = MakeResource(registry, "file", "/etc/rngd.conf", {{"content", "a\n"}});
+  conf.notify.push_back({svc.ref, {"test.yaml", 1, 1}});
+  h.calls.clear();
+  auto rs = keel::testing::ConvergeAll(registry, {conf, svc}, h);
+  CHECK(rs[1].refreshed);
+  CHECK(h.calls == std::vector<std::string>{"restart rngd.service"});
+
+  // Stopped behind keel's back: observed, started again; the notify of the
+  // same run does not restart what was just started.
+  h.active = false;
+  h.calls.clear();
+  root.Write("/etc/rngd.conf", "changed behind keel's back\n");
+  rs = keel::testing::ConvergeAll(registry, {conf, svc}, h);
+  CHECK(rs[1].status == Converged::kChanged);
+  CHECK(h.calls == std::vector<std::string>{"start rngd.service"});
+  CHECK(rs[1].message.find("started in this run; not restarted") != std::string::npos);
+
+  // ensure stopped: stop; a refresh of a stopped service does nothing.
+  Resource off = MakeResource(registry, "service", "rngd",
+                              {{"ensure", "stopped"}, {"enable", false}, {"provider", "systemd"}});
+  off.notify = {};
+  h.calls.clear();
+  CHECK(Converge(registry, off, h).status == Converged::kChanged);
+  CHECK(h.calls == std::vector<std::string>{"disable rngd.service", "stop rngd.service"});
+  root.Write("/etc/rngd.conf", "again\n");
+  h.calls.clear();
+  rs = keel::testing::ConvergeAll(registry, {conf, off}, h);
+  CHECK(h.calls.empty());
+  CHECK(rs[1].message.find("not running; not restarted") != std::string::npos);
+
+  // A custom restart command is what a refresh runs.
+  h.active = true;
+  Resource custom =
+      MakeResource(registry, "service", "rngd",
+                   {{"provider", "systemd"}, {"restart", "echo custom > /etc/restarted"}});
+  root.Write("/etc/rngd.conf", "once more\n");
+  h.calls.clear();
+  rs = keel::testing::ConvergeAll(registry, {conf, custom}, h);
+  CHECK(h.calls == std::vector<std::string>{"sh: echo custom > /etc/restarted"});
+  CHECK(rs[1].error == "");
+}
+
+TEST_CASE_FIXTURE(Fixture, "service systemd: static units have no enablement to change") {
+  Host& base = Open();
+  FakeSystemdHost h(base);
+  h.enabled = "static";
+  h.active = true;
+  auto r = Converge(
+      registry,
+      MakeResource(registry, "service", "dbus", {{"enable", false}, {"provider", "systemd"}}), h);
+  CHECK(r.status == Converged::kUnchanged);
+  CHECK(h.calls.empty());
 }
