@@ -18,6 +18,7 @@ void RegisterBuiltinTypes(Registry& r) {
   RegisterKernelParameter(r);
   RegisterAuditRule(r);
   RegisterService(r);
+  RegisterFirewall(r);
 }
 
 }  // namespace keel

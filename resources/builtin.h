@@ -17,5 +17,6 @@ void RegisterModprobe(Registry& r);
 void RegisterKernelParameter(Registry& r);
 void RegisterAuditRule(Registry& r);
 void RegisterService(Registry& r);
+void RegisterFirewall(Registry& r);  // iptables_rule, iptables_chain
 
 }  // namespace keel

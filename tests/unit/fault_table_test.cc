@@ -158,6 +158,22 @@ std::vector<Scenario> Scenarios() {
          rs.push_back(Dependent(reg, rs.back()));
          return rs;
        }});
+  s.push_back({"iptables_rule",
+               [](TempRoot& r) {
+                 r.Write("/etc/iptables/rules.v4",
+                         "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n"
+                         ":OUTPUT ACCEPT [0:0]\n-A INPUT -i lo -j ACCEPT\nCOMMIT\n");
+               },
+               [](const Registry& reg) {
+                 std::vector<Resource> rs;
+                 rs.push_back(MakeResource(reg, "iptables_chain", "filter:INPUT",
+                                           {{"policy", "DROP"}, {"family", "both"}}));
+                 rs.push_back(MakeResource(
+                     reg, "iptables_rule", "100 allow http",
+                     {{"proto", "tcp"}, {"dport", "80"}, {"jump", "ACCEPT"}, {"family", "both"}}));
+                 rs.push_back(Dependent(reg, rs.back()));
+                 return rs;
+               }});
   s.push_back({"exec", [](TempRoot& r) { r.Mkdir("/etc"); },
                [](const Registry& reg) {
                  std::vector<Resource> rs;
