@@ -17,6 +17,7 @@ void RegisterBuiltinTypes(Registry& r) {
   RegisterIfcfg(r);
   RegisterKernelParameter(r);
   RegisterAuditRule(r);
+  RegisterPackage(r);
 }
 
 }  // namespace keel

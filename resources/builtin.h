@@ -16,5 +16,6 @@ void RegisterSysctl(Registry& r);
 void RegisterModprobe(Registry& r);
 void RegisterKernelParameter(Registry& r);
 void RegisterAuditRule(Registry& r);
+void RegisterPackage(Registry& r);
 
 }  // namespace keel
