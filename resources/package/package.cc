@@ -26,6 +26,7 @@
 //  - dpkg under --root unpacks through the root's paths on the build
 //    machine: a root whose top directories are absolute symlinks is
 //    refused (they would lead dpkg outside the root).
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <set>
@@ -205,8 +206,12 @@ Result<void> RunPackageManager(Host& host, const Command& cmd, const std::string
                                               " timed out after " + std::to_string(cmd.timeout_s) +
                                               " s");
   if (r->exit_code == 0) return {};
-  std::string tail = Tail(r->err, 10);
-  if (tail.empty()) tail = Tail(r->out, 10);
+  // Up to 10 lines: the end of the progress output, then the errors.
+  std::string err = Tail(r->err, 10);
+  size_t err_lines =
+      err.empty() ? 0 : 1 + static_cast<size_t>(std::count(err.begin(), err.end(), '\n'));
+  std::string out = err_lines < 10 ? Tail(r->out, 10 - err_lines) : std::string();
+  std::string tail = out.empty() ? err : (err.empty() ? out : out + "\n" + err);
   return MakeError(ErrorCode::kCommand, what + ": " + pkg::ShownCommand(cmd) + " failed (exit " +
                                             std::to_string(r->exit_code) + ")" +
                                             (tail.empty() ? "" : ":\n" + tail));
@@ -360,12 +365,11 @@ class PackageProvider : public Provider {
     std::vector<Change> out;
     const PackageState* st = have.State<PackageState>();
     if (!st || st->in_sync) return out;
-    Value from(st->installed ? *st->installed : "absent");
-    Value to(st->remove ? std::string("absent")
-                        : (!st->target.empty() ? st->target : want.GetString("ensure")));
-    std::string detail;
-    if (!st->file.empty()) detail = "from " + st->file;
-    out.push_back({"ensure", from, to, detail});
+    // Absent is "no value" on either side, as the file type shows it.
+    std::optional<Value> from, to;
+    if (st->installed) from = Value(*st->installed);
+    if (!st->remove) to = Value(!st->target.empty() ? st->target : want.GetString("ensure"));
+    out.push_back({"ensure", from, to, ""});
     return out;
   }
 
@@ -396,7 +400,7 @@ class PackageProvider : public Provider {
       set[q.name].version = !st->target.empty() ? st->target : std::string("present");
     if (host.dry_run())
       out.message = std::string("one ") + pkg::KindName(st->kind) +
-                    (st->remove ? " removal" : " install") + " call for the run's packages";
+                    (st->remove ? " removal" : " install") + " call for all packages";
     return {};
   }
 
@@ -435,7 +439,7 @@ class PackageProvider : public Provider {
                                dnf_like ? WithReleasever(kind, options) : no_options),
             std::string("package: removing ") + Join(rm_names) + " with " + pkg::KindName(kind));
         ++calls_;
-        Note(qs, true, kind, rm_names.size());
+        Note(qs, true, kind, rm_names.size(), r.ok());
         if (!r.ok()) errors.push_back(r.error().message);
       }
       if (!in_specs.empty()) {
@@ -445,7 +449,7 @@ class PackageProvider : public Provider {
                                 dnf_like ? WithReleasever(kind, options) : options),
             std::string("package: installing ") + Join(in_names) + " with " + pkg::KindName(kind));
         ++calls_;
-        Note(qs, false, kind, in_specs.size());
+        Note(qs, false, kind, in_specs.size(), r.ok());
         if (!r.ok()) errors.push_back(r.error().message);
       }
     }
@@ -491,8 +495,10 @@ class PackageProvider : public Provider {
     const std::string src = r.GetString("source");
     if (EndsWith(src, ".deb")) return Kind::kDpkg;
     if (EndsWith(src, ".rpm")) return Kind::kRpm;
-    const bool debian = os_family_ == "Debian" || (os_family_.empty() && has_dpkg_db_);
-    const bool redhat = os_family_ == "RedHat" || (os_family_.empty() && has_rpm_db_);
+    // A family keel has no provider for (or "unknown"): the database decides.
+    const bool known = os_family_ == "Debian" || os_family_ == "RedHat";
+    const bool debian = os_family_ == "Debian" || (!known && has_dpkg_db_);
+    const bool redhat = os_family_ == "RedHat" || (!known && !debian && has_rpm_db_);
     if (debian) return has_apt_ ? Kind::kApt : Kind::kDpkg;
     if (redhat) {
       if (has_dnf_) return Kind::kDnf;
@@ -587,10 +593,13 @@ class PackageProvider : public Provider {
     files_.emplace(file, std::move(*pf));
   }
 
-  void Note(const std::vector<const Queued*>& qs, bool remove, Kind kind, size_t n) {
-    std::string text = std::string(remove ? "removed" : "installed") + " by one " +
-                       pkg::KindName(kind) + " call for " + std::to_string(n) + " package" +
-                       (n == 1 ? "" : "s");
+  void Note(const std::vector<const Queued*>& qs, bool remove, Kind kind, size_t n, bool ok) {
+    std::string packages = std::to_string(n) + " package" + (n == 1 ? "" : "s");
+    std::string text = ok ? std::string(remove ? "removed" : "installed") + " by one " +
+                                pkg::KindName(kind) + " call for " + packages
+                          : std::string("the one ") + pkg::KindName(kind) +
+                                (remove ? " removal" : " install") + " call for " + packages +
+                                " failed";
     for (const Queued* q : qs)
       if (q->remove == remove) notes_[q->id] = text;
   }

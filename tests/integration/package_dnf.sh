@@ -54,6 +54,8 @@ R=$T/root
 mkdir -p "$R"   # empty: no /etc, no database
 cat >"$T/site.yaml" <<Y
 resources:
+  - file: /etc
+    ensure: directory
   - file: /etc/yum.repos.d
     ensure: directory
   - file: /etc/yum.repos.d/keel-local.repo
@@ -77,11 +79,11 @@ before=$(tree_sum "$R")
 assert_exit 2 "$KEEL" plan "$T/site.yaml" --root "$R" --detailed-exitcodes
 assert_eq "$before" "$(tree_sum "$R")" "tree after plan"
 assert_contains "$OUT" "+ package[keel-a] (would create)"
-assert_contains "$OUT" "changed 4, failed 0"
+assert_contains "$OUT" "changed 5, failed 0"
 
 assert_exit 2 "$KEEL" apply "$T/site.yaml" --root "$R" --state-dir "$T/state" --detailed-exitcodes \
   --report "$T/r1.json"
-assert_contains "$OUT" "changed 4, failed 0"
+assert_contains "$OUT" "changed 5, failed 0"
 assert_contains "$OUT" "installed by one dnf call for 2 packages (1 package-manager call this run)"
 assert_eq "1.9-1" "$(rpmq "$R" keel-a)" "rpm -q keel-a"
 assert_eq "1.0-1" "$(rpmq "$R" keel-b)" "rpm -q keel-b"
@@ -97,7 +99,7 @@ assert_eq "$after" "$(tree_sum "$R")" "tree after second apply"
 
 # keel resource: the state, applied, changes nothing.
 assert_exit 0 "$KEEL" resource package keel-a --root "$R"
-assert_contains "$OUT" "ensure: 0:1.9-1"
+assert_contains "$OUT" "0:1.9-1"
 printf 'resources:\n%s\n' "$(echo "$OUT" | sed 's/provider: auto/provider: dnf/')" >"$T/res.yaml"
 assert_exit 0 "$KEEL" apply "$T/res.yaml" --root "$R" --state-dir "$T/state" --detailed-exitcodes
 
@@ -142,7 +144,9 @@ assert_exit 4 "$KEEL" apply "$T/missing.yaml" --root "$R" --state-dir "$T/state"
 assert_contains "$OUT" "! package[keel-nope]"
 assert_contains "$OUT" "installing keel-nope, keel-b with dnf"
 assert_contains "$OUT" "keel-nope"
-assert_contains "$OUT" "No match for argument"
+assert_contains "$OUT" "No match for argument: keel-nope"
+assert_contains "$OUT" "Unable to find a match: keel-nope"
+assert_contains "$OUT" "the one dnf install call for 2 packages failed"
 
 # The seed's packages (manifests/package-ipmi.yaml) on a CentOS 6 style
 # root that has its repository configured; dnf stands in for yum.
