@@ -131,6 +131,13 @@ class Provider {
     (void)changed, (void)host, (void)ctx;
     return {};
   }
+  /// After a Flush: one line for the report of resource `r` of its batch
+  /// (a package transaction says which call installed it and how many
+  /// calls the run made); "" for none. Added to the resource's message.
+  virtual std::string FlushMessage(const Resource& r) const {
+    (void)r;
+    return "";
+  }
   /// True when the transaction should re-Read after Apply and fail the
   /// resource if a difference remains (the default). Providers whose
   /// Apply only queues work for Flush return false.

@@ -258,6 +258,7 @@ class Transaction {
     for (size_t i : batch) {
       ResourceReport& rep = reports_[i];
       rep.duration_s += took / static_cast<double>(batch.size());
+      AddMessage(rep, ts.provider->FlushMessage(catalog_.resources[i]));
       if (fl.ok() || status_[i] == Status::kFailed) continue;
       status_[i] = rep.status = Status::kFailed;
       rep.symbol = '!';

@@ -19,6 +19,7 @@ void RegisterBuiltinTypes(Registry& r) {
   RegisterAuditRule(r);
   RegisterService(r);
   RegisterFirewall(r);
+  RegisterPackage(r);
 }
 
 }  // namespace keel

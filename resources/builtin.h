@@ -18,5 +18,6 @@ void RegisterKernelParameter(Registry& r);
 void RegisterAuditRule(Registry& r);
 void RegisterService(Registry& r);
 void RegisterFirewall(Registry& r);  // iptables_rule, iptables_chain
+void RegisterPackage(Registry& r);
 
 }  // namespace keel

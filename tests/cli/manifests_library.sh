@@ -57,7 +57,14 @@ run_case() {  # $1 = manifest path
   echo "ok $name"
 }
 
-for m in "$src"/manifests/*.yaml; do run_case "$m"; done
+for m in "$src"/manifests/*.yaml; do
+  # Package manifests need repositories: their own tests build them.
+  if head -1 "$m" | grep -q '^# needs: package repositories'; then
+    echo "skip $(basename "$m") (needs package repositories)"
+    continue
+  fi
+  run_case "$m"
+done
 run_case "$src/examples"
 
 # Real readers on the results.
