@@ -206,7 +206,8 @@ TEST_CASE("package: the command lines, under --root and live") {
   CHECK(cq.Display().find("--installroot=/img") == std::string::npos);
   Command apt = CandidateQuery(Kind::kApt, t, {"ipmitool"}, {});
   CHECK(apt.chroot);
-  CHECK(apt.argv == std::vector<std::string>{"apt-cache", "policy", "ipmitool"});
+  CHECK(apt.argv == std::vector<std::string>{"apt-cache", "-o", "Dir::Cache::pkgcache=", "-o",
+                                             "Dir::Cache::srcpkgcache=", "policy", "ipmitool"});
   Command apti = InstallCommand(Kind::kApt, t, {VersionSpec(Kind::kApt, "a", "1.0-1")}, {});
   CHECK(apti.chroot);
   CHECK(apti.argv.back() == "a=1.0-1");
