@@ -29,6 +29,7 @@
 #include <algorithm>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <string>
 #include <vector>
@@ -271,6 +272,7 @@ class PackageProvider : public Provider {
 
   Result<Observation> Read(const Resource& want, Host& host, RunContext& ctx) override {
     (void)ctx;
+    std::lock_guard<std::mutex> lock(mu_);  // --jobs: resources of this type converge at once
     auto kind = KindOf(want);
     if (!kind.ok()) return kind.error();
     const Family family = pkg::FamilyOf(*kind);
@@ -286,8 +288,8 @@ class PackageProvider : public Provider {
     Observation have;
     PackageState& st = have.SetState(PackageState{});
     st.kind = *kind;
-    if (auto it = fit->second.installed.find(name); it != fit->second.installed.end())
-      st.installed = it->second.version;
+    if (const pkg::Installed* in = pkg::FindInstalled(fit->second.installed, family, name))
+      st.installed = in->version;
     have.Set("ensure", Value(st.installed ? *st.installed : "absent"));
     have.Set("provider", Value(pkg::KindName(*kind)));
 
@@ -376,6 +378,7 @@ class PackageProvider : public Provider {
   Result<void> Apply(const Resource& want, const Observation& have, std::span<const Change> changes,
                      Host& host, RunContext& ctx, Outcome& out) override {
     (void)ctx;
+    std::lock_guard<std::mutex> lock(mu_);
     const PackageState* st = have.State<PackageState>();
     if (!st || changes.empty()) return {};
     Queued q;
@@ -409,6 +412,7 @@ class PackageProvider : public Provider {
   Result<void> Flush(std::span<const Resource* const> changed, Host& host,
                      RunContext& ctx) override {
     (void)changed, (void)ctx;
+    std::lock_guard<std::mutex> lock(mu_);
     std::vector<Queued> batch;
     batch.swap(queue_);
     if (batch.empty()) return {};
@@ -465,14 +469,13 @@ class PackageProvider : public Provider {
       std::vector<std::string> wrong;
       for (const auto& q : batch) {
         if (pkg::FamilyOf(q.kind) != f) continue;
-        auto it = st.installed.find(q.name);
-        if (q.remove && it != st.installed.end())
-          wrong.push_back(q.name + " (still installed: " + it->second.version + ")");
-        else if (!q.remove && it == st.installed.end())
+        const pkg::Installed* in = pkg::FindInstalled(st.installed, f, q.name);
+        if (q.remove && in)
+          wrong.push_back(q.name + " (still installed: " + in->version + ")");
+        else if (!q.remove && !in)
           wrong.push_back(q.name + " (not installed)");
-        else if (!q.remove && !q.target.empty() &&
-                 pkg::Compare(f, it->second.version, q.target) != 0)
-          wrong.push_back(q.name + " (" + it->second.version + ", wanted " + q.target + ")");
+        else if (!q.remove && !q.target.empty() && pkg::Compare(f, in->version, q.target) != 0)
+          wrong.push_back(q.name + " (" + in->version + ", wanted " + q.target + ")");
       }
       if (!wrong.empty() && errors.empty())
         errors.push_back("after the transaction: " + Join(wrong));
@@ -482,6 +485,7 @@ class PackageProvider : public Provider {
   }
 
   std::string FlushMessage(const Resource& r) const override {
+    std::lock_guard<std::mutex> lock(mu_);
     auto it = notes_.find(r.id());
     if (it == notes_.end()) return "";
     return it->second + " (" + std::to_string(calls_) + " package-manager call" +
@@ -614,6 +618,7 @@ class PackageProvider : public Provider {
   std::vector<Queued> queue_;
   std::map<std::string, std::string> notes_;  // id -> what the flush did for it
   int calls_ = 0;
+  mutable std::mutex mu_;  // guards the members above after Prefetch
 };
 
 }  // namespace

@@ -112,7 +112,9 @@ Command CandidateQuery(Kind kind, const Target& t, const std::vector<std::string
                        const std::vector<std::string>& options) {
   if (kind == Kind::kApt) {
     Command c;
-    c.argv = {"apt-cache", "policy"};
+    // No cache files written: a query in a plan must not change a byte.
+    c.argv = {
+        "apt-cache", "-o", "Dir::Cache::pkgcache=", "-o", "Dir::Cache::srcpkgcache=", "policy"};
     Append(c.argv, names);
     c.query = true;
     c.timeout_s = kQueryTimeout;

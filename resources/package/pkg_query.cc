@@ -59,6 +59,25 @@ Error BadLine(const char* what, size_t n, std::string_view line) {
 
 }  // namespace
 
+const Installed* FindInstalled(const InstalledSet& set, Family family, const std::string& name) {
+  if (auto it = set.find(name); it != set.end()) return &it->second;
+  size_t cut = family == Family::kDeb ? name.rfind(':') : name.rfind('.');
+  if (cut == std::string::npos || cut == 0) return nullptr;
+  const std::string arch = name.substr(cut + 1);
+  if (family == Family::kRpm) {
+    static const char* const kArches[] = {"x86_64",  "i686",  "i386",    "noarch", "aarch64",
+                                          "ppc64le", "s390x", "armv7hl", "src"};
+    bool known = false;
+    for (const char* a : kArches) known = known || arch == a;
+    if (!known) return nullptr;
+  }
+  auto it = set.find(name.substr(0, cut));
+  if (it == set.end()) return nullptr;
+  for (const auto& a : it->second.arches)
+    if (a == arch) return &it->second;
+  return nullptr;
+}
+
 Result<InstalledSet> ParseDpkgQuery(std::string_view text) {
   InstalledSet set;
   size_t n = 0;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "engine/result.h"
+#include "resources/package/pkg_version.h"
 
 namespace keel::pkg {
 
@@ -31,6 +32,11 @@ struct Installed {
   std::vector<std::string> arches;
 };
 using InstalledSet = std::map<std::string, Installed>;
+
+/// The installed package `name` names: the exact name, else a name with an
+/// architecture ("libc6:amd64" for dpkg, "glibc.i686" for rpm) when that
+/// architecture is installed. nullptr when not installed.
+const Installed* FindInstalled(const InstalledSet& set, Family family, const std::string& name);
 
 /// dpkg-query output in kDpkgQueryFormat. Only fully installed packages
 /// count (status "ii", "hi": the second letter 'i'); removed ones with

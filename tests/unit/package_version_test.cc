@@ -126,6 +126,20 @@ TEST_CASE("package: dpkg-query output (captured from Debian 12) and package stat
   CHECK_FALSE(ParseDpkgQuery(std::string("a\t1\tii \tall\n\x01\xff garbage\n")).ok());
 }
 
+TEST_CASE("package: names with an architecture find the installed package") {
+  auto deb = ParseDpkgQuery("libc6\t2.36-9\tii \tamd64\nlibc6\t2.36-9\tii \ti386\n");
+  REQUIRE(deb.ok());
+  CHECK(FindInstalled(*deb, Family::kDeb, "libc6") != nullptr);
+  CHECK(FindInstalled(*deb, Family::kDeb, "libc6:i386") != nullptr);
+  CHECK(FindInstalled(*deb, Family::kDeb, "libc6:arm64") == nullptr);
+  auto rpm = ParseRpmQuery("glibc\t0:2.12-1\tx86_64\npython3.11\t0:3.11.2-1\tx86_64\n");
+  REQUIRE(rpm.ok());
+  CHECK(FindInstalled(*rpm, Family::kRpm, "glibc.x86_64") != nullptr);
+  CHECK(FindInstalled(*rpm, Family::kRpm, "glibc.i686") == nullptr);
+  CHECK(FindInstalled(*rpm, Family::kRpm, "python3.11") != nullptr);  // a dot in the name
+  CHECK(FindInstalled(*rpm, Family::kRpm, "python3.12") == nullptr);
+}
+
 TEST_CASE("package: rpm -qa output, kernels and gpg-pubkey") {
   auto s = ParseRpmQuery(
       "kernel\t0:2.6.32-431.el6\tx86_64\n"
@@ -206,7 +220,8 @@ TEST_CASE("package: the command lines, under --root and live") {
   CHECK(cq.Display().find("--installroot=/img") == std::string::npos);
   Command apt = CandidateQuery(Kind::kApt, t, {"ipmitool"}, {});
   CHECK(apt.chroot);
-  CHECK(apt.argv == std::vector<std::string>{"apt-cache", "policy", "ipmitool"});
+  CHECK(apt.argv == std::vector<std::string>{"apt-cache", "-o", "Dir::Cache::pkgcache=", "-o",
+                                             "Dir::Cache::srcpkgcache=", "policy", "ipmitool"});
   Command apti = InstallCommand(Kind::kApt, t, {VersionSpec(Kind::kApt, "a", "1.0-1")}, {});
   CHECK(apti.chroot);
   CHECK(apti.argv.back() == "a=1.0-1");
