@@ -3,6 +3,8 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -62,7 +64,51 @@ bool WriteAll(int fd, const char* data, size_t len) {
   return true;
 }
 
+// The inode flags (FS_IOC_GETFLAGS) of `name` in `dirfd` ("." = the
+// directory itself); 0 when they cannot be read.
+long InodeFlags(int dirfd, const std::string& name) {
+  int fd = ::openat(dirfd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) return 0;
+  long flags = 0;
+  int f = 0;
+  if (::ioctl(fd, FS_IOC_GETFLAGS, &f) == 0) flags = f;
+  ::close(fd);
+  return flags;
+}
+
+// Why an EPERM happened, as far as keel can tell: " (the file is immutable:
+// ...)", or a general hint.
+std::string EpermHint(int dirfd, const std::string& name) {
+  long file = InodeFlags(dirfd, name), dir = InodeFlags(dirfd, ".");
+  if (file & FS_IMMUTABLE_FL)
+    return " (the file has the immutable attribute: chattr +i; lsattr shows it, chattr -i lifts "
+           "it)";
+  if (file & FS_APPEND_FL)
+    return " (the file has the append-only attribute: chattr +a; lsattr shows it, chattr -a "
+           "lifts it)";
+  if (dir & (FS_IMMUTABLE_FL | FS_APPEND_FL))
+    return " (its directory has the immutable or append-only attribute: chattr +i/+a; lsattr -d "
+           "shows it)";
+  return " (an immutable or append-only attribute, chattr +i / +a, is a likely cause: check "
+         "with lsattr)";
+}
+
 }  // namespace
+
+FileIdentity IdentityOf(const struct stat& st) {
+  return FileIdentity{
+      .exists = true,
+      .dev = st.st_dev,
+      .ino = st.st_ino,
+      .size = st.st_size,
+      .mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec};
+}
+
+FileIdentity IdentityAt(int dirfd, const std::string& name) {
+  struct stat st;
+  if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return FileIdentity{};
+  return IdentityOf(st);
+}
 
 FaultHook SetAtomicFaultHook(FaultHook hook) { return g_fault_hook.exchange(hook); }
 
@@ -81,12 +127,18 @@ Result<void> AtomicWriteAt(int dirfd, const std::string& name, std::string_view 
   std::string tmp = opts.temp_name.empty() ? AtomicTempName(name) : opts.temp_name;
   int tfd =
       ::openat(dirfd, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (tfd < 0) return IoError(errno, what + ": creating a temporary file");
+  if (tfd < 0) {
+    int err = errno;
+    std::string hint = err == EPERM ? EpermHint(dirfd, name) : "";
+    return MakeError(ErrorCode::kIo,
+                     what + ": creating a temporary file: " + std::strerror(err) + hint);
+  }
   Fd t(tfd);
   auto fail = [&](const char* step, int err) -> Result<void> {
     t.Reset();
     ::unlinkat(dirfd, tmp.c_str(), 0);
-    return IoError(err, what + ": " + step);
+    std::string hint = err == EPERM ? EpermHint(dirfd, name) : "";
+    return MakeError(ErrorCode::kIo, what + ": " + step + ": " + std::strerror(err) + hint);
   };
   if (int e = Fault(FaultStep::kWrite, display)) return fail("write", e);
   if (!WriteAll(tfd, data.data(), data.size())) return fail("write", errno);
@@ -105,6 +157,21 @@ Result<void> AtomicWriteAt(int dirfd, const std::string& name, std::string_view 
   if (int e = Fault(FaultStep::kFsync, display)) return fail("fsync", e);
   if (::fsync(tfd) != 0) return fail("fsync", errno);
   if (::close(t.Release()) != 0) return fail("close", errno);
+  if (opts.before_rename) {
+    if (auto b = opts.before_rename(); !b.ok()) {
+      ::unlinkat(dirfd, tmp.c_str(), 0);
+      return b;
+    }
+  }
+  // The last look before the rename: a file someone changed since keel
+  // read it (an administrator's appended line) is not overwritten.
+  if (opts.expect && IdentityAt(dirfd, name) != *opts.expect) {
+    ::unlinkat(dirfd, tmp.c_str(), 0);
+    return MakeError(ErrorCode::kConflict,
+                     what +
+                         ": it changed while keel was writing it (another program wrote it "
+                         "after keel read it); not replaced, the next run will look again");
+  }
   if (int e = Fault(FaultStep::kRename, display)) return fail("rename", e);
   if (::renameat(dirfd, tmp.c_str(), dirfd, name.c_str()) != 0) return fail("rename", errno);
   // The new file is in place; a failed directory fsync means it may not

@@ -6,9 +6,11 @@
 // and the config repo.
 #pragma once
 
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -20,6 +22,23 @@
 
 namespace keel {
 
+/// What a file was when keel looked at it: absent, or this inode with this
+/// size and mtime. A write that expects it fails when the file is something
+/// else just before the rename (someone edited it meanwhile).
+struct FileIdentity {
+  bool exists = false;
+  dev_t dev = 0;
+  ino_t ino = 0;
+  off_t size = 0;
+  int64_t mtime_ns = 0;
+  bool operator==(const FileIdentity&) const = default;
+};
+/// The identity of a stat result.
+FileIdentity IdentityOf(const struct stat& st);
+/// The identity of `name` in `dirfd` (not following a final symlink);
+/// exists false when absent or unreadable.
+FileIdentity IdentityAt(int dirfd, const std::string& name);
+
 struct AtomicWriteOptions {
   uint32_t mode = 0644;  // final permission bits (07777), set past the umask
   /// fchown'ed when set (owner before mode: chown clears set-id bits). An
@@ -27,6 +46,15 @@ struct AtomicWriteOptions {
   std::optional<uint32_t> uid, gid;
   /// Temp file name in the directory; "" = AtomicTempName(name).
   std::string temp_name;
+  /// When set: the target must still be this just before the rename, else
+  /// the write fails with kConflict ("... changed while keel was writing
+  /// it ...") and the old file stays.
+  std::optional<FileIdentity> expect;
+  /// Runs after the temp file is written and synced, before the identity
+  /// check and the rename: the backup of the old content is taken there, so
+  /// a write that fails earlier (a full disk) leaves no backup behind. Its
+  /// error fails the write (the temp file removed).
+  std::function<Result<void>()> before_rename;
 };
 
 /// ".keel-<name>.<12 hex>": the temp file name of a write of `name` (kept
@@ -41,7 +69,9 @@ bool IsAtomicTempName(std::string_view name);
 /// names the target in errors: "cannot write <display>: <step>: <strerror>"
 /// (steps: "creating a temporary file", "write", "chown", "chmod", "fsync",
 /// "close", "rename", "fsync of the directory"). On failure before the
-/// rename the old file is intact and the temp file removed.
+/// rename the old file is intact and the temp file removed. EPERM (on the
+/// temp file or the rename) names the likely cause: an immutable or
+/// append-only attribute (chattr +i / +a), checked on the file and directory.
 Result<void> AtomicWriteAt(int dirfd, const std::string& name, std::string_view data,
                            const AtomicWriteOptions& opts, const std::string& display);
 

@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <mutex>
 #include <set>
 
@@ -101,6 +102,7 @@ class RealHost : public Host {
     if (!ReadAll(fd, content, static_cast<size_t>(st.st_size))) {
       return IoError(errno, "cannot read " + Where(path));
     }
+    NoteRead(path, st);
     return std::optional<std::string>(std::move(content));
   }
 
@@ -185,23 +187,26 @@ class RealHost : public Host {
       return MakeError(ErrorCode::kIo, what + ": unresolvable symlink");
     }
     bool old_regular = exists && S_ISREG(old.st_mode);
+    // The file as found now: it must still be what a provider read in this
+    // run, and still be this just before the rename (AtomicWriteAt).
+    FileIdentity now = exists ? IdentityOf(old) : FileIdentity{};
+    if (auto seen = LastRead(requested); seen && *seen != now) {
+      return MakeError(ErrorCode::kConflict,
+                       what +
+                           ": it changed after keel read it in this run (another program "
+                           "wrote it); not replaced, the next run will look again");
+    }
 
+    std::string previous;
+    bool save = false;
     if (old_regular && attrs.backup && backups_ != nullptr) {
       int ofd = ::openat(pfd, base.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
       if (ofd < 0) return IoError(errno, what + ": reading the old content");
       Fd of(ofd);
-      std::string previous;
       if (!ReadAll(ofd, previous, static_cast<size_t>(old.st_size))) {
         return IoError(errno, what + ": reading the old content");
       }
-      if (previous != data) {
-        // Indexed under the managed path (what `keel restore` is given).
-        auto saved = backups_->Save(requested, previous);
-        if (!saved.ok()) {
-          Error e = saved.error();
-          return e.Context(what + ": backup failed");
-        }
-      }
+      save = previous != data;
     }
 
     uint32_t mode = attrs.mode ? *attrs.mode : (old_regular ? (old.st_mode & 07777) : 0644);
@@ -209,9 +214,23 @@ class RealHost : public Host {
     uint32_t gid = attrs.gid ? *attrs.gid : (exists ? old.st_gid : 0);
 
     AtomicWriteOptions opts{
-        .mode = mode, .uid = uid, .gid = gid, .temp_name = AtomicTempName(base)};
+        .mode = mode, .uid = uid, .gid = gid, .temp_name = AtomicTempName(base), .expect = now};
+    if (save) {
+      // Taken once the new content is safely in its temp file: a write that
+      // fails first (a full disk) leaves no backup or index line behind.
+      opts.before_rename = [&]() -> Result<void> {
+        // Indexed under the managed path (what `keel restore` is given).
+        auto saved = backups_->Save(requested, previous);
+        if (!saved.ok()) {
+          Error e = saved.error();
+          return e.Context(what + ": backup failed");
+        }
+        return {};
+      };
+    }
     auto own = temps_.Own(opts.temp_name);
     auto written = AtomicWriteAt(pfd, base, data, opts, Where(path));
+    ForgetRead(requested, now);
     if (!written.ok()) return written;
     temps_.SweepOnce(pfd);
     return {};
@@ -256,6 +275,7 @@ class RealHost : public Host {
   }
 
   Result<void> Symlink(const HostPath& path, const std::string& target) override {
+    ForgetRead(path);
     std::string what = "cannot create symlink " + Where(path);
     if (path.IsRoot()) return MakeError(ErrorCode::kInvalid, what);
     if (target.empty()) return MakeError(ErrorCode::kInvalid, what + ": empty target");
@@ -288,6 +308,7 @@ class RealHost : public Host {
   }
 
   Result<void> Remove(const HostPath& path, bool recursive, bool backup) override {
+    ForgetRead(path);
     std::string what = "cannot remove " + Where(path);
     if (path.IsRoot()) return MakeError(ErrorCode::kInvalid, what + ": it is the root");
     int pfd = Open(path.Parent(), O_RDONLY | O_DIRECTORY);
@@ -484,8 +505,36 @@ class RealHost : public Host {
   std::string root_;
   Fd root_fd_;
   RootResolver resolver_;
+  // What ReadFile saw of each path (identity), so that a write of a file
+  // changed by someone else since keel read it fails instead of losing
+  // their change. Forgotten when keel writes or removes the path.
+  void NoteRead(const HostPath& path, const struct stat& st) {
+    std::lock_guard<std::mutex> lock(reads_mu_);
+    reads_[path.str()] = IdentityOf(st);
+  }
+  std::optional<FileIdentity> LastRead(const HostPath& path) {
+    std::lock_guard<std::mutex> lock(reads_mu_);
+    auto it = reads_.find(path.str());
+    if (it == reads_.end()) return std::nullopt;
+    return it->second;
+  }
+  // Also forgets the other names (links) read of the inode keel replaced.
+  void ForgetRead(const HostPath& path, const FileIdentity& replaced = {}) {
+    std::lock_guard<std::mutex> lock(reads_mu_);
+    reads_.erase(path.str());
+    if (!replaced.exists) return;
+    for (auto it = reads_.begin(); it != reads_.end();) {
+      if (it->second.dev == replaced.dev && it->second.ino == replaced.ino)
+        it = reads_.erase(it);
+      else
+        ++it;
+    }
+  }
+
   BackupSink* backups_;
   TempSweeper temps_;  // a killed run's temp files, swept once per directory
+  std::mutex reads_mu_;
+  std::map<std::string, FileIdentity> reads_;
 };
 
 Result<CommandResult> RealHost::Run(const Command& cmd) {

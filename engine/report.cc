@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/interrupt.h"
 #include "engine/json.h"
 #include "engine/text_lines.h"
 
@@ -183,6 +184,21 @@ std::string RenderJson(const Report& report) {
   j.Set("resources", std::move(resources));
   List warnings(report.warnings.begin(), report.warnings.end());
   j.Set("warnings", std::move(warnings));
+  // Beyond SPEC 5's fields: run errors and the stop by a signal.
+  List errors(report.errors.begin(), report.errors.end());
+  j.Set("errors", std::move(errors));
+  if (report.interrupted) {
+    List never(report.never_ran.begin(), report.never_ran.end());
+    j.Set("interrupted",
+          Map{{"signal", report.interrupt_signal == 2    ? Value("SIGINT")
+                         : report.interrupt_signal == 15 ? Value("SIGTERM")
+                         : report.interrupt_signal == 0
+                             ? Value()
+                             : Value("signal " + std::to_string(report.interrupt_signal))},
+              {"never_ran", std::move(never)}});
+  } else {
+    j.Set("interrupted", Value());
+  }
   return JsonPretty(Value(std::move(j))) + "\n";
 }
 
@@ -193,8 +209,10 @@ void RenderText(const Report& report, const TextOptions& options, std::ostream& 
     bool failed = r.status == Status::kFailed;
     bool skipped = r.status == Status::kSkipped;
     bool changed = r.status == Status::kChanged;
-    // A refresh of an otherwise unchanged resource gets its own mark.
-    bool refreshed_only = r.status == Status::kUnchanged && r.refreshed;
+    // A refresh of an otherwise unchanged resource gets its own mark (it
+    // counts as changed: SPEC 5).
+    bool refreshed_only = (r.status == Status::kUnchanged || r.status == Status::kChanged) &&
+                          r.refreshed && r.changes.empty();
     if (refreshed_only) sym = '*';
     bool show = options.verbosity < 0
                     ? failed
@@ -204,7 +222,7 @@ void RenderText(const Report& report, const TextOptions& options, std::ostream& 
     std::string mark(1, sym);
     p.Colored(SymbolColor(sym), mark);
     out << " " << r.id;
-    if (report.noop && changed) out << NoopWording(sym);
+    if (report.noop && changed && !refreshed_only) out << NoopWording(sym);
     if (refreshed_only && !r.message) out << (report.noop ? " (would refresh)" : " (refreshed)");
     if (r.message && !r.message->empty()) out << ": " << *r.message;
     if (options.verbosity > 0) out << " (" << Seconds(r.duration_s) << " s)";
@@ -237,15 +255,27 @@ void RenderText(const Report& report, const TextOptions& options, std::ostream& 
       out << " " << w << "\n";
     }
   }
+  for (const std::string& e : report.errors) {
+    p.Colored(kRed, "error:");
+    out << " " << e << "\n";
+  }
   out << "changed " << report.Count(Status::kChanged) << ", failed "
       << report.Count(Status::kFailed) << ", skipped " << report.Count(Status::kSkipped)
       << ", unchanged " << report.Count(Status::kUnchanged) << " (" << Seconds(report.duration_s)
       << " s)\n";
   if (report.reboot_required && !report.noop) out << "reboot required\n";
+  if (report.interrupted) {
+    out << "interrupted";
+    if (report.interrupt_signal == 2) out << " by SIGINT";
+    if (report.interrupt_signal == 15) out << " by SIGTERM";
+    out << ": " << report.never_ran.size() << " resource(s) never ran\n";
+  }
 }
 
 int ExitCode(const Report& report, bool detailed) {
-  bool failures = report.Count(Status::kFailed) > 0 || report.Count(Status::kSkipped) > 0;
+  if (report.interrupted) return InterruptedExitCode(report.interrupt_signal);
+  bool failures = report.Count(Status::kFailed) > 0 || report.Count(Status::kSkipped) > 0 ||
+                  !report.errors.empty();
   bool changes = report.Count(Status::kChanged) > 0;
   if (!detailed) return failures ? 1 : 0;
   return (changes ? 2 : 0) | (failures ? 4 : 0);

@@ -39,6 +39,15 @@ struct Report {
   bool reboot_required = false;
   std::vector<ResourceReport> resources;  // every catalog resource, in converge order
   std::vector<std::string> warnings;
+  /// Failures of the run itself, not of one resource (the owed refreshes or
+  /// last_run.json could not be written): they count as failures.
+  std::vector<std::string> errors;
+  /// Stopped by SIGTERM/SIGINT (engine/interrupt.h): no resource started
+  /// after the signal; `never_ran` lists those that did not start (also in
+  /// `resources`, skipped).
+  bool interrupted = false;
+  int interrupt_signal = 0;  // 0: a stop request without a signal (tests)
+  std::vector<std::string> never_ran;
 
   int Count(Status s) const;
 };
@@ -71,7 +80,10 @@ std::string RenderJson(const Report& report);
 /// Colour: + green, ~ and * yellow, ! and - red; diff lines coloured.
 void RenderText(const Report& report, const TextOptions& options, std::ostream& out);
 /// SPEC 5 exit codes. `detailed`: 0 nothing changed, 2 changes, 4 failures,
-/// 6 both; otherwise 0 or 1. A skipped resource counts as a failure.
+/// 6 both; otherwise 0 or 1. A skipped resource and a run error count as a
+/// failure; a refresh is a change (its resource is reported changed). An
+/// interrupted run exits 128 + the signal (130 SIGINT, 143 SIGTERM) in both
+/// modes: a status no complete run has.
 int ExitCode(const Report& report, bool detailed);
 
 }  // namespace keel

@@ -4,6 +4,7 @@
 
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -13,6 +14,7 @@
 #include "engine/config_repo.h"
 #include "engine/facts.h"
 #include "engine/host_real.h"
+#include "engine/json.h"
 #include "engine/log.h"
 #include "engine/manifest_loader.h"
 #include "engine/state.h"
@@ -77,6 +79,57 @@ bool PullForRun(const RunRequest& f, bool dry, LoadedRun& l) {
   std::string rel = f.path == "./site.yaml" ? "site.yaml" : f.path;
   l.repo_path = rel;
   l.entry = EntryPath((std::filesystem::path(pulled->tree_dir) / rel).string());
+  return true;
+}
+
+// Space kept free in the state dir for the owed refreshes and the report:
+// every id twice (the file and its temp copy), ~1 KiB of report per
+// resource, 64 KiB more; at most 64 MiB.
+uint64_t ReserveBytes(const Catalog& catalog) {
+  uint64_t ids = 0;
+  for (const auto& r : catalog.resources) ids += r.id().size() + 1;
+  uint64_t want = 2 * ids + 1024 * static_cast<uint64_t>(catalog.resources.size()) + 65536;
+  return std::min<uint64_t>(want, 64ull << 20);
+}
+
+// The content of last_run.json while a run is in progress: a run killed
+// before its end leaves this, never an earlier run's report.
+std::string RunMarker(const Report& report) {
+  Map m;
+  m.Set("report_version", report.report_version);
+  m.Set("keel_version", report.keel_version);
+  m.Set("in_progress", true);
+  m.Set("pid", static_cast<int64_t>(::getpid()));
+  m.Set("root", report.root);
+  m.Set("started_at", report.started_at);
+  m.Set("message",
+        "keel started this run and has not finished it; if no keel process has this pid, the "
+        "run was killed before writing its report");
+  return JsonPretty(Value(std::move(m))) + "\n";
+}
+
+// Before a real run changes anything: temp files of killed runs swept, the
+// owed refreshes readable, space reserved, last_run.json marked. False (the
+// error logged) when the run must not go on.
+bool PrepareStateDir(StateDir& state, const LoadedRun& l, const Report& report) {
+  int swept = state.SweepTemps();
+  if (swept > 0)
+    log::Info("removed " + std::to_string(swept) + " temp file(s) of a killed run from " +
+              state.dir());
+  if (auto owed = state.OwedRefreshes(); !owed.ok()) {
+    log::Error(owed.error().message + "; nothing changed");
+    return false;
+  }
+  if (auto r = state.Reserve(ReserveBytes(l.catalog)); !r.ok()) {
+    log::Error(r.error().message + "; nothing changed");
+    return false;
+  }
+  if (auto m = state.MarkRunStarted(RunMarker(report)); !m.ok()) {
+    state.ReleaseReserve();
+    log::Error(m.error().message + "; nothing changed");
+    return false;
+  }
+  state.SetBackupOrigin("run " + report.started_at + " " + std::to_string(::getpid()));
   return true;
 }
 
@@ -218,6 +271,10 @@ RunOutcome RunPipeline(const RunRequest& f) {
     report.commit = l->commit;
   }
   report.started_at = NowRfc3339();
+  if (!dry && !PrepareStateDir(*l->state, *l, report)) {
+    l->state->Unlock();
+    return out;
+  }
   RunOptions opts{.noop = dry, .jobs = std::max(1, f.jobs), .tags = f.tags, .on_start = f.on_start};
   RunTransaction(l->catalog, *l->graph, l->registry, *l->host, ctx, l->state.get(), opts, report);
 
@@ -225,8 +282,18 @@ RunOutcome RunPipeline(const RunRequest& f) {
   out.json = RenderJson(report);
   out.exit_code = ExitCode(report, f.detailed);
   if (!dry) {
+    // Failing to write the report is a failure of the run; the marker of
+    // the run in progress is then removed rather than left standing.
     auto w = l->state->WriteLastRun(out.json + "\n");
-    if (!w.ok()) log::Error("cannot write last_run.json: " + w.error().message);
+    if (!w.ok()) {
+      std::string msg = "cannot write last_run.json: " + w.error().message;
+      log::Error(msg);
+      report.errors.push_back(msg);
+      (void)l->state->RemoveLastRun();
+      out.json = RenderJson(report);
+      out.exit_code = ExitCode(report, f.detailed);
+    }
+    l->state->ReleaseReserve();
     l->state->Unlock();
   }
   return out;

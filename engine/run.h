@@ -33,7 +33,8 @@ struct RunRequest {
   std::string state_dir;  // "" = <root>/var/lib/keel
   double lock_timeout = 0;
   std::string git_url, branch, ref, ssh_key;
-  bool detailed = false;  // --detailed-exitcodes
+  bool detailed = false;   // --detailed-exitcodes
+  double stop_grace = 30;  // --stop-grace (the CLI installs the signal handlers)
   /// Progress callback (RunOptions::on_start); may be empty.
   std::function<void(const Resource& r, size_t started, size_t total)> on_start;
 };

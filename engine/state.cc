@@ -2,11 +2,13 @@
 // last_run.json; every file reached relative to one directory fd.
 #include "engine/state.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -15,6 +17,7 @@
 #include "engine/atomic_file.h"
 #include "engine/clock.h"
 #include "engine/digest.h"
+#include "engine/interrupt.h"
 #include "engine/text_lines.h"
 
 namespace keel {
@@ -22,6 +25,27 @@ namespace keel {
 namespace {
 
 constexpr const char* kDefaultRel = "var/lib/keel";
+constexpr const char* kReserve = ".reserve";
+
+// Removes the AtomicTempName files in `dirfd`; returns how many.
+int SweepDir(int dirfd) {
+  if (dirfd < 0) return 0;
+  int dfd = ::openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) return 0;
+  DIR* d = ::fdopendir(dfd);
+  if (d == nullptr) {
+    ::close(dfd);
+    return 0;
+  }
+  std::vector<std::string> stale;
+  while (struct dirent* e = ::readdir(d)) {
+    if (e->d_type != DT_DIR && IsAtomicTempName(e->d_name)) stale.emplace_back(e->d_name);
+  }
+  int n = 0;
+  for (const auto& name : stale) n += ::unlinkat(::dirfd(d), name.c_str(), 0) == 0;
+  ::closedir(d);
+  return n;
+}
 
 Error IoError(int err, const std::string& what) {
   return MakeError(ErrorCode::kIo, what + ": " + std::strerror(err));
@@ -197,7 +221,7 @@ Result<void> StateDir::Lock(double timeout_s) {
       ::close(fd);
       return IoError(err, "cannot lock " + path);
     }
-    if (std::chrono::steady_clock::now() >= deadline) {
+    if (std::chrono::steady_clock::now() >= deadline || StopRequested()) {
       std::string holder;
       char buf[64];
       ssize_t n = ::pread(fd, buf, sizeof buf - 1, 0);
@@ -245,7 +269,9 @@ Result<void> StateDir::Save(const HostPath& path, std::string_view content) {
   int fd = ::openat(bfd, "index", O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) return IoError(errno, "cannot write " + index);
   Fd f(fd);
-  std::string line = NowRfc3339(true) + "\t" + path.str() + "\t" + sha + "\n";
+  std::string line = NowRfc3339(true) + "\t" + path.str() + "\t" + sha;
+  if (!origin_.empty()) line += "\t" + origin_;
+  line += "\n";
   if (!WriteAll(fd, line.data(), line.size()) || ::fsync(fd) != 0) {
     return IoError(errno, "cannot write " + index);
   }
@@ -260,11 +286,20 @@ Result<std::vector<BackupEntry>> StateDir::Index() const {
   if (!text.ok()) return text.error();
   if (!text->has_value()) return out;
   for (std::string_view view : SplitLines(**text)) {
+    // time \t path \t sha256 [\t origin]; a path may hold tabs, a sha not.
     std::string line(view);
     size_t t1 = line.find('\t');
     size_t t2 = line.rfind('\t');
     if (t1 == std::string::npos || t2 == t1) continue;  // a torn or foreign line
-    BackupEntry e{line.substr(0, t1), line.substr(t1 + 1, t2 - t1 - 1), line.substr(t2 + 1)};
+    std::string origin;
+    if (!IsSha(line.substr(t2 + 1))) {
+      origin = line.substr(t2 + 1);
+      line.resize(t2);
+      t2 = line.rfind('\t');
+      if (t2 == std::string::npos || t2 <= t1) continue;
+    }
+    BackupEntry e{line.substr(0, t1), line.substr(t1 + 1, t2 - t1 - 1), line.substr(t2 + 1),
+                  origin};
     if (!IsSha(e.sha256)) continue;
     out.push_back(std::move(e));
   }
@@ -282,15 +317,31 @@ Result<std::string> StateDir::LoadBackup(const std::string& sha256) const {
   return std::move(**text);
 }
 
-std::vector<std::string> StateDir::OwedRefreshes() const {
+Result<std::vector<std::string>> StateDir::OwedRefreshes() const {
   std::vector<std::string> ids;
   auto dfd = DirFd(false);
-  if (!dfd.ok()) return ids;
+  if (!dfd.ok()) return dfd.error();
   auto text = ReadAt(*dfd, "owed_refreshes", dir_ + "/owed_refreshes");
-  if (!text.ok() || !text->has_value()) return ids;
+  if (!text.ok()) return text.error();
+  if (!text->has_value()) return ids;
   for (std::string_view id : SplitLines(**text))
     if (!id.empty()) ids.emplace_back(id);
   return ids;
+}
+
+Result<void> StateDir::WriteStateFile(const std::string& name, std::string_view data) {
+  auto dfd = DirFd(true);
+  if (!dfd.ok()) return dfd.error();
+  std::string path = dir_ + "/" + name;
+  auto w = AtomicWriteAt(*dfd, name, data, AtomicWriteOptions{.mode = 0600}, path);
+  if (w.ok() || !reserved_) return w;
+  const std::string& m = w.error().message;
+  if (m.find(std::strerror(ENOSPC)) == std::string::npos &&
+      m.find(std::strerror(EDQUOT)) == std::string::npos)
+    return w;
+  // The disk filled up during the run: the reserve was kept for this.
+  ReleaseReserve();
+  return AtomicWriteAt(*dfd, name, data, AtomicWriteOptions{.mode = 0600}, path);
 }
 
 Result<void> StateDir::SetOwedRefreshes(const std::vector<std::string>& ids) {
@@ -303,18 +354,76 @@ Result<void> StateDir::SetOwedRefreshes(const std::vector<std::string>& ids) {
       return IoError(errno, "cannot remove " + path);
     return {};
   }
-  auto dfd = DirFd(true);
-  if (!dfd.ok()) return dfd.error();
   std::string text;
   for (const auto& id : ids) text += id + "\n";
-  return AtomicWriteAt(*dfd, "owed_refreshes", text, AtomicWriteOptions{.mode = 0600}, path);
+  return WriteStateFile("owed_refreshes", text);
 }
 
 Result<void> StateDir::WriteLastRun(const std::string& json) {
+  return WriteStateFile("last_run.json", json);
+}
+
+Result<void> StateDir::MarkRunStarted(const std::string& marker) {
+  auto w = WriteStateFile("last_run.json", marker);
+  if (w.ok()) return {};
+  if (!RemoveLastRun().ok()) {
+    Error e = w.error();
+    return e.Context("cannot mark or remove the previous " + dir_ + "/last_run.json");
+  }
+  return {};
+}
+
+Result<void> StateDir::RemoveLastRun() {
+  auto dfd = DirFd(false);
+  if (!dfd.ok()) return dfd.error();
+  if (*dfd < 0) return {};
+  if (::unlinkat(*dfd, "last_run.json", 0) != 0 && errno != ENOENT)
+    return IoError(errno, "cannot remove " + dir_ + "/last_run.json");
+  return {};
+}
+
+int StateDir::SweepTemps() {
+  auto dfd = DirFd(false);
+  if (!dfd.ok() || *dfd < 0) return 0;
+  int n = SweepDir(*dfd);
+  auto bfd = BackupFd(false);
+  if (bfd.ok() && *bfd >= 0) n += SweepDir(*bfd);
+  return n;
+}
+
+Result<void> StateDir::Reserve(uint64_t bytes) {
   auto dfd = DirFd(true);
   if (!dfd.ok()) return dfd.error();
-  return AtomicWriteAt(*dfd, "last_run.json", json, AtomicWriteOptions{.mode = 0600},
-                       dir_ + "/last_run.json");
+  std::string path = dir_ + "/" + kReserve;
+  int fd = ::openat(*dfd, kReserve, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) return IoError(errno, "cannot reserve space in the state dir: " + path);
+  Fd f(fd);
+  int err = ::posix_fallocate(fd, 0, static_cast<off_t>(bytes));
+  if (err == EOPNOTSUPP || err == EINVAL) {
+    // No fallocate here: write the bytes.
+    std::string zeros(65536, '\0');
+    err = 0;
+    for (uint64_t done = 0; done < bytes && err == 0;) {
+      size_t n = static_cast<size_t>(std::min<uint64_t>(zeros.size(), bytes - done));
+      if (!WriteAll(fd, zeros.data(), n)) err = errno;
+      done += n;
+    }
+  }
+  if (err == 0 && ::fsync(fd) != 0) err = errno;
+  if (err != 0) {
+    f.Reset();
+    ::unlinkat(*dfd, kReserve, 0);
+    return IoError(err, "cannot reserve " + std::to_string(bytes) + " bytes in the state dir " +
+                            dir_ + " for the owed refreshes and the report");
+  }
+  reserved_ = true;
+  return {};
+}
+
+void StateDir::ReleaseReserve() {
+  auto dfd = DirFd(false);
+  if (dfd.ok() && *dfd >= 0) ::unlinkat(*dfd, kReserve, 0);
+  reserved_ = false;
 }
 
 }  // namespace keel

@@ -9,6 +9,7 @@
 // write outside the root.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -27,6 +28,9 @@ struct BackupEntry {
   std::string time;  // RFC 3339 UTC
   std::string path;  // HostPath text
   std::string sha256;
+  /// Who replaced the content: "run <started_at> <pid>" for an apply,
+  /// "restore" for `keel restore`; "" in index lines of older keels.
+  std::string origin;
 };
 
 class StateDir : public BackupSink {
@@ -47,22 +51,49 @@ class StateDir : public BackupSink {
   const std::string& dir() const { return dir_; }
 
   /// Takes the exclusive run lock, waiting up to timeout_s seconds. Error
-  /// kConflict naming the holder's pid when held.
+  /// kConflict naming the holder's pid when held. A stop request
+  /// (SIGTERM/SIGINT) ends the wait with kConflict too.
   Result<void> Lock(double timeout_s);
   void Unlock();
 
+  /// With the lock held: removes the temp files killed runs left in the
+  /// state dir and backup/ (AtomicTempName names). Returns how many.
+  int SweepTemps();
+
+  /// Reserves `bytes` in the state dir's file system (a file `.reserve`,
+  /// fallocated) so that the owed refreshes and the report can still be
+  /// written when backups or others fill the disk: a write of them that
+  /// fails with ENOSPC/EDQUOT releases the reserve and is tried once more.
+  /// Error when the space is not there (the run must then change nothing).
+  Result<void> Reserve(uint64_t bytes);
+  /// Removes the reserve (end of the run).
+  void ReleaseReserve();
+
+  /// Labels the index lines of later Save calls (BackupEntry::origin).
+  void SetBackupOrigin(std::string origin) { origin_ = std::move(origin); }
+
   /// Stores content under backup/<sha256> (0600, dir 0700) and appends an
-  /// index line "time\tpath\tsha256".
+  /// index line "time\tpath\tsha256\torigin".
   Result<void> Save(const HostPath& path, std::string_view content) override;
   Result<std::vector<BackupEntry>> Index() const;
   /// Content of a backup by sha; error when missing.
   Result<std::string> LoadBackup(const std::string& sha256) const;
 
-  /// Owed refreshes (resource ids) kept from earlier runs.
-  std::vector<std::string> OwedRefreshes() const;
+  /// Owed refreshes (resource ids) kept from earlier runs; empty when none.
+  /// Error when the file exists but cannot be read (a run must not go on
+  /// as if nothing were owed).
+  Result<std::vector<std::string>> OwedRefreshes() const;
   Result<void> SetOwedRefreshes(const std::vector<std::string>& ids);
 
+  /// Replaces last_run.json (uses the reserve on ENOSPC).
   Result<void> WriteLastRun(const std::string& json);
+  /// At the start of a real run, before anything changes: replaces
+  /// last_run.json by `marker` (a run in progress), or removes it when that
+  /// cannot be written, so an earlier run's report never passes for this
+  /// one's. Error when neither works.
+  Result<void> MarkRunStarted(const std::string& marker);
+  /// Removes last_run.json; ok when absent.
+  Result<void> RemoveLastRun();
 
   /// The real directory the (confined) state dir resolved to, created when
   /// missing: for tools that need a plain path (libgit2's checkout under
@@ -83,6 +114,11 @@ class StateDir : public BackupSink {
   std::optional<RootResolver> resolver_;
   std::string rel_;
   std::string root_display_;
+  // Writes `name` atomically; on ENOSPC/EDQUOT releases the reserve and
+  // tries once more.
+  Result<void> WriteStateFile(const std::string& name, std::string_view data);
+  std::string origin_;
+  bool reserved_ = false;
   mutable std::mutex mu_;  // --jobs: backups are saved concurrently
   mutable Fd dir_fd_;
   mutable Fd backup_fd_;

@@ -16,6 +16,7 @@
 #include <cstring>
 
 #include "engine/fd.h"
+#include "engine/interrupt.h"
 
 namespace keel {
 
@@ -146,7 +147,8 @@ Result<CommandResult> RunProcess(const ProcessSpec& spec) {
     ChildFail(ex, 3, last_err);
   }
 
-  // Parent.
+  // Parent. The group is registered so a second SIGTERM/SIGINT kills it.
+  ChildGroupGuard group(pid);
   in_r.Reset();
   out_w.Reset();
   err_w.Reset();
@@ -185,6 +187,8 @@ Result<CommandResult> RunProcess(const ProcessSpec& spec) {
 
   double deadline = spec.timeout_s > 0 ? Now() + spec.timeout_s : 0;
   double kill_at = 0;  // after SIGTERM: when to send SIGKILL
+  double stop_at = 0;  // after a stop request: when the grace period ends
+  bool stopped = false;
   bool reaped = false;
   int status = 0;
   char buf[65536];
@@ -255,6 +259,14 @@ Result<CommandResult> RunProcess(const ProcessSpec& spec) {
       ::kill(-pid, SIGTERM);
       kill_at = now + 2.0;
     }
+    // keel was asked to stop (SIGTERM/SIGINT): the command may finish
+    // within the grace period, then its whole group goes as on a timeout.
+    if (stop_at == 0 && StopRequested()) stop_at = now + StopGraceSeconds();
+    if (stop_at > 0 && !stopped && !result.timed_out && now >= stop_at) {
+      stopped = true;
+      ::kill(-pid, SIGTERM);
+      kill_at = now + 2.0;
+    }
     if (kill_at > 0 && now >= kill_at) {
       ::kill(-pid, SIGKILL);
       kill_at = 0;
@@ -264,7 +276,7 @@ Result<CommandResult> RunProcess(const ProcessSpec& spec) {
   // background children that inherited them.
   if (out_r.valid()) drain(out_r, result.out);
   if (err_r.valid()) drain(err_r, result.err);
-  if (result.timed_out) ::kill(-pid, SIGKILL);  // stragglers of the group
+  if (result.timed_out || stopped) ::kill(-pid, SIGKILL);  // stragglers of the group
   in_w.Reset();
   struct timespec zero = {0, 0};
   while (sigtimedwait(&pipe_set, nullptr, &zero) > 0) {
@@ -273,7 +285,12 @@ Result<CommandResult> RunProcess(const ProcessSpec& spec) {
 
   if (result.out.size() > kOutputCap) result.out.erase(0, result.out.size() - kOutputCap);
   if (result.err.size() > kOutputCap) result.err.erase(0, result.err.size() - kOutputCap);
-  if (result.timed_out) {
+  if (stopped) {
+    result.exit_code = -1;
+    if (!result.err.empty() && result.err.back() != '\n') result.err += '\n';
+    result.err += "keel: killed (process group): keel was stopped by " + StopSignalName() +
+                  " and the command did not finish within the grace period\n";
+  } else if (result.timed_out) {
     result.exit_code = -1;
   } else if (WIFEXITED(status)) {
     result.exit_code = WEXITSTATUS(status);

@@ -11,8 +11,20 @@
 //    (the overlay is one in-memory layer), whatever --jobs says.
 //  - Per-resource `noop: true` in a real run: read and diff only, status
 //    changed with message "noop" (would change); it notifies nobody.
+//  - Owed refreshes are recorded BEFORE the change (OwedLedger::Claim before
+//    Apply, and before a Refresh for the targets it notifies in turn): a
+//    kill at any later moment leaves them on disk. A failed Apply or Flush
+//    keeps them unless a re-read shows nothing changed. Failing to record
+//    them fails the resource before it changes anything.
+//  - A refresh is a change: a refreshed resource is reported "changed" (no
+//    attribute changes, refreshed: true) and notifies its own targets (a
+//    notify chain), as Puppet's refresh events do.
 //  - A refresh whose Refresh call fails stays owed (restarts are never lost);
 //    so does one whose target is outside this run's --tags selection.
+//  - A stop request (SIGTERM/SIGINT, engine/interrupt.h): no resource
+//    starts after it; the running ones finish, pending flushes of applied
+//    resources still run, and every resource that never started is reported
+//    skipped ("never ran") and listed in report.never_ran.
 //  - Sensitive resources: every change value becomes
 //    "[redacted] sha256:<hex of the value text>", no diff, no output.
 #include "engine/transaction.h"
@@ -32,6 +44,8 @@
 #include "engine/clock.h"
 #include "engine/digest.h"
 #include "engine/host_real.h"
+#include "engine/interrupt.h"
+#include "engine/owed_ledger.h"
 #include "engine/state.h"
 
 namespace keel {
@@ -97,10 +111,10 @@ class Transaction {
         registry_(registry),
         real_host_(host),
         ctx_(ctx),
-        state_(options.noop ? nullptr : state),
         owed_source_(state),
         options_(options),
-        report_(report) {}
+        report_(report),
+        ledger_(options.noop ? nullptr : state) {}
 
   void Run() {
     auto t0 = Clock::now();
@@ -115,6 +129,8 @@ class Transaction {
                                       : graph_.SelectTags(catalog_, options_.tags);
     status_.assign(n, Status::kUnchanged);
     done_.assign(n, false);
+    claims_.assign(n, {});
+    applied_.assign(n, {});
     cause_.assign(n, "");
     reports_.assign(n, ResourceReport{});
     total_ = static_cast<size_t>(std::count(selected_.begin(), selected_.end(), true));
@@ -127,15 +143,35 @@ class Transaction {
     else
       RunSerial();
 
-    // The last flush of every provider that still has changed resources.
+    // The last flush of every provider that still has changed resources
+    // (also after a stop request: it completes changes already applied).
     for (const auto& type : type_order_) FlushType(type);
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      PersistOwedLocked();
-    }
 
-    for (size_t i : graph_.order())
-      if (selected_[i]) report_.resources.push_back(std::move(reports_[i]));
+    if (!options_.noop) {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (auto r = ledger_.Sync(); !r.ok())
+        run_errors_.push_back("cannot record the owed refreshes: " + r.error().message);
+    }
+    if (StopRequested()) {
+      report_.interrupted = true;
+      report_.interrupt_signal = StopSignal();
+    }
+    for (size_t i : graph_.order()) {
+      if (!selected_[i]) continue;
+      if (!done_[i]) {
+        // Never started (stopped): listed, and its owed refresh kept.
+        ResourceReport& rep = reports_[i];
+        rep.id = catalog_.resources[i].id();
+        rep.type = catalog_.resources[i].type();
+        rep.title = catalog_.resources[i].title();
+        rep.status = Status::kSkipped;
+        rep.symbol = '?';
+        rep.error = "never ran: the run was stopped by " + StopSignalName();
+        report_.never_ran.push_back(rep.id);
+      }
+      report_.resources.push_back(std::move(reports_[i]));
+    }
+    for (auto& e : run_errors_) report_.errors.push_back(std::move(e));
     for (const auto& w : catalog_.warnings) report_.warnings.push_back(w);
     for (auto& w : ctx_.TakeWarnings()) report_.warnings.push_back(std::move(w));
     if (ctx_.reboot_required.load()) report_.reboot_required = true;
@@ -176,37 +212,93 @@ class Transaction {
   // (even when nothing changes); ids outside this run's selection are kept.
   void LoadOwed() {
     if (!owed_source_) return;
-    persisted_ = owed_source_->OwedRefreshes();
-    for (const auto& id : persisted_) {
-      auto it = catalog_.index.find(id);
-      if (it == catalog_.index.end()) {
+    auto persisted = owed_source_->OwedRefreshes();
+    if (!persisted.ok()) {
+      run_errors_.push_back("cannot read the owed refreshes: " + persisted.error().message);
+      return;
+    }
+    std::vector<std::string> keep;
+    for (const auto& id : *persisted) {
+      if (catalog_.index.find(id) == catalog_.index.end()) {
         ctx_.Warn("owed refresh of " + id + " dropped: the resource is no longer declared");
         continue;
       }
-      if (!selected_[it->second]) {
-        carried_.push_back(id);
-        continue;
-      }
-      owed_.insert(it->second);
+      keep.push_back(id);
     }
+    // Dropped ids leave the file at the next write (Sync at the end).
+    ledger_.Load(*persisted, keep);
   }
 
-  // Writes the owed set (never in a dry run). Caller holds mu_.
-  void PersistOwedLocked() {
-    if (!state_) return;
-    std::vector<std::string> ids = carried_;
-    for (size_t i : owed_) ids.push_back(catalog_.resources[i].id());
-    if (ids == persisted_) return;
-    auto r = state_->SetOwedRefreshes(ids);
+  // The ids of the notify targets of resource i (selected or not: a target
+  // outside --tags keeps its entry for a run that converges it).
+  std::vector<std::string> TargetIds(size_t i) const {
+    std::vector<std::string> ids;
+    for (size_t t : graph_.refresh_targets(i)) ids.push_back(catalog_.resources[t].id());
+    return ids;
+  }
+
+  // Records the claims of resource i on its targets before it changes
+  // anything. False (and `error` set) when they could not be recorded.
+  bool ClaimTargets(size_t i, std::string& error) {
+    std::vector<std::string> ids = TargetIds(i);
+    if (ids.empty()) return true;
+    std::lock_guard<std::mutex> lock(mu_);
+    auto r = ledger_.Claim(ids);
+    if (!r.ok()) {
+      error = "cannot record the owed refreshes of " + JoinIds(ids) +
+              " before changing anything (nothing changed): " + r.error().message;
+      return false;
+    }
+    claims_[i] = std::move(ids);
+    return true;
+  }
+
+  // Settles the claims of resource i: kept when it changed (or may have).
+  void ResolveClaims(size_t i, bool keep) {
+    std::lock_guard<std::mutex> lock(mu_);
+    ResolveClaimsLocked(i, keep);
+  }
+  void ResolveClaimsLocked(size_t i, bool keep) {
+    if (claims_[i].empty()) return;
+    auto r = ledger_.Resolve(claims_[i], keep);
     if (!r.ok())
-      ctx_.Warn("could not record owed refreshes: " + r.error().message);
-    else
-      persisted_ = std::move(ids);
+      run_errors_.push_back("cannot record the owed refreshes of " + JoinIds(claims_[i]) + ": " +
+                            r.error().message);
+    claims_[i].clear();
+  }
+
+  static std::string JoinIds(const std::vector<std::string>& ids) {
+    std::string out;
+    for (const auto& id : ids) out += (out.empty() ? "" : ", ") + id;
+    return out;
+  }
+
+  // After a failed Apply or Flush: true only when a fresh Read shows the
+  // very same differences as before the attempt (nothing was changed). Any
+  // doubt (a read error) counts as changed: an extra refresh is the safe side.
+  bool NothingChanged(size_t i) {
+    const Resource& r = catalog_.resources[i];
+    TypeState& ts = *types_.at(r.type());
+    if (!ts.provider) return false;
+    auto again = ts.provider->Read(r, *host_, ctx_);
+    if (!again.ok()) return false;
+    std::vector<Change> now = ts.provider->Diff(r, *again, ctx_);
+    const std::vector<Change>& before = applied_[i];
+    if (now.size() != before.size()) return false;
+    for (size_t k = 0; k < now.size(); ++k) {
+      if (now[k].attr != before[k].attr || now[k].from.has_value() != before[k].from.has_value() ||
+          now[k].to.has_value() != before[k].to.has_value())
+        return false;
+      if (now[k].from && !(*now[k].from == *before[k].from)) return false;
+      if (now[k].to && !(*now[k].to == *before[k].to)) return false;
+    }
+    return true;
   }
 
   void RunSerial() {
     for (size_t i : graph_.order()) {
       if (!selected_[i]) continue;
+      if (StopRequested()) break;  // the rest never ran
       FlushAncestors(i);
       Converge(i);
     }
@@ -254,8 +346,16 @@ class Transaction {
     auto t0 = Clock::now();
     auto fl = ts.provider->Flush(rs, *host_, ctx_);
     double took = std::chrono::duration<double>(Clock::now() - t0).count();
+    // A failed flush: a resource whose re-read shows nothing changed does
+    // not keep the refreshes it claimed (a refresh for a change that never
+    // happened); any doubt keeps them.
+    std::vector<bool> unchanged(batch.size(), false);
+    if (!fl.ok())
+      for (size_t k = 0; k < batch.size(); ++k) unchanged[k] = NothingChanged(batch[k]);
     std::lock_guard<std::mutex> lock(mu_);
-    for (size_t i : batch) {
+    for (size_t k = 0; k < batch.size(); ++k) {
+      size_t i = batch[k];
+      ResolveClaimsLocked(i, fl.ok() || !unchanged[k]);
       ResourceReport& rep = reports_[i];
       rep.duration_s += took / static_cast<double>(batch.size());
       AddMessage(rep, ts.provider->FlushMessage(catalog_.resources[i]));
@@ -301,34 +401,23 @@ class Transaction {
       Fail(rep, *ts.prefetch_error);
     } else {
       std::shared_lock<std::shared_mutex> shared(ts.lock);
-      apply_succeeded = ReadDiffApply(r, *ts.provider, rep);
+      apply_succeeded = ReadDiffApply(i, *ts.provider, rep);
     }
 
-    // Notify targets: owed as soon as the change happened (persisted before
-    // anything else runs, so a killed run keeps them).
+    // The claims made before Apply: settled at once unless a flush of this
+    // type is still to come (then FlushType settles them).
     if (apply_succeeded) {
       std::lock_guard<std::mutex> lock(mu_);
-      if (!options_.noop) ts.unflushed.push_back(i);
-      bool added = false;
-      for (size_t t : graph_.refresh_targets(i)) {
-        if (selected_[t]) {
-          added |= owed_.insert(t).second;
-        } else if (!options_.noop) {
-          // Not in this run (--tags): kept for a run that converges it.
-          const std::string id = catalog_.resources[t].id();
-          if (std::find(carried_.begin(), carried_.end(), id) == carried_.end()) {
-            carried_.push_back(id);
-            added = true;
-          }
-        }
-      }
-      if (added) PersistOwedLocked();
+      if (!options_.noop)
+        ts.unflushed.push_back(i);
+      else
+        ResolveClaimsLocked(i, true);
     }
 
     bool owed;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      owed = owed_.count(i) > 0;
+      owed = ledger_.Owed(r.id());
     }
     if (owed && rep.status != Status::kFailed && rep.status != Status::kSkipped)
       DeliverRefresh(i, ts, rep);
@@ -351,7 +440,8 @@ class Transaction {
 
   // Read -> Diff -> Apply -> verify. True when Apply ran and succeeded
   // (the resource changed, or would change in a dry run).
-  bool ReadDiffApply(const Resource& r, Provider& p, ResourceReport& rep) {
+  bool ReadDiffApply(size_t i, Provider& p, ResourceReport& rep) {
+    const Resource& r = catalog_.resources[i];
     Host& host = *host_;
     auto have = p.Read(r, host, ctx_);
     if (!have.ok()) {
@@ -372,12 +462,20 @@ class Transaction {
       AddMessage(rep, "noop");
       return false;
     }
+    // Owed before the change: the notify targets are on disk before Apply
+    // touches anything, so no kill can lose their refresh.
+    applied_[i] = changes;
+    if (std::string err; !ClaimTargets(i, err)) {
+      Fail(rep, err);
+      return false;
+    }
     Outcome out;
     auto ap = p.Apply(r, *have, changes, host, ctx_, out);
     AddOutput(rep, out.output);
     AddMessage(rep, out.message);
     if (!ap.ok()) {
       Fail(rep, ap.error().message);
+      ResolveClaims(i, options_.noop ? false : !NothingChanged(i));
       return false;
     }
     if (!options_.noop && p.VerifyAfterApply()) {
@@ -391,12 +489,27 @@ class Transaction {
     return true;
   }
 
+  // Runs the owed refresh of resource i. A refresh is a change: the
+  // resource is reported changed and its own notify targets are owed in
+  // turn (claimed before the refresh runs).
   void DeliverRefresh(size_t i, TypeState& ts, ResourceReport& rep) {
     const Resource& r = catalog_.resources[i];
     rep.refreshed = true;
+    if (rep.status == Status::kUnchanged) {
+      rep.status = Status::kChanged;
+      rep.symbol = '*';
+    }
     if (options_.noop || r.noop) {
       AddMessage(rep, "would refresh");
+      if (options_.noop) {
+        std::lock_guard<std::mutex> lock(mu_);
+        (void)ledger_.Resolve(TargetIds(i), true);  // memory only: "would refresh" down the chain
+      }
       return;
+    }
+    if (std::string err; !ClaimTargets(i, err)) {
+      Fail(rep, "refresh not run: " + err);
+      return;  // stays owed
     }
     Outcome out;
     Result<void> rr;
@@ -408,12 +521,17 @@ class Transaction {
     if (!rr.ok()) {
       AddMessage(rep, out.message);
       Fail(rep, "refresh: " + rr.error().message);
-      return;  // stays owed
+      // Stays owed; its targets follow when it succeeds in a later run.
+      ResolveClaims(i, false);
+      return;
     }
     AddMessage(rep, out.message.empty() ? std::string("refreshed") : out.message);
     std::lock_guard<std::mutex> lock(mu_);
-    owed_.erase(i);
-    PersistOwedLocked();
+    ResolveClaimsLocked(i, true);
+    auto d = ledger_.Delivered(r.id());
+    if (!d.ok())
+      run_errors_.push_back("cannot clear the owed refresh of " + r.id() +
+                            " (it will run again in the next run): " + d.error().message);
   }
 
   // --jobs N: a resource starts when its prerequisites are done; resources
@@ -472,8 +590,11 @@ class Transaction {
     std::multiset<std::string> busy;
     size_t running = 0, completed = 0;
     while (completed < total) {
+      // After a stop request nothing starts; wait for the running ones.
+      if (StopRequested() && running == 0) break;
       // Start what can start, earliest in the graph order first.
-      for (auto it = ready.begin(); it != ready.end() && running < size_t(options_.jobs);) {
+      for (auto it = ready.begin();
+           it != ready.end() && running < size_t(options_.jobs) && !StopRequested();) {
         size_t i = graph_.order()[*it];
         bool clash = std::any_of(paths[i].begin(), paths[i].end(),
                                  [&](const std::string& p) { return busy.count(p) > 0; });
@@ -518,7 +639,6 @@ class Transaction {
   const Registry& registry_;
   Host& real_host_;
   RunContext& ctx_;
-  StateDir* state_;        // null in a dry run: nothing is written
   StateDir* owed_source_;  // read even in a dry run ("would refresh")
   const RunOptions& options_;
   Report& report_;
@@ -537,9 +657,10 @@ class Transaction {
   std::vector<bool> done_;
   std::vector<std::string> cause_;  // failed: own id; skipped: the failed one
   std::vector<ResourceReport> reports_;
-  std::set<size_t> owed_;
-  std::vector<std::string> carried_;
-  std::vector<std::string> persisted_;
+  OwedLedger ledger_;                             // written only in a real run
+  std::vector<std::vector<std::string>> claims_;  // ids claimed by each resource, unsettled
+  std::vector<std::vector<Change>> applied_;      // the changes handed to Apply
+  std::vector<std::string> run_errors_;           // failures of the run itself
 };
 
 }  // namespace

@@ -38,6 +38,7 @@
 #include "engine/config_repo.h"
 #include "engine/facts.h"
 #include "engine/host_real.h"
+#include "engine/interrupt.h"
 #include "engine/log.h"
 #include "engine/provider.h"
 #include "engine/registry.h"
@@ -73,6 +74,7 @@ struct RunFlags {
   int verbose = 0;
   bool quiet = false;
   std::string git_url, branch, ref, ssh_key;
+  double stop_grace = 30;  // seconds a running command may go on after SIGTERM/SIGINT
 };
 
 bool IsDir(const std::string& p) {
@@ -102,11 +104,15 @@ RunRequest ToRequest(const RunFlags& f, bool dry) {
                     .branch = f.branch,
                     .ref = f.ref,
                     .ssh_key = f.ssh_key,
-                    .detailed = f.detailed};
+                    .detailed = f.detailed,
+                    .stop_grace = f.stop_grace};
 }
 
 int CmdApply(const RunFlags& f, bool plan) {
   const bool dry = plan || f.noop;
+  // SIGTERM/SIGINT: stop starting resources, finish the running one, report
+  // (engine/interrupt.h); a second signal stops at once.
+  InstallStopSignals(f.stop_grace);
   RunRequest request = ToRequest(f, dry);
   // Progress on a terminal (stderr) once a run takes longer than a moment.
   const bool progress = !f.quiet && ::isatty(STDERR_FILENO) != 0;
@@ -132,6 +138,7 @@ int CmdApply(const RunFlags& f, bool plan) {
     RenderText(run.report, to, std::cout);
   }
   std::cout.flush();
+  std::cerr.flush();
   int code = run.exit_code;
   if (!f.report_file.empty()) {
     auto w = AtomicWriteFile(f.report_file, run.json + "\n");
@@ -345,16 +352,30 @@ int CmdRestore(const std::string& path_text, const std::string& at, const std::s
   std::string at_cmp = at;
   if (!at_cmp.empty() && at_cmp.back() == 'Z') at_cmp.pop_back();
   const BackupEntry* pick = nullptr;
-  for (const auto& e : *index) {
-    if (e.path != path->str()) continue;
-    std::string t = e.time;
-    if (!t.empty() && t.back() == 'Z') t.pop_back();
-    if (!AtOrBefore(t, at_cmp)) continue;
-    if (!pick || e.time >= pick->time) pick = &e;
+  if (at.empty()) {
+    // Default: the content before the last keel run that changed the path
+    // (the first backup that run made of it); the backups a restore made
+    // are skipped, so a second restore does not undo the first.
+    for (const auto& e : *index) {
+      if (e.path != path->str() || e.origin == "restore") continue;
+      if (!pick || e.time >= pick->time) pick = &e;
+    }
+    if (pick && !pick->origin.empty()) {
+      for (const auto& e : *index)
+        if (e.path == path->str() && e.origin == pick->origin && e.time < pick->time) pick = &e;
+    }
+  } else {
+    for (const auto& e : *index) {
+      if (e.path != path->str()) continue;
+      std::string t = e.time;
+      if (!t.empty() && t.back() == 'Z') t.pop_back();
+      if (!AtOrBefore(t, at_cmp)) continue;
+      if (!pick || e.time >= pick->time) pick = &e;
+    }
   }
   if (!pick) {
-    log::Error("no backup of " + path->str() + (at.empty() ? "" : " at or before " + at) + " in " +
-               sd);
+    log::Error("no backup of " + path->str() +
+               (at.empty() ? " made by a keel run" : " at or before " + at) + " in " + sd);
     return kExitError;
   }
   auto content = state.LoadBackup(pick->sha256);
@@ -367,6 +388,7 @@ int CmdRestore(const std::string& path_text, const std::string& at, const std::s
     log::Error(locked.error().message);
     return kExitError;
   }
+  state.SetBackupOrigin("restore");
   auto host = OpenRealHost(root, &state);
   if (!host.ok()) {
     log::Error(host.error().message);
@@ -430,6 +452,10 @@ void AddRunOptions(CLI::App* sub, RunFlags& f, bool with_run_flags) {
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
   sub->add_option("--lock-timeout", f.lock_timeout, "wait up to S seconds for another run's lock")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  sub->add_option("--stop-grace", f.stop_grace,
+                  "after SIGTERM/SIGINT, let a running command go on S seconds before killing it")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   sub->add_option("--color", f.color, "colour (NO_COLOR is honoured)")

@@ -93,9 +93,12 @@ TEST_CASE("report: JSON has exactly the SPEC fields, in order") {
   std::string text = RenderJson(rep);
   CHECK(text.back() == '\n');
   json j = json::parse(text);
-  CHECK(Keys(j) == std::vector<std::string>{"duration_s", "keel_version", "noop", "reboot_required",
-                                            "report_version", "resources", "root", "source",
-                                            "started_at", "summary", "warnings"});
+  // SPEC's fields plus two of keel's own: "errors" (failures of the run
+  // itself) and "interrupted" (null, or the signal and never_ran).
+  CHECK(Keys(j) == std::vector<std::string>{"duration_s", "errors", "interrupted", "keel_version",
+                                            "noop", "reboot_required", "report_version",
+                                            "resources", "root", "source", "started_at", "summary",
+                                            "warnings"});
   // Field order in the text follows the SPEC example.
   std::vector<std::string> order = {"\"report_version\"", "\"keel_version\"", "\"noop\"",
                                     "\"root\"",           "\"source\"",       "\"started_at\"",

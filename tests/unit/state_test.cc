@@ -144,13 +144,14 @@ TEST_CASE("state: owed refreshes and last run are written atomically") {
   TempRoot tmp;
   std::string dir = tmp.path() + "/st";
   StateDir state(dir);
-  CHECK(state.OwedRefreshes().empty());
+  CHECK(state.OwedRefreshes().value().empty());
   REQUIRE(state.SetOwedRefreshes({}).ok());
   CHECK_FALSE(std::filesystem::exists(dir));
   REQUIRE(state.SetOwedRefreshes({"service[nginx]", "exec[reload]"}).ok());
-  CHECK(state.OwedRefreshes() == std::vector<std::string>{"service[nginx]", "exec[reload]"});
+  CHECK(state.OwedRefreshes().value() ==
+        std::vector<std::string>{"service[nginx]", "exec[reload]"});
   REQUIRE(state.SetOwedRefreshes({}).ok());
-  CHECK(state.OwedRefreshes().empty());
+  CHECK(state.OwedRefreshes().value().empty());
   REQUIRE(state.WriteLastRun("{\"report_version\": 1}\n").ok());
   std::ifstream in(dir + "/last_run.json");
   std::stringstream ss;
@@ -191,7 +192,7 @@ TEST_CASE("state: the default state dir is created inside the root, 0700 with 07
     REQUIRE(state.ok());
     CHECK((*state)->dir() == root.path() + "/var/lib/keel");
     CHECK_FALSE(root.Exists("/var"));  // lazily, never in a dry run
-    CHECK((*state)->OwedRefreshes().empty());
+    CHECK((*state)->OwedRefreshes().value().empty());
     CHECK((*state)->Index()->empty());
     CHECK_FALSE(root.Exists("/var"));
     REQUIRE((*state)->Lock(0).ok());

@@ -178,7 +178,7 @@ class SvcProvider : public Provider {
 class ProbeProvider : public Provider {
  public:
   Result<Observation> Read(const Resource&, Host&, RunContext&) override {
-    if (g_events.probe_state) g_events.probe_saw = g_events.probe_state->OwedRefreshes();
+    if (g_events.probe_state) g_events.probe_saw = g_events.probe_state->OwedRefreshes().value();
     return Observation{};
   }
   Result<void> Apply(const Resource&, const Observation&, std::span<const Change>, Host&,
@@ -355,7 +355,8 @@ TEST_CASE("transaction: refresh once per target, after it converged, with two so
   CHECK(g_events.Pos("read svc[web]") < g_events.Pos("refresh svc[web]"));
   const auto& web = Find(r, "svc[web]");
   CHECK(web.refreshed);
-  CHECK(web.status == Status::kUnchanged);
+  CHECK(web.status == Status::kChanged);  // a refresh is a change (SPEC 5)
+  CHECK(web.changes.empty());
   CHECK(web.message.value_or("") == "restarted");
   // Nothing changes: nothing is refreshed.
   g_events.Reset();
@@ -388,17 +389,18 @@ TEST_CASE("transaction: owed refresh is persisted at once and delivered next run
   CHECK(Find(r1, "svc[web]").status == Status::kFailed);
   CHECK_FALSE(Find(r1, "svc[web]").refreshed);
   CHECK(g_events.refreshes["web"] == 0);
-  CHECK(state.OwedRefreshes() == std::vector<std::string>{"svc[web]"});
+  CHECK(state.OwedRefreshes().value() == std::vector<std::string>{"svc[web]"});
 
   // Next run: nothing changes, the service is healthy: the owed refresh is
   // delivered once and cleared.
   f.cat.resources[2].attrs.Set("fail", Value(false));
   g_events.Reset();
   Report r2 = f.Run({}, &state);
-  CHECK(r2.Count(Status::kChanged) == 0);
+  CHECK(r2.Count(Status::kChanged) == 1);  // only the refresh: a change
+  CHECK(ExitCode(r2, true) == 2);
   CHECK(g_events.refreshes["web"] == 1);
   CHECK(Find(r2, "svc[web]").refreshed);
-  CHECK(state.OwedRefreshes().empty());
+  CHECK(state.OwedRefreshes().value().empty());
 
   g_events.Reset();
   f.Run({}, &state);
@@ -421,7 +423,7 @@ TEST_CASE("transaction: owed refresh of a skipped target is kept; noop reads but
   StateDir state(dir);
   Report r = f.Run({}, &state);
   CHECK(Find(r, "svc[web]").status == Status::kSkipped);
-  CHECK(state.OwedRefreshes() == std::vector<std::string>{"svc[web]"});
+  CHECK(state.OwedRefreshes().value() == std::vector<std::string>{"svc[web]"});
   // In a dry run the owed refresh is reported as "would refresh".
   f.cat.resources[0].attrs.Set("fail", Value(false));
   g_events.Reset();
@@ -429,7 +431,7 @@ TEST_CASE("transaction: owed refresh of a skipped target is kept; noop reads but
   CHECK(Find(plan, "svc[web]").refreshed);
   CHECK(Find(plan, "svc[web]").message.value_or("") == "would refresh");
   CHECK(g_events.refreshes["web"] == 0);
-  CHECK(state.OwedRefreshes() == std::vector<std::string>{"svc[web]"});
+  CHECK(state.OwedRefreshes().value() == std::vector<std::string>{"svc[web]"});
 }
 
 TEST_CASE("transaction: flush once per provider at the end") {
@@ -587,9 +589,9 @@ TEST_CASE("transaction: a refresh owed to a resource outside --tags is kept for 
   Report r1 = f.Run({.tags = {"conf"}}, &state);
   CHECK(Ids(r1) == std::vector<std::string>{"kv[conf]"});
   CHECK(g_events.refreshes["web"] == 0);
-  CHECK(state.OwedRefreshes() == std::vector<std::string>{"svc[web]"});
+  CHECK(state.OwedRefreshes().value() == std::vector<std::string>{"svc[web]"});
   g_events.Reset();
   Report r2 = f.Run({}, &state);
   CHECK(g_events.refreshes["web"] == 1);
-  CHECK(state.OwedRefreshes().empty());
+  CHECK(state.OwedRefreshes().value().empty());
 }
