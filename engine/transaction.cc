@@ -254,11 +254,16 @@ class Transaction {
     auto t0 = Clock::now();
     auto fl = ts.provider->Flush(rs, *host_, ctx_);
     double took = std::chrono::duration<double>(Clock::now() - t0).count();
+    std::vector<std::string> concerned;
+    if (!fl.ok()) concerned = ts.provider->FlushFailedIds();
     std::lock_guard<std::mutex> lock(mu_);
     for (size_t i : batch) {
       ResourceReport& rep = reports_[i];
       rep.duration_s += took / static_cast<double>(batch.size());
       if (fl.ok() || status_[i] == Status::kFailed) continue;
+      if (!concerned.empty() &&
+          std::find(concerned.begin(), concerned.end(), rep.id) == concerned.end())
+        continue;
       status_[i] = rep.status = Status::kFailed;
       rep.symbol = '!';
       rep.error = "flush: " + fl.error().message;
