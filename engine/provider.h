@@ -138,6 +138,10 @@ class Provider {
     (void)r;
     return "";
   }
+  /// After a Flush that returned an error: the ids of the `changed`
+  /// resources the error concerns (one refused table of several); empty
+  /// means all of them. The others keep their status.
+  virtual std::vector<std::string> FlushFailedIds() const { return {}; }
   /// True when the transaction should re-Read after Apply and fail the
   /// resource if a difference remains (the default). Providers whose
   /// Apply only queues work for Flush return false.

@@ -352,6 +352,8 @@ class Transaction {
     std::vector<bool> unchanged(batch.size(), false);
     if (!fl.ok())
       for (size_t k = 0; k < batch.size(); ++k) unchanged[k] = NothingChanged(batch[k]);
+    std::vector<std::string> concerned;
+    if (!fl.ok()) concerned = ts.provider->FlushFailedIds();
     std::lock_guard<std::mutex> lock(mu_);
     for (size_t k = 0; k < batch.size(); ++k) {
       size_t i = batch[k];
@@ -360,6 +362,9 @@ class Transaction {
       rep.duration_s += took / static_cast<double>(batch.size());
       AddMessage(rep, ts.provider->FlushMessage(catalog_.resources[i]));
       if (fl.ok() || status_[i] == Status::kFailed) continue;
+      if (!concerned.empty() &&
+          std::find(concerned.begin(), concerned.end(), rep.id) == concerned.end())
+        continue;
       status_[i] = rep.status = Status::kFailed;
       rep.symbol = '!';
       rep.error = "flush: " + fl.error().message;

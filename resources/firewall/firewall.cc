@@ -183,11 +183,13 @@ class FirewallProvider : public Provider {
     if (host.dry_run() || ctx.noop) return {};
     std::vector<std::string> ids;
     for (const Resource* r : changed) ids.push_back(r->id());
-    return Session(ctx).Flush(host, ctx, ids);
+    return Session(ctx).Flush(host, ctx, ids, &failed_ids_);
   }
+  std::vector<std::string> FlushFailedIds() const override { return failed_ids_; }
 
  protected:
   static fw::Session& Session(RunContext& ctx) { return ctx.Shared<fw::Session>("firewall"); }
+  std::vector<std::string> failed_ids_;  // of the last Flush
 
   // The persisted file's change, carried by the family's first resource read.
   static void AddFileChange(fw::Session& s, fw::Family& f, const fw::Computed& c,
@@ -506,9 +508,11 @@ class ChainProvider : public FirewallProvider {
 }  // namespace
 
 void RegisterFirewall(Registry& r) {
-  auto files = [](const Resource& res) {
+  // Every firewall resource names all four persisted files: they share
+  // one session, so they never run at once under --jobs.
+  auto files = [](const Resource&) {
     std::vector<std::string> out;
-    for (bool v6 : Families(res))
+    for (bool v6 : {false, true})
       for (const char* osf : {"RedHat", "Debian"}) out.push_back(fw::PersistedFile(osf, v6));
     return out;
   };

@@ -337,7 +337,8 @@ Result<void> Session::FlushFamily(Host& host, Family& f) {
   return {};
 }
 
-Result<void> Session::Flush(Host& host, RunContext& ctx, const std::vector<std::string>& ids) {
+Result<void> Session::Flush(Host& host, RunContext& ctx, const std::vector<std::string>& ids,
+                            std::vector<std::string>* failed_ids) {
   (void)ctx;
   for (Family& f : fam_) {
     if (!f.loaded || f.error || (f.dirty.empty() && !f.file_pending)) continue;
@@ -354,16 +355,22 @@ Result<void> Session::Flush(Host& host, RunContext& ctx, const std::vector<std::
   auto add = [&](const std::string& m) {
     if (msg.find(m) == std::string::npos) msg += (msg.empty() ? "" : "; ") + m;
   };
-  auto check = [&](bool v6, const std::string& table) {
+  auto check = [&](const std::string& id, bool v6, const std::string& table) {
     Family& f = family(v6);
-    if (auto it = f.table_errors.find(table); it != f.table_errors.end()) add(it->second);
-    if (f.file_error) add(*f.file_error);
+    bool hit = false;
+    if (auto it = f.table_errors.find(table); it != f.table_errors.end())
+      add(it->second), hit = true;
+    if (f.file_error) add(*f.file_error), hit = true;
+    if (hit && failed_ids &&
+        std::find(failed_ids->begin(), failed_ids->end(), id) == failed_ids->end())
+      failed_ids->push_back(id);
   };
+  if (failed_ids) failed_ids->clear();
   for (const auto& id : ids) {
     for (const auto& d : rules_)
-      if (d.id == id) check(d.v6, d.table);
+      if (d.id == id) check(id, d.v6, d.table);
     for (const auto& d : chains_)
-      if (d.id == id) check(d.v6, d.table);
+      if (d.id == id) check(id, d.v6, d.table);
   }
   if (msg.empty()) return {};
   return MakeError(ErrorCode::kCommand, msg);

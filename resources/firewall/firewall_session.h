@@ -88,7 +88,8 @@ class Session {
   void Applied(const std::string& id, bool v6, const std::set<std::string>& tables);
   /// Restores every queued table, re-reads, writes the persisted files.
   /// Errors are kept per table; the result is the error of `ids`' tables.
-  Result<void> Flush(Host& host, RunContext& ctx, const std::vector<std::string>& ids);
+  Result<void> Flush(Host& host, RunContext& ctx, const std::vector<std::string>& ids,
+                     std::vector<std::string>* failed_ids = nullptr);
 
  private:
   Computed Compute(Host& host, Family& f, bool all_active);
