@@ -180,10 +180,10 @@ TEST_CASE_FIXTURE(Fixture,
   CHECK(again[0].status == Converged::kFailed);
 
   // A source that is not a package, and one holding another package.
-  std::ofstream(repo.path() + "/junk.deb") << std::string(
+  static const char kJunk[] =
       "\x7f"
-      "ELF garbage\0\xff",
-      16);
+      "ELF garbage\0\xff";
+  std::ofstream(repo.path() + "/junk.deb") << std::string(kJunk, sizeof kJunk - 1);
   auto junk = ConvergeAll(reg, {Pkg("junk", {{"source", repo.path() + "/junk.deb"}})}, *host);
   CHECK(junk[0].status == Converged::kFailed);
   CHECK(junk[0].error.find("junk.deb") != std::string::npos);
