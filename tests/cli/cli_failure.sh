@@ -103,7 +103,9 @@ assert_contains "$OUT" "would refresh"
 cmp -s "$STATE/owed_refreshes" "$T/owed.before" || fail "plan touched owed_refreshes"
 # The next real run: db.conf is unchanged, the refresh is delivered once.
 assert_exit 0 "$KEEL" apply "$T/owed.yaml" --root "$R" --var gate=true --format json
-assert_eq "1" "$(echo "$OUT" | json_get - 'j["summary"]["changed"]')" "only the gate exec changed"
+# The gate exec ran and the owed refresh was delivered: a refresh is a
+# change (SPEC 5), so two changed.
+assert_eq "2" "$(echo "$OUT" | json_get - 'j["summary"]["changed"]')" "the gate exec and the refresh"
 assert_file_eq "$R/tmp/db-restarts" "restart
 "
 assert_not_contains "$(cat "$STATE/owed_refreshes" 2>/dev/null)" "exec[restart-db]"

@@ -335,3 +335,43 @@ TEST_CASE("durable: an unreadable owed file fails the run, never passes as nothi
   CHECK_FALSE(rep.errors.empty());
   CHECK(ExitCode(rep, false) == 1);
 }
+
+TEST_CASE("durable: a real SIGTERM during a --jobs run: nothing starts after it") {
+  Registry reg;
+  RegisterBuiltinTypes(reg);
+  TempRoot root;
+  StateDir state(root.Real("/state"));
+  std::vector<Resource> rs;
+  // The exec signals keel (its parent: this test process, with keel's
+  // handler installed) and goes on a little: it finishes, nothing after it
+  // starts.
+  rs.push_back(MakeResource(reg, "exec", "stopper",
+                            {{"command", Value("kill -TERM $PPID; sleep 0.3; echo done > "
+                                               "\"$KEEL_ROOT/stopper.done\"")},
+                             {"chroot", Value(false)}}));
+  for (int i = 0; i < 6; ++i) {
+    Resource f = MakeResource(reg, "file", "/after" + std::to_string(i), {{"content", Value("x")}});
+    f.require.push_back({Ref{"exec", "stopper"}, {"test.yaml", 1, 1}});
+    rs.push_back(f);
+  }
+  Catalog catalog;
+  for (const auto& r : rs) catalog.Add(r);
+  auto graph = Graph::Build(catalog, reg);
+  REQUIRE(graph.ok());
+  auto host = OpenRealHost(root.path(), &state);
+  REQUIRE(host.ok());
+  RunContext ctx;
+  Report rep;
+  RunOptions opts;
+  opts.jobs = 4;
+  InstallStopSignals(5);
+  RunTransaction(catalog, *graph, reg, **host, ctx, &state, opts, rep);
+  ResetStopSignals();
+  CHECK(rep.interrupted);
+  CHECK(rep.interrupt_signal == SIGTERM);
+  CHECK(root.Exists("/stopper.done"));  // the running one finished
+  CHECK(Find(rep, "exec[stopper]").status == Status::kChanged);
+  CHECK(rep.never_ran.size() == 6);
+  for (int i = 0; i < 6; ++i) CHECK_FALSE(root.Exists("/after" + std::to_string(i)));
+  CHECK(ExitCode(rep, true) == 143);
+}
