@@ -5,12 +5,14 @@
 // not evaluated, so `x in facts and facts.x.y` needs no guard.
 #include "engine/expr.h"
 
+#include <re2/re2.h>
+
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <optional>
-#include <regex>
 #include <string>
 #include <unordered_map>
 
@@ -56,18 +58,21 @@ std::string Describe(const Value& v) {
 
 // ---------------------------------------------------------------- regex cache
 
-const std::regex* CompiledRegex(const std::string& pattern, std::string* error) {
-  thread_local std::unordered_map<std::string, std::regex> cache;
+// RE2 (linear-time matching: a hostile pattern cannot hang a run).
+const RE2* CompiledRegex(const std::string& pattern, std::string* error) {
+  thread_local std::unordered_map<std::string, std::unique_ptr<RE2>> cache;
   auto it = cache.find(pattern);
-  if (it != cache.end()) return &it->second;
-  try {
-    if (cache.size() > 1024) cache.clear();
-    auto [pos, _] = cache.emplace(pattern, std::regex(pattern, std::regex::ECMAScript));
-    return &pos->second;
-  } catch (const std::regex_error& e) {
-    *error = "bad regex " + Value(pattern).ToJson() + ": " + e.what();
+  if (it != cache.end()) return it->second.get();
+  RE2::Options opts;
+  opts.set_log_errors(false);
+  auto re = std::make_unique<RE2>(pattern, opts);
+  if (!re->ok()) {
+    *error = "bad regex " + Value(pattern).ToJson() + ": " + re->error() +
+             " (RE2 syntax: no backreferences or lookaround)";
     return nullptr;
   }
+  if (cache.size() > 1024) cache.clear();
+  return cache.emplace(pattern, std::move(re)).first->second.get();
 }
 
 // ---------------------------------------------------------------- tokens
@@ -455,13 +460,9 @@ class Parser {
         if (!a.is_scalar() || a.is_null())
           return Fail(op_pos, "=~ needs a string on the left, got " + Describe(a));
         std::string err;
-        const std::regex* re = CompiledRegex(b.as_string(), &err);
+        const RE2* re = CompiledRegex(b.as_string(), &err);
         if (!re) return Fail(rhs_pos, err);
-        if (a.is_string()) {
-          *r = std::regex_search(a.as_string(), *re);
-        } else {
-          *r = std::regex_search(a.ToString(), *re);
-        }
+        *r = RE2::PartialMatch(a.is_string() ? a.as_string() : a.ToString(), *re);
         return true;
       }
       case Op::kIn:
@@ -742,6 +743,14 @@ Result<Value> Interpolate(std::string_view text, const Value& vars, size_t* erro
   }
   out.append(text.substr(pos));
   return Value(std::move(out));
+}
+
+std::string UndefinedVariableIn(std::string_view message) {
+  constexpr std::string_view kPrefix = "undefined variable '";
+  if (message.substr(0, kPrefix.size()) != kPrefix || message.size() < kPrefix.size() + 2 ||
+      message.back() != '\'')
+    return "";
+  return std::string(message.substr(kPrefix.size(), message.size() - kPrefix.size() - 1));
 }
 
 bool IsTruthy(const Value& v) {

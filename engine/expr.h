@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
 #include <string_view>
 
 #include "engine/result.h"
@@ -22,7 +23,10 @@ namespace keel {
 /// - `and`/`or` short-circuit and return an operand, as in Python
 ///   (`x or "default"`); the skipped side is parsed, not evaluated.
 ///   Comparisons chain (`1 < x < 3`). `not` gives a bool.
-/// - `=~` is an ECMAScript regex search (compiled regexes are cached).
+/// - `=~` is an RE2 regex search (https://github.com/google/re2/wiki/Syntax:
+///   Perl-like classes, groups, alternation, repetition, anchors; no
+///   backreferences or lookaround), linear in the text: no pattern can
+///   hang a load. Compiled regexes are cached.
 ///
 /// Evaluates `text` (e.g. `facts.os.release.major == "6" and x in [1, 2]`)
 /// with variables from `vars` (a map; "facts" is one of its keys).
@@ -37,6 +41,9 @@ Result<Value> EvaluateExpression(std::string_view text, const Value& vars,
 /// value's type; otherwise the result is a string. `{{ "{{" }}` writes `{{`.
 /// Text without `{{` is returned unchanged (fast path).
 Result<Value> Interpolate(std::string_view text, const Value& vars, size_t* error_offset = nullptr);
+
+/// The name in an "undefined variable 'x'" error message; "" for any other.
+std::string UndefinedVariableIn(std::string_view message);
 
 /// Truth of a value for `when`: false, null, 0, "", [] and {} are false.
 bool IsTruthy(const Value& v);

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <boost/graph/adjacency_list.hpp>
+#include <boost/graph/strong_components.hpp>
 #include <functional>
 #include <queue>
 #include <string>
@@ -158,15 +159,49 @@ bool OwnsContent(const Resource& r, const TypeInfo& type) {
   return false;
 }
 
+std::string Where(const Resource& r) {
+  return r.loc.file.empty() ? r.id() : r.id() + " (" + r.loc.str() + ")";
+}
+
+// "site.yaml:3:5: dependency cycle: file[a] (site.yaml:3:5) -> exec[b]
+// (site.yaml:5:5) -> file[a]": the place of its first resource, then each
+// resource with its place.
 std::string CycleMessage(const Catalog& catalog, const std::vector<size_t>& cycle) {
-  std::string msg = "dependency cycle: ";
-  for (size_t v : cycle) msg += catalog.resources[v].id() + " -> ";
-  msg += catalog.resources[cycle.front()].id();
+  if (cycle.empty()) return "dependency cycle";
+  const Resource& first = catalog.resources[cycle.front()];
+  std::string msg = first.loc.file.empty() ? "" : first.loc.str() + ": ";
+  msg += "dependency cycle: ";
+  for (size_t v : cycle) msg += Where(catalog.resources[v]) + " -> ";
+  msg += first.id();
   return msg;
 }
 
-std::string Where(const Resource& r) {
-  return r.loc.file.empty() ? r.id() : r.id() + " (" + r.loc.str() + ")";
+// One cycle per strongly connected component that has one (every cycle
+// of the graph lies inside one), in manifest order of their first resource.
+std::vector<std::string> AllCycles(const Catalog& catalog, const BGraph& g) {
+  const size_t n = boost::num_vertices(g);
+  std::vector<int> comp(n);
+  const int count = boost::strong_components(g, comp.data());
+  std::vector<size_t> size(static_cast<size_t>(count));
+  for (size_t v = 0; v < n; ++v) ++size[static_cast<size_t>(comp[v])];
+  std::vector<std::vector<size_t>> cycles;
+  std::vector<bool> done(static_cast<size_t>(count), false);
+  for (size_t v = 0; v < n; ++v) {
+    const size_t c = static_cast<size_t>(comp[v]);
+    if (done[c]) continue;
+    if (size[c] == 1 && !boost::edge(v, v, g).second) continue;
+    done[c] = true;
+    std::vector<size_t> outside;  // FindCycle's "ordered" set: all but this component
+    for (size_t w = 0; w < n; ++w)
+      if (static_cast<size_t>(comp[w]) != c) outside.push_back(w);
+    std::vector<size_t> cycle = FindCycle(g, outside);
+    if (!cycle.empty()) cycles.push_back(std::move(cycle));
+  }
+  std::sort(cycles.begin(), cycles.end(),
+            [](const auto& a, const auto& b) { return a.front() < b.front(); });
+  std::vector<std::string> out;
+  for (const auto& cy : cycles) out.push_back(CycleMessage(catalog, cy));
+  return out;
 }
 
 std::string DotQuote(const std::string& s) {
@@ -260,9 +295,12 @@ Result<Graph> Graph::Build(const Catalog& catalog, const Registry& registry) {
   }
 
   std::vector<size_t> explicit_order = TopoOrder(store.g);
-  if (explicit_order.size() < n)
-    return MakeError(ErrorCode::kInvalid,
-                     CycleMessage(catalog, FindCycle(store.g, explicit_order)));
+  if (explicit_order.size() < n) {
+    std::string msg;
+    for (const auto& c : AllCycles(catalog, store.g)) msg += (msg.empty() ? "" : "\n") + c;
+    if (msg.empty()) msg = CycleMessage(catalog, FindCycle(store.g, explicit_order));
+    return MakeError(ErrorCode::kInvalid, msg);
+  }
 
   // Implicit edges (from the types' registration): resources holding a
   // path a resource writes or uses, or one of its parent directories (a

@@ -23,9 +23,11 @@ struct Edge {
 class Graph {
  public:
   /// Builds the graph of `catalog` (indices are positions in
-  /// catalog.resources). Errors: a cycle ("dependency cycle: file[a] ->
-  /// exec[b] -> file[a]"), a `file` with content/source/template and an
-  /// editing resource on the same path (naming both places).
+  /// catalog.resources). Errors, one per line of the message: every cycle
+  /// ("site.yaml:3:5: dependency cycle: file[a] (site.yaml:3:5) -> exec[b]
+  /// (site.yaml:9:5) -> file[a]", one per strongly connected component), a
+  /// `file` with content/source/template and an editing resource on the
+  /// same path (naming both places).
   static Result<Graph> Build(const Catalog& catalog, const Registry& registry);
 
   /// Topological order; among independent resources, manifest order.

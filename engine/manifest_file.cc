@@ -3,6 +3,7 @@
 
 #include <limits.h>
 #include <stdlib.h>
+#include <yaml-cpp/depthguard.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -132,13 +133,9 @@ std::optional<size_t> ManifestReader::LoadFile(const std::string& display,
   ss << in.rdbuf();
   mf.text = ss.str();
 
-  YAML::Node root;
-  try {
-    root = YAML::Load(mf.text);
-  } catch (const YAML::Exception& e) {
-    Fail(Loc(mf, e.mark), "YAML syntax error: " + e.msg);
-    return std::nullopt;
-  }
+  std::optional<YAML::Node> parsed = ParseYaml(mf);
+  if (!parsed) return std::nullopt;
+  YAML::Node root = *parsed;
   mf.parsed = true;
   if (!root || root.IsNull()) return index;  // an empty manifest declares nothing
   if (!root.IsMap()) {
@@ -206,12 +203,81 @@ std::optional<YAML::Node> ManifestReader::LoadDataFile(const std::string& displa
   std::ostringstream ss;
   ss << in.rdbuf();
   data->text = ss.str();
+  return ParseYaml(*data);
+}
+
+std::optional<YAML::Node> ManifestReader::ParseYaml(const Manifest& m) {
+  YAML::Node root;
   try {
-    return YAML::Load(data->text);
+    root = YAML::Load(m.text);
+  } catch (const YAML::DeepRecursion& e) {
+    Fail(Loc(m, e.mark), "YAML nested too deeply (more than " + std::to_string(e.depth() - 1) +
+                             " levels of lists and maps)");
+    return std::nullopt;
   } catch (const YAML::Exception& e) {
-    Fail(Loc(*data, e.mark), "YAML syntax error: " + e.msg);
+    Fail(Loc(m, e.mark), "YAML syntax error: " + e.msg);
     return std::nullopt;
   }
+  if (!CheckQuotes(m, root)) return std::nullopt;
+  return root;
+}
+
+// yaml-cpp 0.7 accepts a quoted scalar whose closing quote never comes: the
+// scalar runs to the end of the file, swallowing the lines after it (a
+// truncated manifest would apply garbage). Every quoted scalar is checked
+// here against the text: it must close before the end of the file.
+bool ManifestReader::CheckQuotes(const Manifest& m, const YAML::Node& root) {
+  const std::string& t = m.text;
+  // Nodes by start offset: an alias is the node it names (same mark), so
+  // each node is visited once, whatever the aliases (`&a [*a, *a]`).
+  std::unordered_set<int> checked, collections;
+  std::vector<std::pair<YAML::Node, int>> stack{{root, 0}};
+  size_t visited = 0;
+  while (!stack.empty() && ++visited <= kMaxNodesPerValue) {
+    auto [n, depth] = stack.back();
+    stack.pop_back();
+    if (!n.IsDefined() || depth > kMaxDepth) continue;
+    if (!n.IsScalar()) {
+      const YAML::Mark mk = n.Mark();
+      if (!mk.is_null() && !collections.insert(mk.pos).second) continue;
+    }
+    if (n.IsScalar()) {
+      const YAML::Mark mk = n.Mark();
+      if (mk.is_null() || mk.pos < 0 || static_cast<size_t>(mk.pos) >= t.size()) continue;
+      const char q = t[mk.pos];
+      if ((q != '"' && q != '\'') || !checked.insert(mk.pos).second) continue;
+      size_t i = mk.pos + 1;
+      bool closed = false;
+      while (i < t.size()) {
+        if (q == '"' && t[i] == '\\') {
+          i += 2;
+        } else if (t[i] == q) {
+          if (q == '\'' && i + 1 < t.size() && t[i + 1] == '\'') {
+            i += 2;  // '' is a quote inside single quotes
+          } else {
+            closed = true;
+            break;
+          }
+        } else {
+          ++i;
+        }
+      }
+      if (!closed) {
+        Fail(Loc(m, mk), std::string("unterminated ") + (q == '"' ? "double" : "single") +
+                             "-quoted string: no closing " + q +
+                             " before the end of the file (a truncated manifest?)");
+        return false;
+      }
+    } else if (n.IsSequence()) {
+      for (const auto& item : n) stack.emplace_back(item, depth + 1);
+    } else if (n.IsMap()) {
+      for (const auto& kv : n) {
+        stack.emplace_back(kv.first, depth + 1);
+        stack.emplace_back(kv.second, depth + 1);
+      }
+    }
+  }
+  return true;
 }
 
 // The entries of a map with YAML merge keys (`<<: *defaults`, or a list of
@@ -267,6 +333,7 @@ bool ManifestReader::Convert(const Manifest& m, const YAML::Node& n, const Value
         size_t offset = 0;
         Result<Value> r = Interpolate(v.as_string(), ctx, &offset);
         if (!r.ok()) {
+          if (last_undefined_.empty()) last_undefined_ = UndefinedVariableIn(r.error().message);
           Fail(ScalarPlace(m, n, v.as_string(), offset), r.error().message);
           out = std::move(v);
           return false;
@@ -311,6 +378,9 @@ bool ManifestReader::Convert(const Manifest& m, const YAML::Node& n, const Value
   return true;
 }
 
+// `when` must be a boolean: a YAML true/false, or an expression (or one
+// {{ }}) whose value is one. A string such as "no", "false" or "0", a
+// number, a list... is an error naming its type, never a truth test.
 bool ManifestReader::EvalWhen(const Manifest& m, const YAML::Node& n, const Value& ctx,
                               bool& keep) {
   if (!n.IsScalar()) {
@@ -322,25 +392,33 @@ bool ManifestReader::EvalWhen(const Manifest& m, const YAML::Node& n, const Valu
     Fail(Loc(m, n.Mark()), "'when' has no expression");
     return false;
   }
-  if (!v.is_string()) {
-    keep = IsTruthy(v);
-    return true;
+  if (v.is_string()) {
+    const std::string& text = v.as_string();
+    size_t offset = 0;
+    Result<Value> r =
+        HasBraces(text) ? Interpolate(text, ctx, &offset) : EvaluateExpression(text, ctx, &offset);
+    if (!r.ok()) {
+      Fail(ScalarPlace(m, n, text, offset), r.error().message);
+      return false;
+    }
+    v = std::move(r).value();
   }
-  const std::string& text = v.as_string();
-  size_t offset = 0;
-  Result<Value> r =
-      HasBraces(text) ? Interpolate(text, ctx, &offset) : EvaluateExpression(text, ctx, &offset);
-  if (!r.ok()) {
-    Fail(ScalarPlace(m, n, text, offset), r.error().message);
+  if (!v.is_bool()) {
+    std::string shown = v.is_string() ? v.ToJson() : v.ToString();
+    if (shown.size() > 60) shown = shown.substr(0, 57) + "...";
+    Fail(Loc(m, n.Mark()), "'when' must be true or false, got " + std::string(KindName(v.kind())) +
+                               (v.is_null() ? std::string() : " " + shown) +
+                               " (compare it: x == \"yes\", x != 0, x in [...])");
     return false;
   }
-  keep = IsTruthy(*r);
+  keep = v.as_bool();
   return true;
 }
 
 bool ManifestReader::ConvertValue(const Manifest& m, const YAML::Node& n, const Value& ctx,
                                   Value& out) {
   size_t nodes = 0;
+  last_undefined_.clear();
   bool ok = Convert(m, n, ctx, out, 0, nodes);
   if (nodes > kMaxNodesPerValue) {
     Fail(Loc(m, n.Mark()), "value too large or nested too deeply (more than " +

@@ -98,6 +98,9 @@ class ManifestReader {
   /// YAML -> Value, interpolating strings with `ctx`. False (reported) when
   /// a value does not interpolate or is too large.
   bool ConvertValue(const Manifest& m, const YAML::Node& n, const Value& ctx, Value& out);
+  /// The variable named by the first "undefined variable 'x'" error of the
+  /// last ConvertValue ("" when none), recorded also while quiet.
+  const std::string& last_undefined() const { return last_undefined_; }
   /// Evaluates a `when`; false (reported) when it is malformed.
   bool EvalWhen(const Manifest& m, const YAML::Node& n, const Value& ctx, bool& keep);
 
@@ -111,6 +114,10 @@ class ManifestReader {
                                              const std::string& given, const SourceLoc& at);
 
  private:
+  /// Parses m.text; reports syntax errors, nesting deeper than yaml-cpp's
+  /// guard and unterminated quoted scalars.
+  std::optional<YAML::Node> ParseYaml(const Manifest& m);
+  bool CheckQuotes(const Manifest& m, const YAML::Node& root);
   bool Convert(const Manifest& m, const YAML::Node& n, const Value& ctx, Value& out, int depth,
                size_t& nodes);
 
@@ -121,6 +128,7 @@ class ManifestReader {
   std::unordered_map<std::string, size_t> by_canonical_;
   std::vector<std::unique_ptr<Manifest>> data_files_;  // hierarchy files, kept for marks
   int quiet_ = 0;
+  std::string last_undefined_;
 };
 
 }  // namespace keel::loader

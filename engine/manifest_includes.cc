@@ -18,6 +18,10 @@ namespace {
 
 bool HasGlobChars(std::string_view p) { return p.find_first_of("*?[") != std::string_view::npos; }
 
+// Includes nest at most this deep: the walk recurses once per level, and no
+// real repository comes near it.
+constexpr size_t kMaxIncludeDepth = 100;
+
 }  // namespace
 
 void Includes::Walk(size_t index) {
@@ -147,6 +151,21 @@ void Includes::IncludeEntry(size_t index, const YAML::Node& entry, std::vector<s
         reader_.Fail(at, "include cycle: " + chain);
       }
       continue;  // included before: loaded once
+    }
+    if (stack.size() >= kMaxIncludeDepth) {
+      // Name the chain: its first and last few files.
+      std::string chain;
+      for (size_t k = 0; k < stack.size(); ++k) {
+        if (k == 3 && stack.size() > 6) {
+          chain += "... (" + std::to_string(stack.size() - 6) + " more) -> ";
+          k = stack.size() - 3;
+        }
+        chain += reader_.manifest(stack[k]).display + " -> ";
+      }
+      chain += display;
+      reader_.Fail(
+          at, "includes nested more than " + std::to_string(kMaxIncludeDepth) + " deep: " + chain);
+      return;
     }
     std::optional<size_t> child = reader_.LoadFile(display, canonical, at);
     if (!child) continue;

@@ -3,7 +3,10 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <string_view>
+#include <unordered_map>
 
 #include "engine/yaml_value.h"
 
@@ -145,18 +148,21 @@ VarDef Variables::DefineVar(const Manifest& m, const YAML::Node& value, SourceLo
   return def;
 }
 
+// Each variable is resolved once (memoised in the context), depth first
+// with an explicit stack, not recursion: a chain of 20,000 variables is
+// linear and cannot overflow the stack. A value that fails on an undefined
+// name which is itself a pending variable pushes that variable first; one
+// already on the stack closes a cycle, reported at every member's place
+// with the chain.
 Value Variables::BuildContext(bool report) {
   if (!report && ctx_version_ == vars_version_) return ctx_cache_;
   Map ctx = cli_vars_;
-  std::vector<const VarDef*> pending;
-  std::vector<const std::string*> pending_names;
+  std::vector<std::pair<const std::string*, const VarDef*>> pending;
   auto take = [&](const std::string& name, const VarDef& def) {
-    if (def.resolved) {
+    if (def.resolved)
       ctx.Set(name, def.value);
-    } else {
-      pending.push_back(&def);
-      pending_names.push_back(&name);
-    }
+    else
+      pending.emplace_back(&name, &def);
   };
   for (const auto& [name, def] : hier_vars_)
     if (!cli_vars_.Has(name)) take(name, def);
@@ -164,40 +170,70 @@ Value Variables::BuildContext(bool report) {
     if (!cli_vars_.Has(name) && !hier_index_.count(name)) take(name, def);
   ctx.Set("facts", reader_.options().facts.is_null() ? Value(Map{}) : reader_.options().facts);
   Value v_ctx(std::move(ctx));
-  // Values using other variables: interpolate those whose names are all
-  // known, repeat while that makes progress (dependency order, any depth).
-  while (!pending.empty()) {
-    bool progress = false;
-    for (size_t i = 0; i < pending.size();) {
+
+  enum class St { kPending, kOnStack, kDone, kFailed };
+  std::unordered_map<std::string_view, size_t> slot;  // name -> index in pending
+  for (size_t i = 0; i < pending.size(); ++i) slot.emplace(*pending[i].first, i);
+  std::vector<St> st(pending.size(), St::kPending);
+  std::vector<size_t> stack;
+  auto fail = [&](size_t i) {
+    st[i] = St::kFailed;
+    if (!report) return;
+    Value ignored;
+    reader_.ConvertValue(*pending[i].second->m, pending[i].second->node, v_ctx, ignored);
+  };
+  for (size_t root = 0; root < pending.size(); ++root) {
+    if (st[root] != St::kPending) continue;
+    stack.assign(1, root);
+    st[root] = St::kOnStack;
+    while (!stack.empty()) {
+      const size_t i = stack.back();
       Value v;
       bool ok;
       {
         ManifestReader::Quiet quiet(reader_);
-        ok = reader_.ConvertValue(*pending[i]->m, pending[i]->node, v_ctx, v);
+        ok = reader_.ConvertValue(*pending[i].second->m, pending[i].second->node, v_ctx, v);
       }
       if (ok) {
-        v_ctx.mutable_map().Set(*pending_names[i], std::move(v));
-        pending.erase(pending.begin() + i);
-        pending_names.erase(pending_names.begin() + i);
-        progress = true;
-      } else {
-        ++i;
+        v_ctx.mutable_map().Set(*pending[i].first, std::move(v));
+        st[i] = St::kDone;
+        stack.pop_back();
+        continue;
       }
-    }
-    if (!progress) break;
-  }
-  if (report) {
-    // Undefined names or a cycle: report at the place of each.
-    for (const VarDef* def : pending) {
-      size_t first = reader_.out().errors.size();
-      Value v;
-      reader_.ConvertValue(*def->m, def->node, v_ctx, v);
-      for (size_t i = first; i < reader_.out().errors.size(); ++i)
-        for (const std::string* name : pending_names)
-          if (reader_.out().errors[i].message == "undefined variable '" + *name + "'")
-            reader_.out().errors[i].message = "variable '" + *name +
-                                              "' cannot be resolved: its value " +
-                                              "depends on itself (a cycle of variables)";
+      auto dep = slot.find(reader_.last_undefined());
+      if (dep != slot.end() && st[dep->second] == St::kPending) {
+        st[dep->second] = St::kOnStack;
+        stack.push_back(dep->second);
+        continue;
+      }
+      if (dep != slot.end() && st[dep->second] == St::kOnStack) {
+        // A cycle: the stack from the dependency up to here.
+        auto from = std::find(stack.begin(), stack.end(), dep->second);
+        std::string chain;
+        for (auto it = from; it != stack.end(); ++it) chain += *pending[*it].first + " -> ";
+        chain += *pending[dep->second].first;
+        if (chain.size() > 400) chain = chain.substr(0, 397) + "...";
+        for (auto it = from; it != stack.end(); ++it) {
+          st[*it] = St::kFailed;
+          if (report)
+            reader_.Fail(pending[*it].second->loc,
+                         "variable '" + *pending[*it].first +
+                             "' cannot be resolved: its value depends on itself (" + chain + ")");
+        }
+        stack.erase(from, stack.end());
+        continue;
+      }
+      if (dep != slot.end()) {  // uses a variable that failed (reported there)
+        st[i] = St::kFailed;
+        if (report)
+          reader_.Fail(pending[i].second->loc,
+                       "variable '" + *pending[i].first + "' cannot be resolved: it uses '" +
+                           *pending[dep->second].first + "', which cannot be resolved");
+        stack.pop_back();
+        continue;
+      }
+      fail(i);  // an undefined name, a bad expression
+      stack.pop_back();
     }
   }
   ctx_cache_ = v_ctx;

@@ -226,10 +226,21 @@ std::unique_ptr<LoadedRun> LoadRun(const RunRequest& f, bool with_state) {
   l->catalog = std::move(loaded.catalog);
   auto graph = Graph::Build(l->catalog, l->registry);
   if (!graph.ok()) {
-    log::Error(graph.error().message);
+    // One problem per line (every cycle, every two-owner path), each with
+    // its place, then the same ending as a load error.
+    size_t count = 0;
+    std::string_view msg = graph.error().message;
+    while (!msg.empty()) {
+      size_t nl = msg.find('\n');
+      log::ErrorLine(msg.substr(0, nl));
+      ++count;
+      msg = nl == std::string_view::npos ? std::string_view() : msg.substr(nl + 1);
+    }
     if (!l->commit.empty())
       log::Error("commit " + l->commit + " of " + l->git_url +
                  " does not validate; nothing applied");
+    else
+      log::Error(std::to_string(count) + " error(s) in the manifests; nothing changed");
     return nullptr;
   }
   l->graph = std::move(graph).value();

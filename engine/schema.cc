@@ -122,7 +122,9 @@ Result<Value> CoerceAttr(const AttrSpec& spec, const Value& value) {
       if (s.empty() || s[0] != '/')
         return MakeError(ErrorCode::kInvalid,
                          "attribute '" + spec.name + "' expects an absolute path, got '" + s + "'");
-      return value;
+      if (s.find('\0') != std::string::npos)
+        return MakeError(ErrorCode::kInvalid, "attribute '" + spec.name + "' holds a NUL byte");
+      return Value(NormalizeAbsPath(s));
     }
     case AttrKind::kMode: {
       std::string s = value.is_int() ? std::to_string(value.as_int())
@@ -139,6 +141,31 @@ Result<Value> CoerceAttr(const AttrSpec& spec, const Value& value) {
     }
   }
   return value;
+}
+
+std::string NormalizeAbsPath(std::string_view path) {
+  std::vector<std::string_view> parts;
+  size_t i = 0;
+  while (i < path.size()) {
+    while (i < path.size() && path[i] == '/') ++i;
+    size_t j = i;
+    while (j < path.size() && path[j] != '/') ++j;
+    std::string_view part = path.substr(i, j - i);
+    if (part.empty() || part == ".") {
+      // nothing
+    } else if (part == "..") {
+      if (!parts.empty()) parts.pop_back();  // "/.." is "/"
+    } else {
+      parts.push_back(part);
+    }
+    i = j;
+  }
+  std::string out;
+  for (auto p : parts) {
+    out += '/';
+    out += p;
+  }
+  return out.empty() ? std::string("/") : out;
 }
 
 static size_t EditDistance(std::string_view a, std::string_view b) {

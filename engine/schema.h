@@ -19,7 +19,7 @@ enum class AttrKind {
   kList,          // list of scalars; a lone scalar is taken as a one-element list
   kStringOrList,  // a string, or a list of scalars (exec command, shellvar value)
   kMap,           // map of scalars or lists (modprobe options, ifcfg settings)
-  kAbsPath,       // string that is an absolute path
+  kAbsPath,       // string that is an absolute path, stored normalised (NormalizeAbsPath)
   kMode,          // file mode: string of 3-4 octal digits ("0644")
   kAny,           // anything
 };
@@ -60,6 +60,13 @@ struct TypeSchema {
 /// kind (an int given for a string becomes its text, a lone scalar for a
 /// list becomes a list). Error message says what was expected, without place.
 Result<Value> CoerceAttr(const AttrSpec& spec, const Value& value);
+
+/// An absolute path in its one written form: "//" and "/./" collapse, ".."
+/// drops the component before it (lexically, as Puppet and `realpath -m`
+/// do), no trailing "/". "/etc/./own" and "/etc/../etc/own" are "/etc/own".
+/// Every kAbsPath attribute is stored so, so identities, "two owners" and
+/// implicit edges compare one form.
+std::string NormalizeAbsPath(std::string_view path);
 
 /// The candidate closest to `word` by edit distance, or "" when none is
 /// close enough to be a plausible typo.

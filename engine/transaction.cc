@@ -25,8 +25,9 @@
 //    starts after it; the running ones finish, pending flushes of applied
 //    resources still run, and every resource that never started is reported
 //    skipped ("never ran") and listed in report.never_ran.
-//  - Sensitive resources: every change value becomes
-//    "[redacted] sha256:<hex of the value text>", no diff, no output.
+//  - Sensitive resources: every change value but the shape (ensure, mode,
+//    owner, group) becomes "[redacted] sha256:<hex of the value text>", no
+//    diff, no output.
 #include "engine/transaction.h"
 
 #include <algorithm>
@@ -69,10 +70,18 @@ char SymbolFor(const std::vector<Change>& changes) {
 
 Value RedactValue(const Value& v) { return Value("[redacted] sha256:" + Sha256Hex(v.ToString())); }
 
+// The shape of a change is no secret: `ensure` (present -> absent), mode,
+// owner and group are shown; values and content are redacted.
+bool IsShapeAttr(const std::string& attr) {
+  return attr == "ensure" || attr == "mode" || attr == "owner" || attr == "group";
+}
+
 void Redact(ResourceReport& rep) {
   for (auto& c : rep.changes) {
-    if (c.from) c.from = RedactValue(*c.from);
-    if (c.to) c.to = RedactValue(*c.to);
+    if (!IsShapeAttr(c.attr)) {
+      if (c.from) c.from = RedactValue(*c.from);
+      if (c.to) c.to = RedactValue(*c.to);
+    }
     c.detail.clear();
   }
   rep.diff.clear();

@@ -12,15 +12,17 @@ Map::Map(std::initializer_list<Entry> init) {
 }
 
 const Value* Map::Find(std::string_view key) const {
+  if (!index_.empty()) {
+    auto it = index_.find(key);
+    return it == index_.end() ? nullptr : &entries_[it->second].second;
+  }
   for (const auto& e : entries_)
     if (e.first == key) return &e.second;
   return nullptr;
 }
 
 Value* Map::Find(std::string_view key) {
-  for (auto& e : entries_)
-    if (e.first == key) return &e.second;
-  return nullptr;
+  return const_cast<Value*>(static_cast<const Map*>(this)->Find(key));
 }
 
 void Map::Set(std::string key, Value value) {
@@ -29,16 +31,28 @@ void Map::Set(std::string key, Value value) {
     return;
   }
   entries_.emplace_back(std::move(key), std::move(value));
+  if (!index_.empty())
+    index_.emplace(entries_.back().first, entries_.size() - 1);
+  else if (entries_.size() > kIndexFrom)
+    Reindex();
 }
 
 bool Map::Erase(std::string_view key) {
   for (auto it = entries_.begin(); it != entries_.end(); ++it) {
     if (it->first == key) {
       entries_.erase(it);
+      Reindex();
       return true;
     }
   }
   return false;
+}
+
+void Map::Reindex() {
+  index_.clear();
+  if (entries_.size() <= kIndexFrom) return;
+  index_.reserve(entries_.size());
+  for (size_t i = 0; i < entries_.size(); ++i) index_.emplace(entries_[i].first, i);
 }
 
 bool Map::operator==(const Map& other) const { return entries_ == other.entries_; }

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -41,7 +42,16 @@ class Map {
   bool operator==(const Map& other) const;
 
  private:
+  // Large maps (thousands of variables, facts) get a hash index so that a
+  // lookup is O(1), not a scan: a load with N variables stays linear.
+  static constexpr size_t kIndexFrom = 16;
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  void Reindex();
   std::vector<Entry> entries_;
+  std::unordered_map<std::string, size_t, Hash, std::equal_to<>> index_;  // key -> entries_ slot
 };
 
 enum class ValueKind { kNull, kBool, kInt, kDouble, kString, kList, kMap };

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -36,6 +37,7 @@
 
 #include "engine/atomic_file.h"
 #include "engine/config_repo.h"
+#include "engine/digest.h"
 #include "engine/facts.h"
 #include "engine/host_real.h"
 #include "engine/interrupt.h"
@@ -258,11 +260,36 @@ int CmdDescribe(const std::string& type) {
   return 0;
 }
 
+// Text `keel resource` prints as it is: valid UTF-8 without NUL or other
+// control bytes (tab and newline allowed), and not over 64 KiB.
+bool PrintableText(const std::string& s) {
+  if (s.size() > 64 * 1024) return false;
+  size_t i = 0;
+  while (i < s.size()) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f) return false;
+      ++i;
+      continue;
+    }
+    int len = (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
+    if (len == 0 || i + static_cast<size_t>(len) > s.size()) return false;
+    for (int k = 1; k < len; ++k)
+      if ((static_cast<unsigned char>(s[i + static_cast<size_t>(k)]) & 0xc0) != 0x80) return false;
+    i += static_cast<size_t>(len);
+  }
+  return true;
+}
+
 int CmdResource(const std::string& type, const std::string& title, const std::string& root) {
   Registry reg;
   RegisterBuiltinTypes(reg);
   const TypeInfo* info = FindTypeOrSay(reg, type);
   if (!info) return kExitError;
+  if (type == "exec") {
+    log::Error("an exec cannot be read: it is a command to run, not state on the host");
+    return kExitError;
+  }
   if (title.empty()) {
     log::Error("listing every " + type + " is not supported: name one (keel resource " + type +
                " TITLE)");
@@ -275,9 +302,20 @@ int CmdResource(const std::string& type, const std::string& title, const std::st
   Resource want;
   want.ref = {type, title};
   want.loc = {"<command line>", 0, 0};
+  // Reading needs the resource's identity, not the state to converge to:
+  // a missing or unchecked property (a shellvar's value, a host's ip, a
+  // sysctl's value) is what is read, so its problems do not count here.
   auto problems = PrepareResource(*info, want);
+  std::erase_if(problems, [&](const AttrProblem& p) {
+    std::string attr = p.attr;
+    const std::string prefix = "missing required attribute '";
+    if (attr.empty() && p.message.rfind(prefix, 0) == 0)
+      attr = p.message.substr(prefix.size(), p.message.find('\'', prefix.size()) - prefix.size());
+    const AttrSpec* spec = info->schema.Find(attr);
+    return spec && spec->role == AttrRole::kProperty;
+  });
   if (!problems.empty()) {
-    log::Error("not supported for " + type + ": " + problems[0].message);
+    log::Error("cannot read " + want.id() + ": " + problems[0].message);
     return kExitError;
   }
   auto host = OpenRealHost(root, nullptr);
@@ -303,13 +341,23 @@ int CmdResource(const std::string& type, const std::string& title, const std::st
   }
   Map entry;
   entry.Set(type, Value(title));
+  std::vector<std::string> notes;
   const AttrSpec* nv = info->schema.Namevar();
   for (const auto& [k, v] : *have) {
     if (v.is_null()) continue;
     if (nv && k == nv->name && v.ToString() == title) continue;
     if (!info->schema.Find(k)) continue;  // internal state, not an attribute
+    if (v.is_string() && !PrintableText(v.as_string())) {
+      // Binary or large: left out (applying the output then leaves it as
+      // it is), named by its size and checksum in a comment.
+      notes.push_back("# " + k + " not shown (" + std::to_string(v.as_string().size()) +
+                      " bytes, " + (v.as_string().size() > 64 * 1024 ? "large" : "binary") +
+                      "): sha256:" + Sha256Hex(v.as_string()));
+      continue;
+    }
     entry.Set(k, v);
   }
+  for (const auto& n : notes) std::cout << n << "\n";
   std::cout << ToYaml(Value(List{Value(std::move(entry))}));
   return 0;
 }
@@ -469,6 +517,7 @@ int Main(int argc, char** argv) {
   CLI::App app{"keel: declarative host provisioning (apply, plan, validate, ...)", "keel"};
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "help of every command");
+  app.set_version_flag("-V,--version", std::string("keel ") + KEEL_VERSION);
 
   RunFlags run;
   auto* apply = app.add_subcommand("apply", "converge the host to the manifests");
@@ -524,6 +573,23 @@ int Main(int argc, char** argv) {
   for (auto* sub : {facts, resource, pull, restore}) {
     sub->add_flag("-v,--verbose", run.verbose, "more output on stderr");
     sub->add_flag("-q,--quiet", run.quiet, "errors only on stderr");
+  }
+
+  // An unknown command: name it and offer the closest one ("keel aply").
+  // keel's own options take no value, so the first word not starting with
+  // '-' is the command.
+  for (int i = 1; i < argc; ++i) {
+    std::string word = argv[i];
+    if (word.empty() || word[0] == '-') continue;
+    std::vector<std::string> names;
+    for (const auto* sub : app.get_subcommands([](CLI::App*) { return true; }))
+      names.push_back(sub->get_name());
+    if (std::find(names.begin(), names.end(), word) != names.end()) break;
+    std::string near = ClosestName(word, names);
+    log::ErrorLine("unknown command '" + word + "'" +
+                   (near.empty() ? std::string() : " (did you mean '" + near + "'?)") +
+                   "; run 'keel --help' for the list");
+    return kExitError;
   }
 
   try {

@@ -12,6 +12,76 @@ bool EndsWord(char c) {
          c == ')' || c == '\n';
 }
 
+enum class Scan { kOk, kUnterminated, kUnsure };
+
+// Where an expansion ends, as bash finds it: `i` is just past the opener
+// (`$(`, `${`, a backquote, a double quote) and ends just past `close`.
+// Quotes, escapes and nested expansions inside are skipped whole, so a ';'
+// or blank inside `${X:-a;b}` or `$(a; b)` does not end the value. kUnsure
+// where bash's rules are beyond this scanner (a comment, a here-document or
+// `case` inside `$( )`, single quotes or braces inside a double-quoted
+// `${ }`, deep nesting): the caller must then not edit the line.
+Scan ScanExpansion(std::string_view v, size_t& i, char close, bool in_dq, int depth) {
+  if (depth > 32) return Scan::kUnsure;
+  const size_t n = v.size();
+  const bool command = close == ')';
+  while (i < n) {
+    const char c = v[i];
+    if (c == '\\') {
+      i += 2;
+      continue;
+    }
+    if (c == close) {
+      ++i;
+      return Scan::kOk;
+    }
+    if (close == '`') {
+      ++i;
+      continue;
+    }
+    if (c == '\'' && close != '"') {
+      if (in_dq && close == '}') return Scan::kUnsure;
+      size_t q = v.find('\'', i + 1);
+      if (q == std::string_view::npos) return Scan::kUnterminated;
+      i = q + 1;
+      continue;
+    }
+    Scan sub = Scan::kOk;
+    bool nested = true;
+    if (c == '$' && i + 1 < n && (v[i + 1] == '(' || v[i + 1] == '{')) {
+      char open = v[i + 1];
+      i += 2;
+      sub = ScanExpansion(v, i, open == '(' ? ')' : '}', in_dq || close == '"', depth + 1);
+    } else if (c == '`') {
+      ++i;
+      sub = ScanExpansion(v, i, '`', in_dq || close == '"', depth + 1);
+    } else if (c == '"' && close != '"') {
+      ++i;
+      sub = ScanExpansion(v, i, '"', true, depth + 1);
+    } else if (command && c == '(') {
+      ++i;
+      sub = ScanExpansion(v, i, ')', false, depth + 1);
+    } else {
+      nested = false;
+    }
+    if (nested) {
+      if (sub != Scan::kOk) return sub;
+      continue;
+    }
+    if (close == '}' && c == '{') return Scan::kUnsure;
+    if (command) {
+      const bool word_start =
+          i == 0 || IsBlank(v[i - 1]) || v[i - 1] == ';' || v[i - 1] == '(' || v[i - 1] == '\n';
+      if (c == '#' && word_start) return Scan::kUnsure;  // a comment: ')' inside it
+      if (c == '<' && i + 1 < n && v[i + 1] == '<') return Scan::kUnsure;  // here-document
+      if (word_start && v.substr(i, 4) == "case" && (i + 4 == n || !IsKeyChar(v[i + 4])))
+        return Scan::kUnsure;  // `case x in a)`: an unbalanced ')'
+    }
+    ++i;
+  }
+  return Scan::kUnterminated;
+}
+
 }  // namespace
 
 std::optional<QuoteStyle> ParseStyle(std::string_view text) {
@@ -58,8 +128,39 @@ ParseStatus ParseAssignment(std::string_view text, Assignment& out) {
     if (!quoted_seen) a.style = s;
     quoted_seen = true;
   };
+  // An expansion ($( ), ${ }, $(( )), backquotes, $'...'): the value is
+  // dynamic and its raw text runs to where bash ends it.
+  auto expansion = [&](size_t start, size_t after_opener, char close, bool in_dq) {
+    size_t k = after_opener;
+    Scan sc = ScanExpansion(v, k, close, in_dq, 0);
+    if (sc == Scan::kOk) {
+      a.dynamic = true;
+      a.value += v.substr(start, k - start);
+      i = k;
+    }
+    return sc;
+  };
+  auto status_of = [](Scan sc) {
+    return sc == Scan::kUnterminated ? ParseStatus::kUnterminated : ParseStatus::kOther;
+  };
   while (i < n && !EndsWord(v[i])) {
     char c = v[i];
+    if ((c == '$' && i + 1 < n && (v[i + 1] == '(' || v[i + 1] == '{')) || c == '`') {
+      const bool dollar = c == '$';
+      const char close = !dollar ? '`' : v[i + 1] == '(' ? ')' : '}';
+      Scan sc = expansion(i, i + (dollar ? 2 : 1), close, false);
+      if (sc != Scan::kOk) return status_of(sc);
+      continue;
+    }
+    if (c == '$' && i + 1 < n && v[i + 1] == '\'') {  // $'...': ANSI-C quoting
+      size_t k = i + 2;
+      while (k < n && v[k] != '\'') k += v[k] == '\\' ? 2 : 1;
+      if (k >= n) return ParseStatus::kUnterminated;
+      a.dynamic = true;
+      a.value += v.substr(i, k + 1 - i);
+      i = k + 1;
+      continue;
+    }
     if (c == '\\') {
       if (i + 1 >= n) return ParseStatus::kUnterminated;  // line continuation
       if (v[i + 1] != '\n') a.value += v[i + 1];
@@ -96,7 +197,14 @@ ParseStatus ParseAssignment(std::string_view text, Assignment& out) {
           ++i;
           continue;
         }
-        if (d == '$' || d == '`') a.dynamic = true;
+        if ((d == '$' && i + 1 < n && (v[i + 1] == '(' || v[i + 1] == '{')) || d == '`') {
+          const bool dollar = d == '$';
+          const char close = !dollar ? '`' : v[i + 1] == '(' ? ')' : '}';
+          Scan sc = expansion(i, i + (dollar ? 2 : 1), close, true);
+          if (sc != Scan::kOk) return status_of(sc);
+          continue;
+        }
+        if (d == '$') a.dynamic = true;
         a.value += d;
         ++i;
       }

@@ -160,8 +160,14 @@ std::string ReturnsText(const std::vector<std::string>& codes) {
   return s + "]";
 }
 
+// The success codes as integers written canonically: "00" and "0" are both
+// exit code 0 (validated 0-255 at load time).
 std::vector<std::string> OkCodes(const Resource& r) {
-  auto codes = r.GetList("returns");
+  std::vector<std::string> codes;
+  for (const auto& c : r.GetList("returns")) {
+    int64_t n = 0;
+    codes.push_back(ParseInt(c, n) ? std::to_string(n) : c);
+  }
   if (codes.empty()) codes.push_back("0");
   return codes;
 }

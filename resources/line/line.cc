@@ -30,12 +30,13 @@ TypeSchema Schema() {
               {.name = "match",
                .kind = AttrKind::kString,
                .role = AttrRole::kParameter,
-               .doc = "ECMAScript regex: the first matching line is replaced by `line`; with "
+               .doc = "RE2 regex (no backreferences or lookaround): the first matching line is "
+                      "replaced by `line`; with "
                       "ensure absent, every matching line is removed."},
               {.name = "after",
                .kind = AttrKind::kString,
                .role = AttrRole::kParameter,
-               .doc = "ECMAScript regex: a new line goes after the first matching line "
+               .doc = "RE2 regex: a new line goes after the first matching line "
                       "(default: at the end of the file)."},
               {.name = "ensure",
                .kind = AttrKind::kString,

@@ -11,90 +11,73 @@ std::string_view Bare(const std::string& l) {
   return v;
 }
 
-// libstdc++'s regex recurses once per character: a line of ~20 KiB
-// overflows an 8 MiB stack. Longer lines are refused rather than crash.
-constexpr size_t kMaxRegexLine = 4096;
-
-struct LineTooLong {
-  size_t size;
-};
-
-bool Matches(const std::regex& re, std::string_view text) {
-  if (text.size() > kMaxRegexLine) throw LineTooLong{text.size()};
-  return std::regex_search(text.begin(), text.end(), re);
+bool Matches(const RE2& re, std::string_view text) {
+  return RE2::PartialMatch(re2::StringPiece(text.data(), text.size()), re);
 }
 
 }  // namespace
 
-Result<std::regex> CompileRegex(const std::string& pattern) {
-  try {
-    return std::regex(pattern, std::regex::ECMAScript);
-  } catch (const std::regex_error& e) {
-    return MakeError(ErrorCode::kInvalid, "invalid regex '" + pattern + "': " + e.what());
-  }
+Result<std::shared_ptr<const RE2>> CompileRegex(const std::string& pattern) {
+  RE2::Options opts;
+  opts.set_log_errors(false);
+  auto re = std::make_shared<const RE2>(pattern, opts);
+  if (!re->ok())
+    return MakeError(ErrorCode::kInvalid, "invalid regex '" + pattern + "': " + re->error() +
+                                              " (RE2 syntax: no backreferences or lookaround)");
+  return std::shared_ptr<const RE2>(std::move(re));
 }
 
 Result<std::optional<std::string>> EnsureLine(const std::optional<std::string>& before,
                                               const LineSpec& spec) {
-  try {
-    if (!before) {
-      if (!spec.present) return std::optional<std::string>();
-      return std::optional<std::string>(spec.line + "\n");
-    }
-    edit::TextLines t = edit::TextLines::Parse(*before);
-    auto& lines = t.lines;
-    if (spec.present) {
-      for (const auto& l : lines)
-        if (Bare(l) == spec.line) return before;
-      if (spec.match) {
-        for (auto& l : lines) {
-          if (Matches(*spec.match, Bare(l))) {
-            // Keep the line's own ending: a CR stays a CR.
-            l = spec.line + (l.size() != Bare(l).size() ? "\r" : "");
-            return std::optional<std::string>(t.Render());
-          }
+  if (!before) {
+    if (!spec.present) return std::optional<std::string>();
+    return std::optional<std::string>(spec.line + "\n");
+  }
+  edit::TextLines t = edit::TextLines::Parse(*before);
+  auto& lines = t.lines;
+  if (spec.present) {
+    for (const auto& l : lines)
+      if (Bare(l) == spec.line) return before;
+    if (spec.match) {
+      for (auto& l : lines) {
+        if (Matches(*spec.match, Bare(l))) {
+          // Keep the line's own ending: a CR stays a CR.
+          l = spec.line + (l.size() != Bare(l).size() ? "\r" : "");
+          return std::optional<std::string>(t.Render());
         }
       }
-      size_t at = lines.size();
-      if (spec.after) {
-        for (size_t i = 0; i < lines.size(); ++i)
-          if (Matches(*spec.after, Bare(lines[i]))) {
-            at = i + 1;
-            break;
-          }
-      }
-      if (at == lines.size()) t.final_newline = true;
-      // A new line ends as its neighbour above (or below) does: CRLF stays CRLF.
-      const std::string* neighbour =
-          at > 0 ? &lines[at - 1] : (lines.empty() ? nullptr : &lines[0]);
-      const bool crlf = neighbour && !neighbour->empty() && neighbour->back() == '\r';
-      std::string new_line = spec.line + (crlf ? "\r" : "");
-      lines.insert(lines.begin() + static_cast<std::ptrdiff_t>(at), new_line);
-      return std::optional<std::string>(t.Render());
     }
-    std::vector<std::string> kept;
-    kept.reserve(lines.size());
-    bool last_dropped = false;
-    for (size_t i = 0; i < lines.size(); ++i) {
-      bool drop = spec.match ? Matches(*spec.match, Bare(lines[i])) : Bare(lines[i]) == spec.line;
-      if (drop)
-        last_dropped = i + 1 == lines.size();
-      else
-        kept.push_back(std::move(lines[i]));
+    size_t at = lines.size();
+    if (spec.after) {
+      for (size_t i = 0; i < lines.size(); ++i)
+        if (Matches(*spec.after, Bare(lines[i]))) {
+          at = i + 1;
+          break;
+        }
     }
-    if (kept.size() == lines.size()) return before;
-    // The unterminated last line removed: the line before it keeps its '\n'.
-    if (last_dropped) t.final_newline = true;
-    lines = std::move(kept);
+    if (at == lines.size()) t.final_newline = true;
+    // A new line ends as its neighbour above (or below) does: CRLF stays CRLF.
+    const std::string* neighbour = at > 0 ? &lines[at - 1] : (lines.empty() ? nullptr : &lines[0]);
+    const bool crlf = neighbour && !neighbour->empty() && neighbour->back() == '\r';
+    std::string new_line = spec.line + (crlf ? "\r" : "");
+    lines.insert(lines.begin() + static_cast<std::ptrdiff_t>(at), new_line);
     return std::optional<std::string>(t.Render());
-  } catch (const std::regex_error& e) {
-    return MakeError(ErrorCode::kInvalid, std::string("regex failed: ") + e.what());
-  } catch (const LineTooLong& e) {
-    return MakeError(ErrorCode::kInvalid, "a line of " + std::to_string(e.size) +
-                                              " bytes is too long to match a regex against "
-                                              "(limit " +
-                                              std::to_string(kMaxRegexLine) + ")");
   }
+  std::vector<std::string> kept;
+  kept.reserve(lines.size());
+  bool last_dropped = false;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    bool drop = spec.match ? Matches(*spec.match, Bare(lines[i])) : Bare(lines[i]) == spec.line;
+    if (drop)
+      last_dropped = i + 1 == lines.size();
+    else
+      kept.push_back(std::move(lines[i]));
+  }
+  if (kept.size() == lines.size()) return before;
+  // The unterminated last line removed: the line before it keeps its '\n'.
+  if (last_dropped) t.final_newline = true;
+  lines = std::move(kept);
+  return std::optional<std::string>(t.Render());
 }
 
 }  // namespace keel::line

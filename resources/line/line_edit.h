@@ -2,8 +2,10 @@
 // line is in (or out of) a text, keeping every other byte.
 #pragma once
 
+#include <re2/re2.h>
+
+#include <memory>
 #include <optional>
-#include <regex>
 #include <string>
 
 #include "engine/result.h"
@@ -11,14 +13,17 @@
 namespace keel::line {
 
 struct LineSpec {
-  std::string line;                 // the whole line, without '\n'
-  std::optional<std::regex> match;  // replace the first matching line / remove all matches
-  std::optional<std::regex> after;  // insert after the first matching line (default: at the end)
+  std::string line;                  // the whole line, without '\n'
+  std::shared_ptr<const RE2> match;  // replace the first matching line / remove all matches
+  std::shared_ptr<const RE2> after;  // insert after the first matching line (default: at the end)
   bool present = true;
 };
 
-/// Compiles an ECMAScript regex; kInvalid with the library's reason.
-Result<std::regex> CompileRegex(const std::string& pattern);
+/// Compiles an RE2 regex (https://github.com/google/re2/wiki/Syntax; no
+/// backreferences or lookaround); kInvalid with the library's reason.
+/// Matching is linear in the line: no pattern can hang a run, and lines of
+/// any length are matched.
+Result<std::shared_ptr<const RE2>> CompileRegex(const std::string& pattern);
 
 /// The text after ensuring `spec` on `before` (nullopt = no file).
 /// present: unchanged when a line equal to `line` exists anywhere; else the
@@ -29,9 +34,6 @@ Result<std::regex> CompileRegex(const std::string& pattern);
 ///   line equal to `line`; a missing file stays missing.
 /// Lines are compared without a trailing '\r' (CRLF files), and an inserted
 /// line gets '\r' when the line above it (or below, at the top) has one.
-/// Error (kInvalid) when the regex engine gives up on a line (complexity),
-/// or when a line to match is longer than 4096 bytes (std::regex recurses
-/// per character and would overflow the stack).
 Result<std::optional<std::string>> EnsureLine(const std::optional<std::string>& before,
                                               const LineSpec& spec);
 

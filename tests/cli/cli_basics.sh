@@ -103,7 +103,7 @@ assert_eq "" "$OUT" "stdout of an invalid validate"
 assert_exit 1 "$KEEL" graph "$T/bad.yaml" --root "$R"
 assert_exit 1 "$KEEL" validate "$T/missing.yaml" --root "$R"
 
-# A cycle is an error naming it.
+# A cycle is an error naming it, each resource with its place.
 cat >"$T/cycle.yaml" <<'Y'
 resources:
   - exec: a
@@ -114,7 +114,8 @@ resources:
     require: exec[a]
 Y
 assert_exit 1 "$KEEL" validate "$T/cycle.yaml" --root "$R"
-assert_contains "$ERR" "exec[a] -> exec[b] -> exec[a]"
+assert_contains "$ERR" "cycle.yaml:2:5: dependency cycle: exec[a] ($T/cycle.yaml:2:5) -> exec[b] ($T/cycle.yaml:5:5) -> exec[a]"
+assert_contains "$ERR" "1 error(s) in the manifests; nothing changed"
 
 # Usage errors exit 1 with a message.
 assert_exit 1 "$KEEL"

@@ -122,6 +122,11 @@ TEST_CASE_FIXTURE(ExecFixture, "exec: refreshonly runs only on refresh") {
 TEST_CASE_FIXTURE(ExecFixture, "exec: returns, output and the failure message") {
   Resource three = Exec("exit 3", {{"returns", List{0, 3}}});
   CHECK(Run(three).status == Converged::kChanged);
+  // Exit codes are integers: "00" is 0 and "03" is 3 (issue 11 item 11).
+  CHECK(Run(Exec("exit 0", {{"returns", List{"00"}}})).status == Converged::kChanged);
+  CHECK(Run(Exec("exit 3", {{"returns", List{"0", "03"}}})).status == Converged::kChanged);
+  CHECK(Run(Exec("exit 4", {{"returns", List{"04"}}})).status == Converged::kChanged);
+  CHECK(Run(Exec("exit 5", {{"returns", List{"04"}}})).status == Converged::kFailed);
   Resource fails =
       Exec("for i in 1 2 3 4 5 6 7 8 9 10 11 12; do echo line$i; done; echo oops >&2; exit 1");
   auto r = Run(fails);

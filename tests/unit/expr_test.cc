@@ -175,6 +175,16 @@ TEST_CASE("expr: regex match") {
   CHECK(off2 == 18);
 }
 
+TEST_CASE("expr: =~ is RE2: a catastrophic pattern is linear, lookaround is refused") {
+  auto start = std::chrono::steady_clock::now();
+  CHECK_FALSE(True("'" + std::string(5000, 'a') + "b' =~ '^(a+)+$'"));
+  CHECK(True("'aaaa' =~ '^(a+)+$'"));
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(2));
+  auto [msg, off] = Err("'x' =~ '(?=x)'");
+  CHECK(msg.find("RE2 syntax") != std::string::npos);
+  CHECK(off == 7);
+}
+
 TEST_CASE("expr: in / not in on lists, strings and maps") {
   CHECK(True("'eth0' in facts.networking.interfaces"));
   CHECK(True("'eth9' not in facts.networking.interfaces"));

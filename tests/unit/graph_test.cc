@@ -241,7 +241,9 @@ TEST_CASE("graph: cycles are printed as a path from the first declared resource"
     b.Add("exec", "b").require = {At("file[a]")};
     auto g = Graph::Build(b.cat, reg);
     REQUIRE(!g.ok());
-    CHECK(g.error().message == "dependency cycle: file[a] -> exec[b] -> file[a]");
+    CHECK(g.error().message ==
+          "site.yaml:3:5: dependency cycle: file[a] (site.yaml:3:5) -> exec[b] (site.yaml:5:5) -> "
+          "file[a]");
   }
   SUBCASE("three resources through before and notify, declared out of order") {
     CatalogBuilder b;
@@ -251,14 +253,35 @@ TEST_CASE("graph: cycles are printed as a path from the first declared resource"
     b.Add("exec", "after").require = {At("exec[x]")};  // downstream, not in the cycle
     auto g = Graph::Build(b.cat, reg);
     REQUIRE(!g.ok());
-    CHECK(g.error().message == "dependency cycle: exec[x] -> exec[y] -> exec[z] -> exec[x]");
+    CHECK(g.error().message ==
+          "site.yaml:1:5: dependency cycle: exec[x] (site.yaml:1:5) -> exec[y] (site.yaml:5:5) -> "
+          "exec[z] (site.yaml:3:5) -> exec[x]");
   }
   SUBCASE("a resource requiring itself") {
     CatalogBuilder b;
     b.Add("exec", "self").require = {At("exec[self]")};
     auto g = Graph::Build(b.cat, reg);
     REQUIRE(!g.ok());
-    CHECK(g.error().message == "dependency cycle: exec[self] -> exec[self]");
+    CHECK(g.error().message ==
+          "site.yaml:1:5: dependency cycle: exec[self] (site.yaml:1:5) -> exec[self]");
+  }
+  SUBCASE("every cycle is reported, each with its places") {
+    CatalogBuilder b;
+    b.Add("exec", "a").require = {At("exec[b]")};  // 1
+    b.Add("exec", "b").require = {At("exec[a]")};  // 3
+    b.Add("exec", "ok");                           // 5
+    b.Add("exec", "c").require = {At("exec[d]")};  // 7
+    b.Add("exec", "d").require = {At("exec[c]")};  // 9
+    b.Add("exec", "e").require = {At("exec[e]")};  // 11
+    b.Add("exec", "f").require = {At("exec[a]")};  // 13: downstream, in no cycle
+    auto g = Graph::Build(b.cat, reg);
+    REQUIRE(!g.ok());
+    CHECK(g.error().message ==
+          "site.yaml:1:5: dependency cycle: exec[a] (site.yaml:1:5) -> exec[b] (site.yaml:3:5) -> "
+          "exec[a]\n"
+          "site.yaml:7:5: dependency cycle: exec[c] (site.yaml:7:5) -> exec[d] (site.yaml:9:5) -> "
+          "exec[c]\n"
+          "site.yaml:11:5: dependency cycle: exec[e] (site.yaml:11:5) -> exec[e]");
   }
 }
 

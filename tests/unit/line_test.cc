@@ -2,6 +2,8 @@
 // a real tree (plan leaves it, apply converges, again changes nothing).
 #include <doctest/doctest.h>
 
+#include <chrono>
+
 #include "engine/host_real.h"
 #include "resources/builtin.h"
 #include "resources/common/edit.h"
@@ -77,13 +79,27 @@ TEST_CASE("line: EnsureLine absent removes equal lines or every match") {
   CHECK(Ensure("a\n", Spec("a", nullptr, nullptr, false)) == "");
 }
 
-TEST_CASE("line: a huge line is refused for regex matching, not a crash") {
+TEST_CASE("line: a huge line is matched (RE2, no length cap), not a crash") {
   std::string big = "x=" + std::string(200000, 'a') + "\n";
-  auto r = line::EnsureLine(big + "y\n", Spec("x=1", "^x=.*$"));
-  REQUIRE_FALSE(r.ok());
-  CHECK(r.error().message.find("too long to match a regex") != std::string::npos);
+  CHECK(Ensure(big + "y\n", Spec("x=1", "^x=.*$")) == "x=1\ny\n");
   // Without a regex the long line is just kept.
   CHECK(Ensure(big, Spec("z")) == big + "z\n");
+}
+
+TEST_CASE("line: a catastrophic pattern matches in linear time") {
+  // ^(a+)+$ backtracks exponentially in ECMAScript engines; RE2 does not.
+  std::string text = std::string(5000, 'a') + "b\n" + std::string(40, 'a') + "b\n";
+  auto start = std::chrono::steady_clock::now();
+  CHECK(Ensure(text, Spec("fixed", "^(a+)+$")) == text + "fixed\n");
+  CHECK(Ensure(text, Spec("fixed", "^(a+)+$", nullptr, false)) == text);
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(2));
+}
+
+TEST_CASE("line: patterns RE2 cannot run are load errors naming the syntax") {
+  auto r = line::CompileRegex("(a)\\1");
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().message.find("RE2 syntax") != std::string::npos);
+  CHECK_FALSE(line::CompileRegex("(?=x)").ok());
 }
 
 TEST_CASE("line: bad regex and multi-line line are load errors") {

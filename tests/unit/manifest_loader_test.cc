@@ -517,7 +517,10 @@ TEST_CASE_FIXTURE(Fixture, "manifest_loader: when as a bool, a {{ }} value, or a
         "  - pkg: c\n    when: [x]\n"
         "  - pkg: d\n    when: 0\n");
   LoadResult r = Load();
-  CHECK(Errors(r) == Strings{"site.yaml:9:11: 'when' expects an expression or true/false"});
+  CHECK(Errors(r) ==
+        Strings{"site.yaml:9:11: 'when' expects an expression or true/false",
+                "site.yaml:11:11: 'when' must be true or false, got integer 0 (compare it: x == "
+                "\"yes\", x != 0, x in [...])"});
   CHECK(Ids(r) == Strings{"pkg[a]", "pkg[b]"});
 }
 
@@ -585,12 +588,15 @@ TEST_CASE_FIXTURE(Fixture, "manifest_loader: variables may use other variables, 
   CHECK(Ids(r) == Strings{"file[/opt/etc/app.conf]"});
   CHECK(r.catalog.resources[0].GetString("content") == "[1, 2] hi store01 /opt");
 
-  Write("site.yaml", "vars:\n  a: \"{{ b }}\"\n  b: \"x{{ a }}\"\n  c: \"{{ nope }}\"\n");
-  CHECK(Errors(Load()) == Strings{"site.yaml:2:10: variable 'b' cannot be resolved: its value "
-                                  "depends on itself (a cycle of variables)",
-                                  "site.yaml:3:11: variable 'a' cannot be resolved: its value "
-                                  "depends on itself (a cycle of variables)",
-                                  "site.yaml:4:10: undefined variable 'nope'"});
+  Write("site.yaml",
+        "vars:\n  a: \"{{ b }}\"\n  b: \"x{{ a }}\"\n  c: \"{{ nope }}\"\n  d: \"{{ a }}\"\n");
+  CHECK(Errors(Load()) == Strings{"site.yaml:2:3: variable 'a' cannot be resolved: its value "
+                                  "depends on itself (a -> b -> a)",
+                                  "site.yaml:3:3: variable 'b' cannot be resolved: its value "
+                                  "depends on itself (a -> b -> a)",
+                                  "site.yaml:4:10: undefined variable 'nope'",
+                                  "site.yaml:5:3: variable 'd' cannot be resolved: it uses 'a', "
+                                  "which cannot be resolved"});
 }
 
 TEST_CASE_FIXTURE(Fixture, "manifest_loader: malformed input gives errors, never a crash") {
@@ -665,4 +671,58 @@ TEST_CASE_FIXTURE(Fixture, "manifest_loader bench: 10k resources" * doctest::ski
   MESSAGE("loaded " << r.catalog.resources.size() << " resources in " << s << " s wall, " << cpu
                     << " s cpu");
   CHECK(cpu < 1.0);
+}
+
+TEST_CASE_FIXTURE(Fixture, "manifest_loader: issue 11: truncated quotes, deep includes, when") {
+  // An unterminated quoted scalar would swallow the rest of the file.
+  Write("site.yaml", "resources:\n  - file: /etc/t\n    content: \"abc\n    mode: [\n");
+  CHECK(Errors(Load()) ==
+        Strings{"site.yaml:3:14: unterminated double-quoted string: no closing \" before the end "
+                "of the file (a truncated manifest?)"});
+  Write("site.yaml", "resources:\n  - file: /etc/t\n    content: 'it''s\n    mode: \"0600\"\n");
+  CHECK(Errors(Load()) ==
+        Strings{"site.yaml:3:14: unterminated single-quoted string: no closing ' before the end "
+                "of the file (a truncated manifest?)"});
+  Write("site.yaml",
+        "resources:\n  - file: /etc/t\n    content: \"a \\\" b\n      c\"\n    owner: 'it''s'\n");
+  CHECK(Errors(Load()) == Strings{});
+
+  // A chain of includes deeper than 100: one error naming the chain.
+  for (int i = 0; i < 150; ++i)
+    Write("d" + std::to_string(i) + ".yaml", "include:\n  - d" + std::to_string(i + 1) + ".yaml\n");
+  Write("d150.yaml", "resources: []\n");
+  Write("site.yaml", "include:\n  - d0.yaml\n");
+  Strings errs = Errors(Load());
+  REQUIRE(errs.size() == 1);
+  CHECK(errs[0].find("d98.yaml:2:5: includes nested more than 100 deep: site.yaml -> d0.yaml -> "
+                     "d1.yaml -> ... (94 more) -> d96.yaml -> d97.yaml -> d98.yaml -> d99.yaml") ==
+        0);
+
+  // `when` must be a boolean; "no", "false", "0" and 1 are errors.
+  for (const char* v : {"no", "\"false\"", "\"0\"", "1"}) {
+    Write("site.yaml", std::string("vars:\n  img: ") + v +
+                           "\nresources:\n  - pkg: a\n    when: img\n  - pkg: b\n    when: "
+                           "img == 1 or img in [\"no\", \"false\", \"0\"]\n");
+    LoadResult r = Load();
+    REQUIRE(Errors(r).size() == 1);
+    CHECK(Errors(r)[0].find("site.yaml:5:11: 'when' must be true or false, got ") == 0);
+    CHECK(Ids(r) == Strings{"pkg[b]"});  // a comparison says what is meant
+  }
+}
+
+TEST_CASE_FIXTURE(Fixture, "manifest_loader: 20,000 chained variables resolve in linear time") {
+  std::string text = "vars:\n";
+  const int n = 20000;
+  for (int i = 0; i < n; ++i)
+    text += "  v" + std::to_string(i) + ": \"{{ v" + std::to_string(i + 1) + " }}\"\n";
+  text += "  v" + std::to_string(n) + ": end\nresources:\n  - pkg: \"{{ v0 }}\"\n";
+  Write("site.yaml", text);
+  auto start = std::chrono::steady_clock::now();
+  LoadResult r = Load();
+  auto took = std::chrono::steady_clock::now() - start;
+  CHECK(Errors(r) == Strings{});
+  CHECK(Ids(r) == Strings{"pkg[end]"});
+  MESSAGE("20,000 chained variables: "
+          << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms");
+  CHECK(took < std::chrono::seconds(20));
 }

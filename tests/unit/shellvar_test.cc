@@ -179,3 +179,66 @@ TEST_CASE_FIXTURE(ShellvarFixture, "shellvar: CRLF file keeps CRLF") {
   CHECK(root.Read("/etc/crlf.conf") ==
         "# written on windows\r\nFOO=baz\r\nexport PATH_EXTRA=\"/opt/x y\"\r\n\r\nNEW=n\r\n");
 }
+
+namespace {
+
+// What bash says after sourcing `path`: stderr, then FOO, BAR, BAZ, QUX.
+std::string BashSees(const std::string& path) {
+  std::string cmd =
+      "bash -c 'source \"$0\" >/dev/null 2>\"$0.err\"; printf \"%s|%s|%s|%s|\" "
+      "\"${FOO-<unset>}\" \"${BAR-}\" \"${BAZ-}\" \"${QUX-}\"; printf ERR:; cat \"$0.err\"' '" +
+      path + "'";
+  FILE* p = popen(cmd.c_str(), "r");
+  REQUIRE(p != nullptr);
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  pclose(p);
+  std::remove((path + ".err").c_str());
+  return out;
+}
+
+}  // namespace
+
+// Issue 11 item 18: a value's extent is found as bash finds it (quotes,
+// escapes, $( ), ${ }, $(( )), backquotes, nesting); where keel cannot be
+// sure it leaves the line and appends a new assignment. Differential: bash
+// must source the edited file without complaint and see exactly FOO=new,
+// every other variable as before.
+TEST_CASE_FIXTURE(ShellvarFixture, "shellvar: values with expansions are cut where bash cuts") {
+  const std::vector<std::string> lines = {
+      "FOO=${X:-a;b}",
+      "FOO=`bar=date;$bar`",
+      "FOO=$(echo a; echo b)",
+      "FOO=\"$(echo \"a b\"; echo c)\"",
+      "FOO=$((1 + 2))",
+      "FOO=${X:-\"a }\"}",
+      "FOO=\"${X:-a;b}\"",
+      "FOO=$(case x in x) echo y;; esac)",
+      "FOO=$(echo ')'; echo b)",
+      "FOO=$'a\\'b;c'",
+      "FOO=a\\;b",
+      "FOO=$(echo a\necho b)",
+      "FOO=${X:-$(echo \"}\")}",
+      "FOO=${X:-a;b}; QUX=3",
+      "FOO=`echo \\`echo a\\`` # note ) ;",
+      "FOO=\"$(echo $(echo ')'))\"",
+      "FOO=$(echo a # ) comment\n)",
+      "FOO=$(cat <<E\n)\nE\n)",
+      "export FOO=${X:-a b}  # trailing ; comment",
+  };
+  for (const auto& l : lines) {
+    CAPTURE(l);
+    const bool qux = l.find("QUX=3") != std::string::npos;
+    root.Write("/etc/sysconfig/tricky", "BAR=1\n" + l + "\nBAZ=2\n");
+    std::string before = BashSees(root.Real("/etc/sysconfig/tricky"));
+    // The corpus itself is valid shell: bash sources it without complaint.
+    REQUIRE(before.find("|1|2|" + std::string(qux ? "3" : "") + "|ERR:") != std::string::npos);
+    REQUIRE(before.substr(before.size() - 4) == "ERR:");
+    auto r = Make("/etc/sysconfig/tricky:FOO", {{"value", "new"}});
+    Timeline(r);
+    CHECK(BashSees(root.Real("/etc/sysconfig/tricky")) ==
+          std::string("new|1|2|") + (qux ? "3" : "") + "|ERR:");
+  }
+}
