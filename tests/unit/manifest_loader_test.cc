@@ -637,7 +637,7 @@ TEST_CASE_FIXTURE(Fixture, "manifest_loader: malformed input gives errors, never
                              "1000000 nodes or 512 levels once aliases are expanded)"});
   // A hang guard, not a benchmark: expanding the bomb would take hours
   // (cutting it off takes ~1 s optimised, ~30 s in the -O0 sanitizer build).
-  CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(120));
+  CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(400));
 }
 
 // A timing harness: 10,000 resources over 10 files with includes, vars,
@@ -724,5 +724,5 @@ TEST_CASE_FIXTURE(Fixture, "manifest_loader: 20,000 chained variables resolve in
   CHECK(Ids(r) == Strings{"pkg[end]"});
   MESSAGE("20,000 chained variables: "
           << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms");
-  CHECK(took < std::chrono::seconds(20));
+  CHECK(took < std::chrono::seconds(120));  // hang guard (quadratic: minutes)
 }
