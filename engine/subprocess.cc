@@ -14,6 +14,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <mutex>
 
 #include "engine/fd.h"
 #include "engine/interrupt.h"
@@ -68,7 +69,47 @@ struct ChildFailure {
   ::_exit(127);
 }
 
+std::mutex progress_mu;
+OutputProgress progress_fn;  // guarded by progress_mu
+
+OutputProgress CurrentProgress() {
+  std::lock_guard<std::mutex> lock(progress_mu);
+  return progress_fn;
+}
+
+// The last non-blank line of `text`: the part after its last '\r' (a
+// progress bar redraws itself with carriage returns), control characters
+// dropped, at most 200 bytes.
+std::string LastLine(const std::string& text) {
+  size_t end = text.size();
+  while (end > 0) {
+    size_t nl = text.rfind('\n', end - 1);
+    size_t begin = nl == std::string::npos ? 0 : nl + 1;
+    std::string line = text.substr(begin, end - begin);
+    while (!line.empty() && line.back() == '\r') line.pop_back();
+    size_t cr = line.rfind('\r');
+    if (cr != std::string::npos) line.erase(0, cr + 1);
+    std::string clean;
+    for (char c : line)
+      if (static_cast<unsigned char>(c) >= 0x20 && c != 0x7f) clean += c;
+    size_t first = clean.find_first_not_of(' ');
+    if (first != std::string::npos) {
+      clean.erase(0, first);
+      if (clean.size() > 200) clean.resize(200);
+      return clean;
+    }
+    if (nl == std::string::npos) break;
+    end = nl;
+  }
+  return "";
+}
+
 }  // namespace
+
+void SetOutputProgress(OutputProgress fn) {
+  std::lock_guard<std::mutex> lock(progress_mu);
+  progress_fn = std::move(fn);
+}
 
 Result<CommandResult> RunProcess(const ProcessSpec& spec) {
   if (spec.argv.empty() || spec.argv[0].empty()) {
@@ -192,11 +233,29 @@ Result<CommandResult> RunProcess(const ProcessSpec& spec) {
   bool reaped = false;
   int status = 0;
   char buf[65536];
+  // Progress on a terminal: the newest output line of a long command, shown
+  // once it has run a second (then at most every 200 ms) whether or not
+  // more output came since.
+  const OutputProgress progress = CurrentProgress();
+  const double started = Now();
+  double shown_at = 0;
+  const std::string* fresh = nullptr;  // the sink that got output not yet shown
+  std::string program = spec.argv[0].substr(spec.argv[0].rfind('/') + 1);
+  auto show_progress = [&] {
+    if (!progress || fresh == nullptr) return;
+    double now = Now();
+    if (now - started < 1.0 || now - shown_at < 0.2) return;
+    std::string line = LastLine(*fresh);
+    fresh = nullptr;
+    shown_at = now;
+    if (!line.empty()) progress(program, line);
+  };
   auto drain = [&](Fd& f, std::string& sink) {
     for (;;) {
       ssize_t n = ::read(f.get(), buf, sizeof buf);
       if (n > 0) {
         Append(sink, buf, static_cast<size_t>(n));
+        fresh = &sink;
         continue;
       }
       if (n < 0 && errno == EINTR) continue;
@@ -248,6 +307,7 @@ Result<CommandResult> RunProcess(const ProcessSpec& spec) {
         }
       }
     }
+    show_progress();
     pid_t w = ::waitpid(pid, &status, WNOHANG);
     if (w == pid) {
       reaped = true;

@@ -3,6 +3,7 @@
 // timeout that SIGTERMs then SIGKILLs the whole process group, optional chroot.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -32,5 +33,14 @@ struct ProcessSpec {
 /// when the program does not exist, kIo naming the stage (chroot, chdir,
 /// exec, pipe, fork) and errno otherwise.
 Result<CommandResult> RunProcess(const ProcessSpec& spec);
+
+/// Receives the last line a command printed (stdout or stderr, the text
+/// after its last carriage return), once the command has run for a second
+/// and then at most every 200 ms: a package transaction's or a long exec's
+/// progress on a terminal. Called from the thread running the command;
+/// must be thread-safe under --jobs. The CLI sets it only when stderr is a
+/// terminal; empty (the default) = nothing is shown.
+using OutputProgress = std::function<void(const std::string& program, const std::string& line)>;
+void SetOutputProgress(OutputProgress fn);
 
 }  // namespace keel

@@ -30,6 +30,7 @@
 #include <functional>
 #include <iostream>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -47,6 +48,7 @@
 #include "engine/report.h"
 #include "engine/run.h"
 #include "engine/state.h"
+#include "engine/subprocess.h"
 #include "engine/yaml_value.h"
 
 #ifndef KEEL_VERSION
@@ -120,14 +122,25 @@ int CmdApply(const RunFlags& f, bool plan) {
   const bool progress = !f.quiet && ::isatty(STDERR_FILENO) != 0;
   bool progress_shown = false;
   auto run_start = std::chrono::steady_clock::now();
+  std::mutex progress_mu;  // --jobs: resources start and commands print concurrently
+  std::string current;     // "[3/40] package[rng-tools]"
   if (progress) {
     request.on_start = [&](const Resource& r, size_t started, size_t total) {
+      std::lock_guard<std::mutex> lock(progress_mu);
+      current = "[" + std::to_string(started) + "/" + std::to_string(total) + "] " + r.id();
       if (std::chrono::steady_clock::now() - run_start < std::chrono::milliseconds(300)) return;
-      log::Progress("[" + std::to_string(started) + "/" + std::to_string(total) + "] " + r.id());
+      log::Progress(current);
       progress_shown = true;
     };
+    // A long command (a package transaction, a slow exec): its newest line.
+    SetOutputProgress([&](const std::string& program, const std::string& line) {
+      std::lock_guard<std::mutex> lock(progress_mu);
+      log::Progress(current + (current.empty() ? "" : ": ") + program + ": " + line);
+      progress_shown = true;
+    });
   }
   RunOutcome run = RunPipeline(request);
+  SetOutputProgress(nullptr);
   if (progress_shown) log::Progress("");
   if (!run.converged) return kExitError;
 
