@@ -17,13 +17,19 @@
 //    the title; others answer "not supported for TYPE: ...".
 #include "engine/cli/commands.h"
 
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -37,6 +43,8 @@
 #include <vector>
 
 #include "engine/atomic_file.h"
+#include "engine/cli/docgen.h"
+#include "engine/cli/version.h"
 #include "engine/config_repo.h"
 #include "engine/digest.h"
 #include "engine/facts.h"
@@ -50,10 +58,6 @@
 #include "engine/state.h"
 #include "engine/subprocess.h"
 #include "engine/yaml_value.h"
-
-#ifndef KEEL_VERSION
-#define KEEL_VERSION "0.0.0"
-#endif
 
 namespace keel::cli {
 namespace {
@@ -173,10 +177,69 @@ int CmdValidate(const RunFlags& f) {
   return 0;
 }
 
-int CmdGraph(const RunFlags& f) {
+extern "C" char** environ;
+
+// `keel graph --format svg`: the DOT text piped into Graphviz's `dot -Tsvg`,
+// whose output goes straight to keel's stdout (no size limit, no copy).
+int DotToSvg(const std::string& dot) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) {
+    log::Error(std::string("graph: pipe: ") + std::strerror(errno));
+    return kExitError;
+  }
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, fds[0], STDIN_FILENO);
+  std::string prog = "dot", fmt = "-Tsvg";
+  char* argv[] = {prog.data(), fmt.data(), nullptr};
+  std::cout.flush();
+  pid_t pid = 0;
+  int rc = ::posix_spawnp(&pid, "dot", &actions, nullptr, argv, environ);
+  posix_spawn_file_actions_destroy(&actions);
+  ::close(fds[0]);
+  if (rc != 0) {
+    ::close(fds[1]);
+    if (rc == ENOENT)
+      log::Error(
+          "graph --format svg needs Graphviz's `dot`, which is not installed (Debian: apt-get "
+          "install graphviz); `keel graph` without --format prints the DOT text");
+    else
+      log::Error(std::string("graph: cannot run dot: ") + std::strerror(rc));
+    return kExitError;
+  }
+  // dot exiting early (a bad option, killed) must not kill keel by SIGPIPE.
+  struct sigaction ignore {
+  }, old{};
+  ignore.sa_handler = SIG_IGN;
+  ::sigaction(SIGPIPE, &ignore, &old);
+  size_t off = 0;
+  while (off < dot.size()) {
+    ssize_t n = ::write(fds[1], dot.data() + off, dot.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    off += static_cast<size_t>(n);
+  }
+  ::close(fds[1]);
+  ::sigaction(SIGPIPE, &old, nullptr);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    log::Error("graph: dot failed (" +
+               (WIFEXITED(status) ? "exit " + std::to_string(WEXITSTATUS(status))
+                                  : "signal " + std::to_string(WTERMSIG(status))) +
+               ")");
+    return kExitError;
+  }
+  return 0;
+}
+
+int CmdGraph(const RunFlags& f, const std::string& format) {
   auto l = LoadRun(ToRequest(f, true), false);
   if (!l) return kExitError;
-  std::cout << l->graph->ToDot(l->catalog);
+  std::string dot = l->graph->ToDot(l->catalog);
+  if (format == "svg") return DotToSvg(dot);
+  std::cout << dot;
   return 0;
 }
 
@@ -230,46 +293,12 @@ const TypeInfo* FindTypeOrSay(const Registry& reg, const std::string& type) {
   return nullptr;
 }
 
-std::string RoleName(AttrRole role) {
-  switch (role) {
-    case AttrRole::kNamevar:
-      return "name attribute";
-    case AttrRole::kParameter:
-      return "parameter";
-    case AttrRole::kProperty:
-      return "property";
-  }
-  return "";
-}
-
 int CmdDescribe(const std::string& type) {
   Registry reg;
   RegisterBuiltinTypes(reg);
   const TypeInfo* info = FindTypeOrSay(reg, type);
   if (!info) return kExitError;
-  const TypeSchema& s = info->schema;
-  std::cout << s.name << ": " << s.doc << "\n\nAttributes:\n";
-  for (const auto& a : s.attrs) {
-    std::cout << "  " << a.name << " (" << AttrKindName(a.kind) << ", " << RoleName(a.role);
-    if (a.required) std::cout << ", required";
-    std::cout << ")\n";
-    if (!a.doc.empty()) std::cout << "      " << a.doc << "\n";
-    if (a.default_value) std::cout << "      default: " << a.default_value->ToString() << "\n";
-    if (!a.allowed.empty()) {
-      std::cout << "      allowed:";
-      for (size_t i = 0; i < a.allowed.size(); ++i) std::cout << (i ? ", " : " ") << a.allowed[i];
-      std::cout << "\n";
-    }
-  }
-  std::cout << "\nMetaparameters (every type):\n"
-            << "  require    ref(s): converge those first; if one fails, skip this one\n"
-            << "  before     ref(s): the reverse of require\n"
-            << "  notify     ref(s): like before, and refresh the target when this changes\n"
-            << "  subscribe  ref(s): the reverse of notify\n"
-            << "  tags       list: for --tags (the type name and manifest basename are added)\n"
-            << "  when       expression: declare the resource only when true\n"
-            << "  noop       bool: never change this resource, only report\n"
-            << "  sensitive  bool: show no values or diffs, only [redacted] and a sha256\n";
+  std::cout << DescribeText(info->schema, true);
   return 0;
 }
 
@@ -483,23 +512,30 @@ int CmdPull(const PullOptions& po_in, const std::string& state_dir) {
 
 void AddRunOptions(CLI::App* sub, RunFlags& f, bool with_run_flags) {
   sub->add_option("PATH", f.path, "manifest file, or a directory holding site.yaml")
+      ->type_name("PATH")
       ->capture_default_str();
-  sub->add_option("--root", f.root, "manage the tree under DIR as /")->capture_default_str();
+  sub->add_option("--root", f.root, "manage the tree under DIR as /")
+      ->type_name("DIR")
+      ->capture_default_str();
   sub->add_option("--var", f.vars, "set a variable K=V (repeatable, highest precedence)")
+      ->type_name("K=V")
       ->expected(1)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
-  sub->add_option("--facts", f.facts_file, "YAML/JSON map merged over the discovered facts");
+  sub->add_option("--facts", f.facts_file, "YAML/JSON map merged over the discovered facts")
+      ->type_name("FILE");
   sub->add_option("--tags", f.tags,
                   "only resources with one of these tags (plus what they require)")
+      ->type_name("TAGS")
       ->delimiter(',')
       ->expected(1)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   sub->add_option("--state-dir", f.state_dir,
-                  "backups, last run, lock (default <root>/var/lib/keel)");
-  sub->add_option("--git", f.git_url, "apply a config repo from git");
-  sub->add_option("--branch", f.branch, "branch of --git");
-  sub->add_option("--ref", f.ref, "revision of --git");
-  sub->add_option("--ssh-key", f.ssh_key, "private key for ssh:// URLs");
+                  "backups, last run, lock (default <root>/var/lib/keel)")
+      ->type_name("DIR");
+  sub->add_option("--git", f.git_url, "apply a config repo from git")->type_name("URL");
+  sub->add_option("--branch", f.branch, "branch of --git")->type_name("BRANCH");
+  sub->add_option("--ref", f.ref, "revision of --git")->type_name("REV");
+  sub->add_option("--ssh-key", f.ssh_key, "private key for ssh:// URLs")->type_name("FILE");
   sub->add_flag("-v,--verbose", f.verbose, "more output (unchanged resources, timings)");
   sub->add_flag("-q,--quiet", f.quiet, "less output");
   if (!with_run_flags) return;
@@ -507,16 +543,20 @@ void AddRunOptions(CLI::App* sub, RunFlags& f, bool with_run_flags) {
   sub->add_option("--format", f.format, "output on stdout")
       ->check(CLI::IsMember({"text", "json"}))
       ->capture_default_str();
-  sub->add_option("--report", f.report_file, "also write the JSON report to FILE");
+  sub->add_option("--report", f.report_file, "also write the JSON report to FILE")
+      ->type_name("FILE");
   sub->add_flag("--detailed-exitcodes", f.detailed, "0 no change, 2 changes, 4 failures, 6 both");
   sub->add_option("--jobs", f.jobs, "converge up to N independent resources at once")
+      ->type_name("N")
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
   sub->add_option("--lock-timeout", f.lock_timeout, "wait up to S seconds for another run's lock")
+      ->type_name("S")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   sub->add_option("--stop-grace", f.stop_grace,
                   "after SIGTERM/SIGINT, let a running command go on S seconds before killing it")
+      ->type_name("S")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   sub->add_option("--color", f.color, "colour (NO_COLOR is honoured)")
@@ -530,7 +570,7 @@ int Main(int argc, char** argv) {
   CLI::App app{"keel: declarative host provisioning (apply, plan, validate, ...)", "keel"};
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "help of every command");
-  app.set_version_flag("-V,--version", std::string("keel ") + KEEL_VERSION);
+  app.set_version_flag("-V,--version", [] { return VersionText(); });
 
   RunFlags run;
   auto* apply = app.add_subcommand("apply", "converge the host to the manifests");
@@ -539,17 +579,23 @@ int Main(int argc, char** argv) {
   AddRunOptions(plan, run, true);
   auto* validate = app.add_subcommand("validate", "load, type-check and check the graph");
   AddRunOptions(validate, run, false);
-  auto* graph = app.add_subcommand("graph", "print the resource graph as Graphviz DOT");
+  auto* graph = app.add_subcommand("graph", "print the resource graph as Graphviz DOT or SVG");
   AddRunOptions(graph, run, false);
+  std::string graph_format = "dot";
+  graph->add_option("--format", graph_format, "dot, or svg through Graphviz's dot")
+      ->check(CLI::IsMember({"dot", "svg"}))
+      ->capture_default_str();
 
   std::string facts_root = "/", facts_format = "yaml", facts_file;
   auto* facts = app.add_subcommand("facts", "print the facts keel sees");
   facts->add_option("--root", facts_root, "read the facts of the tree under DIR")
+      ->type_name("DIR")
       ->capture_default_str();
   facts->add_option("--format", facts_format, "yaml (default) or json")
       ->check(CLI::IsMember({"json", "yaml"}))
       ->capture_default_str();
-  facts->add_option("--facts", facts_file, "YAML/JSON map merged over the discovered facts");
+  facts->add_option("--facts", facts_file, "YAML/JSON map merged over the discovered facts")
+      ->type_name("FILE");
 
   auto* types = app.add_subcommand("types", "list resource types");
 
@@ -561,26 +607,45 @@ int Main(int argc, char** argv) {
   auto* resource = app.add_subcommand("resource", "print current state as manifest YAML");
   resource->add_option("TYPE", res_type, "resource type")->required();
   resource->add_option("TITLE", res_title, "title (path, name, ...)");
-  resource->add_option("--root", res_root, "read from the tree under DIR")->capture_default_str();
+  resource->add_option("--root", res_root, "read from the tree under DIR")
+      ->type_name("DIR")
+      ->capture_default_str();
 
   PullOptions pull_opts;
   std::string pull_state_dir;
   auto* pull = app.add_subcommand("pull", "fetch a config repo from git");
-  pull->add_option("--git", pull_opts.url, "repository URL")->required();
-  auto* pb = pull->add_option("--branch", pull_opts.branch, "branch");
-  pull->add_option("--ref", pull_opts.ref, "revision")->excludes(pb);
-  pull->add_option("--dest", pull_opts.dest, "checkout area (default <state-dir>/repo)");
-  pull->add_option("--state-dir", pull_state_dir, "state dir (default /var/lib/keel)");
-  pull->add_option("--ssh-key", pull_opts.ssh_key, "private key for ssh:// URLs");
+  pull->add_option("--git", pull_opts.url, "repository URL")->type_name("URL")->required();
+  auto* pb = pull->add_option("--branch", pull_opts.branch, "branch")->type_name("BRANCH");
+  pull->add_option("--ref", pull_opts.ref, "revision")->type_name("REV")->excludes(pb);
+  pull->add_option("--dest", pull_opts.dest, "checkout area (default <state-dir>/repo)")
+      ->type_name("DIR");
+  pull->add_option("--state-dir", pull_state_dir, "state dir (default /var/lib/keel)")
+      ->type_name("DIR");
+  pull->add_option("--ssh-key", pull_opts.ssh_key, "private key for ssh:// URLs")
+      ->type_name("FILE");
 
   std::string restore_path, restore_at, restore_root = "/", restore_state;
   auto* restore = app.add_subcommand("restore", "put back a file from the backup store");
   restore->add_option("PATH", restore_path, "path inside the root")->required();
-  restore->add_option("--at", restore_at, "newest backup at or before TIME (RFC 3339 or prefix)");
-  restore->add_option("--root", restore_root, "the managed tree")->capture_default_str();
-  restore->add_option("--state-dir", restore_state, "default <root>/var/lib/keel");
+  restore->add_option("--at", restore_at, "newest backup at or before TIME (RFC 3339 or prefix)")
+      ->type_name("TIME");
+  restore->add_option("--root", restore_root, "the managed tree")
+      ->type_name("DIR")
+      ->capture_default_str();
+  restore->add_option("--state-dir", restore_state, "default <root>/var/lib/keel")
+      ->type_name("DIR");
 
-  auto* version = app.add_subcommand("version", "print the version");
+  auto* version =
+      app.add_subcommand("version", "print the version, git commit and library versions");
+
+  // Hidden (no group): the documents generated from this definition and the
+  // type schemas, for the build (man page, completion) and for
+  // docs/reference/types.md.
+  std::string generate_what;
+  auto* generate = app.add_subcommand("generate", "generated documentation")->group("");
+  generate->add_option("WHAT", generate_what, "man, bash-completion or types-md")
+      ->check(CLI::IsMember({"man", "bash-completion", "types-md"}))
+      ->required();
 
   // -v/-q on the other commands too: one log level for every command.
   for (auto* sub : {facts, resource, pull, restore}) {
@@ -622,7 +687,7 @@ int Main(int argc, char** argv) {
   if (apply->parsed()) return CmdApply(run, false);
   if (plan->parsed()) return CmdApply(run, true);
   if (validate->parsed()) return CmdValidate(run);
-  if (graph->parsed()) return CmdGraph(run);
+  if (graph->parsed()) return CmdGraph(run, graph_format);
   if (facts->parsed()) return CmdFacts(facts_root, facts_format, facts_file);
   if (types->parsed()) return CmdTypes();
   if (describe->parsed()) return CmdDescribe(describe_type);
@@ -630,7 +695,15 @@ int Main(int argc, char** argv) {
   if (pull->parsed()) return CmdPull(pull_opts, pull_state_dir);
   if (restore->parsed()) return CmdRestore(restore_path, restore_at, restore_root, restore_state);
   if (version->parsed()) {
-    std::cout << "keel " << KEEL_VERSION << "\n";
+    std::cout << VersionText();
+    return 0;
+  }
+  if (generate->parsed()) {
+    Registry reg;
+    RegisterBuiltinTypes(reg);
+    if (generate_what == "man") std::cout << ManPage(app, reg);
+    if (generate_what == "bash-completion") std::cout << BashCompletion(app, reg);
+    if (generate_what == "types-md") std::cout << TypeReferenceMarkdown(reg);
     return 0;
   }
   return kExitError;
