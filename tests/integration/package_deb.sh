@@ -26,9 +26,12 @@ for lib in libgit2 libyaml-cpp libc6 libstdc++6 libre2; do
 done
 # Every dependency is a package installed here (the package runs on the
 # machine it was built for).
+# (Or a virtual package one of them provides: libspdlog1.10-fmt9.)
+provided=$(dpkg-query -W -f='${Status}|${Provides}\n' | sed -n 's/^install ok installed|//p' |
+  tr ',' '\n' | sed 's/^ *//; s/ .*//')
 for p in $(echo "$deps" | tr ',' '\n' | sed 's/^ *//; s/ .*//; s/:.*//'); do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
-    fail "dependency $p is not installed on this machine"
+    grep -qx "$p" <<<"$provided" || fail "dependency $p is not installed on this machine"
 done
 files=$(dpkg-deb -c "$deb")
 for f in ./usr/bin/keel ./usr/share/man/man1/keel.1 ./usr/share/bash-completion/completions/keel \
