@@ -56,10 +56,22 @@ struct GitPtr {
 };
 using RepoPtr = GitPtr<git_repository, git_repository_free>;
 
+// The fetch callbacks' payload.
+struct FetchPayload {
+  const std::string* ssh_key = nullptr;
+  size_t received_bytes = 0;
+};
+
+int TransferCb(const git_indexer_progress* stats, void* payload) {
+  auto* p = static_cast<FetchPayload*>(payload);
+  p->received_bytes = std::max(p->received_bytes, stats->received_bytes);
+  return 0;
+}
+
 int CredentialCb(git_credential** out, const char* url, const char* user_from_url,
                  unsigned int allowed, void* payload) {
   (void)url;
-  const std::string* key = static_cast<const std::string*>(payload);
+  const std::string* key = static_cast<const FetchPayload*>(payload)->ssh_key;
   const char* user = user_from_url ? user_from_url : "git";
   if (allowed & GIT_CREDENTIAL_SSH_KEY) {
     if (key && !key->empty())
@@ -253,8 +265,10 @@ Result<void> FetchRemote(git_repository* repo, const PullOptions& o, FetchStats&
     return GitError("remote " + o.url, ErrorCode::kInvalid);
   git_fetch_options fopts;
   git_fetch_options_init(&fopts, GIT_FETCH_OPTIONS_VERSION);
+  FetchPayload payload{.ssh_key = &o.ssh_key};
   fopts.callbacks.credentials = CredentialCb;
-  fopts.callbacks.payload = const_cast<std::string*>(&o.ssh_key);
+  fopts.callbacks.transfer_progress = TransferCb;
+  fopts.callbacks.payload = &payload;
   fopts.prune = GIT_FETCH_PRUNE;
   fopts.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
   std::string ns = "refs/keel/" + UrlKey(url);
@@ -270,7 +284,7 @@ Result<void> FetchRemote(git_repository* repo, const PullOptions& o, FetchStats&
     rc = git_remote_fetch(remote.get(), &no_head, &fopts, "keel pull");
   }
   if (rc != 0) return GitError("fetching " + o.url, ErrorCode::kCommand);
-  stats.bytes = git_remote_stats(remote.get())->received_bytes;
+  stats.bytes = std::max(payload.received_bytes, git_remote_stats(remote.get())->received_bytes);
   return {};
 }
 
