@@ -37,18 +37,18 @@ std::string BaseTag(const std::string& display) {
   return base;
 }
 
+bool IsMergeKey(const YAML::Node& key) {
+  return key.IsScalar() && key.Tag() == "?" && key.Scalar() == "<<";
+}
+
+}  // namespace
+
 bool IsInside(const std::string& path, const std::string& dir) {
   if (path == dir) return true;
   if (dir == "/") return !path.empty() && path[0] == '/';
   return path.size() > dir.size() && path.compare(0, dir.size(), dir) == 0 &&
          path[dir.size()] == '/';
 }
-
-bool IsMergeKey(const YAML::Node& key) {
-  return key.IsScalar() && key.Tag() == "?" && key.Scalar() == "<<";
-}
-
-}  // namespace
 
 bool HasBraces(std::string_view s) { return s.find("{{") != std::string_view::npos; }
 

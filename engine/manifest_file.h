@@ -38,6 +38,8 @@ struct Manifest {
   std::vector<size_t> children;  // manifests this one included, in order
 };
 
+/// `path` is `dir` or below it (both absolute and normalised).
+bool IsInside(const std::string& path, const std::string& dir);
 /// realpath(3); "" on failure (errno set).
 std::string RealPath(const std::string& p);
 /// "a/b" joined with "c" -> "a/b/c"; an absolute `rel` stays as it is; the

@@ -120,6 +120,10 @@ void Includes::IncludeEntry(size_t index, const YAML::Node& entry, std::vector<s
                                                "' matches no file");
   } else {
     std::string path = fs::path(rel).is_absolute() ? rel : base_real + "/" + rel;
+    if (!IsInside(fs::path(path).lexically_normal().string(), reader_.repo_dir())) {
+      reader_.Fail(at, "include '" + rel + "' is outside the config repo " + reader_.repo_dir());
+      return;
+    }
     struct stat st;
     if (::stat(path.c_str(), &st) != 0) {
       reader_.Fail(at, "included manifest " + JoinDisplay(base_display, rel) + " not found");
@@ -138,6 +142,12 @@ void Includes::IncludeEntry(size_t index, const YAML::Node& entry, std::vector<s
     std::string display = JoinDisplay(base_display, r);
     if (canonical.empty()) {
       reader_.Fail(at, "cannot resolve included manifest " + display + ": " + std::strerror(errno));
+      continue;
+    }
+    if (!IsInside(canonical, reader_.repo_dir())) {
+      // Never read: its content must not reach the errors (or the journal).
+      reader_.Fail(at, "included manifest " + display + " resolves to " + canonical +
+                           ", outside the config repo " + reader_.repo_dir());
       continue;
     }
     std::optional<size_t> known = reader_.Find(canonical);

@@ -50,7 +50,18 @@ LoadResult LoadManifests(const LoadOptions& options) {
                 std::string("cannot read manifest: ") + std::strerror(errno));
     return out;
   }
-  reader.set_repo_dir(DirOf(canonical));
+  // The config repo: every manifest, include and hierarchy file stays in
+  // it, symlinks resolved, and nothing outside is read (SPEC 2.5).
+  std::string repo = options.repo_dir;
+  if (repo.empty()) repo = DirOf(display).empty() ? std::string(".") : DirOf(display);
+  std::string repo_real = RealPath(repo);
+  if (repo_real.empty() || !IsInside(canonical, repo_real)) {
+    reader.Fail(SourceLoc{display, 0, 0},
+                "manifest " + display + " resolves to " + canonical + ", outside the config repo " +
+                    (repo_real.empty() ? repo : repo_real) + "; not read");
+    return out;
+  }
+  reader.set_repo_dir(repo_real);
   out.catalog.repo_dir = reader.repo_dir();
 
   Variables vars(reader);

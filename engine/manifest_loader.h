@@ -18,6 +18,9 @@ struct LoadOptions {
   std::vector<std::pair<std::string, std::string>> cli_vars;  // --var K=V, in order
   Value facts;                                                // the fact map
   const Registry* registry = nullptr;
+  /// The config repo every manifest, include and hierarchy file must stay
+  /// in (symlinks resolved); "" = the directory of the entry manifest.
+  std::string repo_dir;
 };
 
 struct LoadError {

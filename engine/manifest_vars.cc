@@ -104,8 +104,21 @@ void Variables::ReadHierarchy(const Manifest& entry) {
     std::string path = fs::path(pv.as_string()).is_absolute()
                            ? pv.as_string()
                            : entry.real_dir + "/" + pv.as_string();
+    if (!IsInside(fs::path(path).lexically_normal().string(), reader_.repo_dir())) {
+      reader_.Fail(reader_.Loc(entry, item.Mark()), "hierarchy file '" + pv.as_string() +
+                                                        "' is outside the config repo " +
+                                                        reader_.repo_dir());
+      continue;
+    }
     struct stat st;
     if (::stat(path.c_str(), &st) != 0) continue;  // missing files are skipped
+    std::string real = RealPath(path);
+    if (real.empty() || !IsInside(real, reader_.repo_dir())) {
+      reader_.Fail(reader_.Loc(entry, item.Mark()), "hierarchy file " + display + " resolves to " +
+                                                        real + ", outside the config repo " +
+                                                        reader_.repo_dir() + "; not read");
+      continue;
+    }
     if (!S_ISREG(st.st_mode)) {
       reader_.Fail(reader_.Loc(entry, item.Mark()),
                    "hierarchy file " + display + " is not a regular file");

@@ -44,9 +44,33 @@ Result<std::vector<std::pair<std::string, std::string>>> ParseVars(
   return out;
 }
 
+PullOptions PullOptionsFor(const RunRequest& f) {
+  return PullOptions{.url = f.git_url,
+                     .branch = f.branch,
+                     .ref = f.ref,
+                     .ssh_key = f.ssh_key,
+                     .no_rewind = f.no_rewind,
+                     .switch_current = false,  // MarkGood, once the commit validated
+                     .lock_timeout = f.lock_timeout};
+}
+
+// Records a --git failure for its report and logs it.
+void GitFail(GitFailure* gf, const LoadedRun& l, const std::string& message) {
+  log::Error(message);
+  if (!gf) return;
+  gf->failed = true;
+  gf->git_url = l.git_url;
+  gf->commit = l.commit;
+  gf->repo_path = l.repo_path;
+  gf->warnings = l.pull_warnings;
+  gf->errors.push_back(message);
+}
+
 /// Pulls the config repo for --git; sets the entry manifest inside it.
-bool PullForRun(const RunRequest& f, bool dry, LoadedRun& l) {
-  PullOptions po{.url = f.git_url, .branch = f.branch, .ref = f.ref, .ssh_key = f.ssh_key};
+bool PullForRun(const RunRequest& f, bool dry, long max_age, LoadedRun& l, GitFailure* gf) {
+  PullOptions po = PullOptionsFor(f);
+  l.git_url = f.git_url;
+  l.repo_path = f.path == "./site.yaml" ? "site.yaml" : f.path;
   if (dry) {
     // A dry run writes nothing in the state dir: check out into a temp dir.
     char tmpl[] = "/tmp/keel-plan-XXXXXX";
@@ -68,17 +92,27 @@ bool PullForRun(const RunRequest& f, bool dry, LoadedRun& l) {
   }
   auto pulled = PullConfigRepo(po);
   if (!pulled.ok()) {
-    log::Error(pulled.error().message);
+    GitFail(gf, l, pulled.error().message);
     return false;
   }
-  l.git_url = f.git_url;
   l.commit = pulled->commit;
   l.pull_dest = po.dest;
   l.pull_warnings = pulled->messages;
+  l.tree_lock = pulled->tree_lock;
   for (const auto& m : pulled->messages) log::Warn(m);
-  std::string rel = f.path == "./site.yaml" ? "site.yaml" : f.path;
-  l.repo_path = rel;
-  l.entry = EntryPath((std::filesystem::path(pulled->tree_dir) / rel).string());
+  if (pulled->fetched)
+    log::Info("fetched " + f.git_url + ": " + std::to_string(pulled->received_bytes) + " bytes");
+  if (!pulled->fetched && max_age >= 0 && pulled->fetch_age_s > max_age) {
+    GitFail(gf, l,
+            "the last successful fetch of " + f.git_url + " was " +
+                std::to_string(pulled->fetch_age_s) + " s ago, more than --max-age " + f.max_age +
+                "; nothing applied");
+    return false;
+  }
+  // The entry manifest inside the checkout, confined to it (LoadOptions::repo_dir).
+  std::filesystem::path entry = (std::filesystem::path(pulled->tree_dir) / l.repo_path);
+  l.entry = IsDir(entry.string()) ? (entry / "site.yaml").string() : entry.string();
+  l.repo_dir = pulled->tree_dir;
   return true;
 }
 
@@ -133,10 +167,51 @@ bool PrepareStateDir(StateDir& state, const LoadedRun& l, const Report& report) 
   return true;
 }
 
+std::string ReportRoot(const std::string& root) {
+  std::error_code ec;
+  auto abs = std::filesystem::absolute(root, ec);
+  std::string r = ec ? root : abs.lexically_normal().string();
+  if (r.size() > 1 && r.back() == '/') r.pop_back();
+  return r;
+}
+
+// The report of a --git run that stopped before converging (SPEC 7: an
+// invalid commit still writes its JSON report; so do --max-age, --no-rewind
+// and a failed fetch): no resources, the errors, exit 1.
+void GitFailureReport(const RunRequest& f, GitFailure& gf, const std::string& started_at,
+                      RunOutcome& out) {
+  Report& report = out.report;
+  report.keel_version = KEEL_VERSION;
+  report.noop = f.dry;
+  report.root = ReportRoot(f.root);
+  report.source_path = gf.repo_path;
+  report.git_url = gf.git_url;
+  if (!gf.commit.empty()) report.commit = gf.commit;
+  report.started_at = started_at;
+  report.warnings = gf.warnings;
+  report.errors = gf.errors;
+  out.json = RenderJson(report);
+  out.exit_code = 1;
+  if (gf.state) {
+    auto w = gf.state->WriteLastRun(out.json + "\n");
+    if (!w.ok()) log::Error("cannot write last_run.json: " + w.error().message);
+    gf.state->Unlock();
+  }
+}
+
 }  // namespace
 
+// A relative --state-dir is made absolute at once: a run must not depend on
+// where libgit2 or a command happens to be when it is used.
+static std::string AbsoluteStateDir(const std::string& state_dir) {
+  if (state_dir.empty() || state_dir[0] == '/') return state_dir;
+  std::error_code ec;
+  auto abs = std::filesystem::absolute(state_dir, ec);
+  return ec ? state_dir : abs.lexically_normal().string();
+}
+
 std::string StateDirPath(const std::string& root, const std::string& state_dir) {
-  if (!state_dir.empty()) return state_dir;
+  if (!state_dir.empty()) return AbsoluteStateDir(state_dir);
   std::string r = root;
   while (r.size() > 1 && r.back() == '/') r.pop_back();
   return r == "/" ? "/var/lib/keel" : r + "/var/lib/keel";
@@ -144,7 +219,8 @@ std::string StateDirPath(const std::string& root, const std::string& state_dir) 
 
 Result<std::unique_ptr<StateDir>> MakeStateDir(const std::string& root,
                                                const std::string& state_dir) {
-  return StateDir::Open(root, state_dir);  // <root>/var/lib/keel: confined to the root
+  // <root>/var/lib/keel: confined to the root
+  return StateDir::Open(root, AbsoluteStateDir(state_dir));
 }
 
 std::string EntryPath(const std::string& path) {
@@ -161,7 +237,7 @@ LoadedRun::~LoadedRun() {
   }
 }
 
-std::unique_ptr<LoadedRun> LoadRun(const RunRequest& f, bool with_state) {
+std::unique_ptr<LoadedRun> LoadRun(const RunRequest& f, bool with_state, GitFailure* gf) {
   const bool dry = f.dry || !with_state;
   auto l = std::make_unique<LoadedRun>();
   RegisterBuiltinTypes(l->registry);
@@ -182,6 +258,28 @@ std::unique_ptr<LoadedRun> LoadRun(const RunRequest& f, bool with_state) {
     return nullptr;
   }
   l->state = std::move(state).value();
+  long max_age = -1;
+  if (!f.max_age.empty()) {
+    auto parsed = ParseDuration(f.max_age);
+    if (!parsed.ok()) {
+      log::Error("--max-age: " + parsed.error().message);
+      return nullptr;
+    }
+    max_age = *parsed;
+  }
+  if (!f.branch.empty() && !f.ref.empty()) {
+    log::Error("--branch and --ref exclude each other: name a branch, or pin a revision");
+    return nullptr;
+  }
+  if (f.git_url.empty() && (!f.branch.empty() || !f.ref.empty() || f.no_rewind)) {
+    log::Error("--branch, --ref and --no-rewind need --git URL");
+    return nullptr;
+  }
+  // A --git failure's report goes to last_run.json: the state dir (locked)
+  // moves into it.
+  auto keep_state = [&] {
+    if (gf && gf->failed && with_state) gf->state = std::move(l->state);
+  };
   if (!f.git_url.empty()) {
     // A real apply pulls into the state dir: take the run lock first so two
     // runs never switch the checkout under each other.
@@ -192,7 +290,10 @@ std::unique_ptr<LoadedRun> LoadRun(const RunRequest& f, bool with_state) {
         return nullptr;
       }
     }
-    if (!PullForRun(f, dry, *l)) return nullptr;
+    if (!PullForRun(f, dry, max_age, *l, gf)) {
+      keep_state();
+      return nullptr;
+    }
   } else {
     l->entry = EntryPath(f.path);
   }
@@ -211,14 +312,21 @@ std::unique_ptr<LoadedRun> LoadRun(const RunRequest& f, bool with_state) {
     }
   }
   log::Info("loading " + l->entry);
-  auto loaded = LoadManifests(LoadOptions{
-      .entry_path = l->entry, .cli_vars = *vars, .facts = l->facts, .registry = &l->registry});
+  auto loaded = LoadManifests(LoadOptions{.entry_path = l->entry,
+                                          .cli_vars = *vars,
+                                          .facts = l->facts,
+                                          .registry = &l->registry,
+                                          .repo_dir = l->repo_dir});
   if (!loaded.ok()) {
     for (const auto& e : loaded.errors) log::ErrorLine(e.str());
-    if (!l->commit.empty())
-      log::Error("commit " + l->commit + " of " + l->git_url +
-                 " does not validate; nothing applied");
-    else
+    if (!l->commit.empty()) {
+      std::vector<std::string> lines;
+      for (const auto& e : loaded.errors) lines.push_back(e.str());
+      GitFail(gf, *l,
+              "commit " + l->commit + " of " + l->git_url + " does not validate; nothing applied");
+      if (gf) gf->errors.insert(gf->errors.begin(), lines.begin(), lines.end());
+      keep_state();
+    } else
       log::Error(std::to_string(loaded.errors.size()) +
                  " error(s) in the manifests; nothing changed");
     return nullptr;
@@ -236,16 +344,21 @@ std::unique_ptr<LoadedRun> LoadRun(const RunRequest& f, bool with_state) {
       ++count;
       msg = nl == std::string_view::npos ? std::string_view() : msg.substr(nl + 1);
     }
-    if (!l->commit.empty())
-      log::Error("commit " + l->commit + " of " + l->git_url +
-                 " does not validate; nothing applied");
-    else
+    if (!l->commit.empty()) {
+      GitFail(gf, *l,
+              "commit " + l->commit + " of " + l->git_url + " does not validate; nothing applied");
+      if (gf) gf->errors.insert(gf->errors.begin(), graph.error().message);
+      keep_state();
+    } else {
       log::Error(std::to_string(count) + " error(s) in the manifests; nothing changed");
+    }
     return nullptr;
   }
   l->graph = std::move(graph).value();
   if (!l->commit.empty() && l->temp_dest.empty()) {
-    auto good = MarkGood(l->pull_dest, l->commit);
+    PullOptions po = PullOptionsFor(f);
+    po.dest = l->pull_dest;
+    auto good = MarkGood(po, l->commit, l->repo_dir);
     if (!good.ok()) log::Warn("cannot record the last good commit: " + good.error().message);
   }
   log::Info(std::to_string(l->catalog.resources.size()) + " resources");
@@ -255,8 +368,13 @@ std::unique_ptr<LoadedRun> LoadRun(const RunRequest& f, bool with_state) {
 RunOutcome RunPipeline(const RunRequest& f) {
   RunOutcome out;
   const bool dry = f.dry;
-  std::unique_ptr<LoadedRun> l = LoadRun(f, !dry);
-  if (!l) return out;
+  GitFailure gf;
+  std::string started_at = NowRfc3339();
+  std::unique_ptr<LoadedRun> l = LoadRun(f, !dry, &gf);
+  if (!l) {
+    if (gf.failed) GitFailureReport(f, gf, started_at, out);
+    return out;
+  }
   if (!dry) {
     auto locked = l->state->Lock(f.lock_timeout);
     if (!locked.ok()) {
@@ -270,12 +388,7 @@ RunOutcome RunPipeline(const RunRequest& f) {
   for (auto& w : l->pull_warnings) ctx.Warn(w);
   Report& report = out.report;
   report.keel_version = KEEL_VERSION;
-  {
-    std::error_code ec;
-    auto abs = std::filesystem::absolute(f.root, ec);
-    report.root = ec ? f.root : abs.lexically_normal().string();
-    if (report.root.size() > 1 && report.root.back() == '/') report.root.pop_back();
-  }
+  report.root = ReportRoot(f.root);
   report.source_path = l->git_url.empty() ? f.path : l->repo_path;
   if (!l->git_url.empty()) {
     report.git_url = l->git_url;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "engine/catalog.h"
+#include "engine/fd.h"
 #include "engine/graph.h"
 #include "engine/host.h"
 #include "engine/registry.h"
@@ -33,6 +34,8 @@ struct RunRequest {
   std::string state_dir;  // "" = <root>/var/lib/keel
   double lock_timeout = 0;
   std::string git_url, branch, ref, ssh_key;
+  std::string max_age;     // --max-age: fail when the last successful fetch is older
+  bool no_rewind = false;  // --no-rewind: refuse a commit not descending from the last good
   bool detailed = false;   // --detailed-exitcodes
   double stop_grace = 30;  // --stop-grace (the CLI installs the signal handlers)
   /// Progress callback (RunOptions::on_start); may be empty.
@@ -43,10 +46,13 @@ struct RunRequest {
 struct RunOutcome {
   /// False when the run stopped before converging (bad options, manifests
   /// that do not validate, lock held, ...): the errors were logged, nothing
-  /// changed, `report` is empty and exit_code is 1.
+  /// changed and exit_code is 1. A --git run that fails once the URL is
+  /// known (fetch, --max-age, --no-rewind, a commit that does not validate)
+  /// still has a report (no resources, its `errors`) in `json`, written to
+  /// last_run.json when not a dry run; otherwise `json` is empty.
   bool converged = false;
   Report report;
-  std::string json;   // RenderJson(report) (empty when !converged)
+  std::string json;   // RenderJson(report)
   int exit_code = 1;  // ExitCode(report, detailed), or 1
 };
 
@@ -81,15 +87,27 @@ struct LoadedRun {
   std::string git_url, commit;
   std::vector<std::string> pull_warnings;
   std::string pull_dest;
-  std::string repo_path;  // --git: the entry manifest's path inside the repo
-  std::string temp_dest;  // dry run --git: a temporary checkout
+  std::string repo_path;          // --git: the entry manifest's path inside the repo
+  std::string repo_dir;           // --git: the checkout, which every manifest must stay in
+  std::string temp_dest;          // dry run --git: a temporary checkout
+  std::shared_ptr<Fd> tree_lock;  // --git: keeps the checkout from removal while read
+};
+
+/// Why a --git run stopped before converging (LoadRun), for its report.
+struct GitFailure {
+  bool failed = false;
+  std::string git_url, commit, repo_path;
+  std::vector<std::string> warnings, errors;
+  std::unique_ptr<StateDir> state;  // a real apply: the state dir, locked
 };
 
 /// Loads facts, manifests and the graph (pulling --git first). With
 /// `with_state` (a real apply) the state dir is the backup sink of the host
 /// and the lock is taken before a pull. nullptr when anything fails; the
 /// errors were logged.
-std::unique_ptr<LoadedRun> LoadRun(const RunRequest& request, bool with_state);
+/// A --git run that fails after the URL is known fills `git_failure`.
+std::unique_ptr<LoadedRun> LoadRun(const RunRequest& request, bool with_state,
+                                   GitFailure* git_failure = nullptr);
 
 /// PATH of the CLI: a manifest, or a directory holding site.yaml.
 std::string EntryPath(const std::string& path);

@@ -82,6 +82,8 @@ struct RunFlags {
   int verbose = 0;
   bool quiet = false;
   std::string git_url, branch, ref, ssh_key;
+  std::string max_age;
+  bool no_rewind = false;
   double stop_grace = 30;  // seconds a running command may go on after SIGTERM/SIGINT
 };
 
@@ -112,6 +114,8 @@ RunRequest ToRequest(const RunFlags& f, bool dry) {
                     .branch = f.branch,
                     .ref = f.ref,
                     .ssh_key = f.ssh_key,
+                    .max_age = f.max_age,
+                    .no_rewind = f.no_rewind,
                     .detailed = f.detailed,
                     .stop_grace = f.stop_grace};
 }
@@ -146,7 +150,17 @@ int CmdApply(const RunFlags& f, bool plan) {
   RunOutcome run = RunPipeline(request);
   SetOutputProgress(nullptr);
   if (progress_shown) log::Progress("");
-  if (!run.converged) return kExitError;
+  if (!run.converged) {
+    // A --git run that failed before converging still has its report.
+    if (!run.json.empty()) {
+      if (f.format == "json") std::cout << run.json << "\n" << std::flush;
+      if (!f.report_file.empty()) {
+        auto w = AtomicWriteFile(f.report_file, run.json + "\n");
+        if (!w.ok()) log::Error(w.error().message);
+      }
+    }
+    return kExitError;
+  }
 
   if (f.format == "json") {
     std::cout << run.json << "\n";
@@ -499,7 +513,31 @@ int CmdRestore(const std::string& path_text, const std::string& at, const std::s
 
 int CmdPull(const PullOptions& po_in, const std::string& state_dir) {
   PullOptions po = po_in;
-  if (po.dest.empty()) po.dest = StateDirPath("/", state_dir) + "/repo";
+  // The run lock of the state dir (SPEC 7), when the checkout is the state
+  // dir's or a state dir is named: an apply never sees a pull at work. With
+  // --dest alone, the lock inside the checkout area serialises pulls.
+  std::unique_ptr<StateDir> state;
+  if (po.dest.empty() || !state_dir.empty()) {
+    auto opened = MakeStateDir("/", state_dir);
+    if (!opened.ok()) {
+      log::Error(opened.error().message);
+      return kExitError;
+    }
+    state = std::move(opened).value();
+    auto locked = state->Lock(po.lock_timeout);
+    if (!locked.ok()) {
+      log::Error(locked.error().message);
+      return kExitError;
+    }
+  }
+  if (po.dest.empty()) {
+    auto dir = state->RealPath();
+    if (!dir.ok()) {
+      log::Error(dir.error().message);
+      return kExitError;
+    }
+    po.dest = *dir + "/repo";
+  }
   auto pulled = PullConfigRepo(po);
   if (!pulled.ok()) {
     log::Error(pulled.error().message);
@@ -533,8 +571,15 @@ void AddRunOptions(CLI::App* sub, RunFlags& f, bool with_run_flags) {
                   "backups, last run, lock (default <root>/var/lib/keel)")
       ->type_name("DIR");
   sub->add_option("--git", f.git_url, "apply a config repo from git")->type_name("URL");
-  sub->add_option("--branch", f.branch, "branch of --git")->type_name("BRANCH");
-  sub->add_option("--ref", f.ref, "revision of --git")->type_name("REV");
+  auto* branch = sub->add_option("--branch", f.branch, "branch of --git")->type_name("BRANCH");
+  sub->add_option("--ref", f.ref, "revision of --git (excludes --branch)")
+      ->type_name("REV")
+      ->excludes(branch);
+  sub->add_option("--max-age", f.max_age,
+                  "--git: fail when the last successful fetch is older (30m, 2h, 1d)")
+      ->type_name("DURATION");
+  sub->add_flag("--no-rewind", f.no_rewind,
+                "--git: refuse a commit that does not descend from the last applied one");
   sub->add_option("--ssh-key", f.ssh_key, "private key for ssh:// URLs")->type_name("FILE");
   sub->add_flag("-v,--verbose", f.verbose, "more output (unchanged resources, timings)");
   sub->add_flag("-q,--quiet", f.quiet, "less output");
@@ -623,6 +668,12 @@ int Main(int argc, char** argv) {
       ->type_name("DIR");
   pull->add_option("--ssh-key", pull_opts.ssh_key, "private key for ssh:// URLs")
       ->type_name("FILE");
+  pull->add_flag("--no-rewind", pull_opts.no_rewind,
+                 "refuse a commit that does not descend from the last good one");
+  pull->add_option("--lock-timeout", pull_opts.lock_timeout,
+                   "wait up to S seconds for a run's lock")
+      ->type_name("S")
+      ->check(CLI::NonNegativeNumber);
 
   std::string restore_path, restore_at, restore_root = "/", restore_state;
   auto* restore = app.add_subcommand("restore", "put back a file from the backup store");

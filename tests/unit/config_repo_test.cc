@@ -75,7 +75,7 @@ TEST_CASE("config_repo: pull checks out the branch tip and switches current atom
   CHECK(Slurp(dest + "/current/site.yaml") == "resources: []\n");
 }
 
-TEST_CASE("config_repo: a failed fetch falls back to the last good commit, else errors") {
+TEST_CASE("config_repo: a failed fetch falls back to the same URL and branch's last good commit") {
   if (Sh("command -v git").empty()) return;
   TempRoot t;
   std::string src = t.path() + "/src";
@@ -83,22 +83,47 @@ TEST_CASE("config_repo: a failed fetch falls back to the last good commit, else 
   Sh("git init -q -b main " + src);
   std::string c1 = Commit(src, "resources: []\n");
   std::string dest = t.path() + "/dest";
-  REQUIRE(keel::PullConfigRepo({.url = src, .branch = "main", .dest = dest}).ok());
+  keel::PullOptions main_opts{.url = src, .branch = "main", .dest = dest};
+  auto first = keel::PullConfigRepo(main_opts);
+  REQUIRE(first.ok());
 
   // Without a last good commit a failed fetch is an error naming the URL.
-  auto bad = keel::PullConfigRepo({.url = t.path() + "/gone", .branch = "main", .dest = dest});
+  fs::rename(src, t.path() + "/moved");
+  auto bad = keel::PullConfigRepo(main_opts);
   REQUIRE(!bad.ok());
-  CHECK(bad.error().message.find("/gone") != std::string::npos);
+  CHECK(bad.error().message.find(src) != std::string::npos);
+  CHECK(bad.error().message.find("does not exist") != std::string::npos);
 
-  REQUIRE(keel::MarkGood(dest, c1).ok());
-  auto fb = keel::PullConfigRepo({.url = t.path() + "/gone", .branch = "main", .dest = dest});
+  REQUIRE(keel::MarkGood(main_opts, c1, first->tree_dir).ok());
+  auto fb = keel::PullConfigRepo(main_opts);
   REQUIRE(fb.ok());
   CHECK(!fb->fetched);
   CHECK(fb->commit == c1);
   REQUIRE(!fb->messages.empty());
-  CHECK(fb->messages[0].find("last good commit") != std::string::npos);
+  CHECK(fb->messages.back().find("last good commit") != std::string::npos);
 
+  // Another URL, another branch, a pinned ref: never another's commit.
+  for (keel::PullOptions other : {keel::PullOptions{.url = t.path() + "/gone", .branch = "main"},
+                                  keel::PullOptions{.url = src, .branch = "staging"},
+                                  keel::PullOptions{.url = src, .ref = c1}}) {
+    other.dest = dest;
+    auto r = keel::PullConfigRepo(other);
+    CHECK_MESSAGE(!r.ok(), std::string(other.url + " " + other.branch + other.ref));
+  }
+
+  fs::rename(t.path() + "/moved", src);
   auto missing = keel::PullConfigRepo({.url = src, .branch = "nope", .dest = dest});
   REQUIRE(!missing.ok());
   CHECK(missing.error().message.find("branch 'nope'") != std::string::npos);
+}
+
+TEST_CASE("config_repo: durations") {
+  CHECK(*keel::ParseDuration("90") == 90);
+  CHECK(*keel::ParseDuration("30m") == 1800);
+  CHECK(*keel::ParseDuration("1h30m") == 5400);
+  CHECK(*keel::ParseDuration("2d") == 172800);
+  CHECK(!keel::ParseDuration("").ok());
+  CHECK(!keel::ParseDuration("1h30").ok());
+  CHECK(!keel::ParseDuration("soon").ok());
+  CHECK(!keel::ParseDuration("-5m").ok());
 }
