@@ -12,6 +12,8 @@
 #include <sstream>
 
 #include "engine/atomic_file.h"
+#include "engine/git_transport.h"
+#include "engine/git_verify.h"
 
 namespace keel {
 namespace {
@@ -38,19 +40,6 @@ struct GitPtr {
   T** out() { return &p; }
   T* get() const { return p; }
 };
-
-int CredentialCb(git_credential** out, const char* url, const char* user_from_url,
-                 unsigned int allowed, void* payload) {
-  (void)url;
-  const std::string* key = static_cast<const std::string*>(payload);
-  const char* user = user_from_url ? user_from_url : "git";
-  if (allowed & GIT_CREDENTIAL_SSH_KEY) {
-    if (key && !key->empty())
-      return git_credential_ssh_key_new(out, user, nullptr, key->c_str(), nullptr);
-    return git_credential_ssh_key_from_agent(out, user);
-  }
-  return GIT_PASSTHROUGH;
-}
 
 std::string ReadSmall(const fs::path& p) {
   std::ifstream in(p);
@@ -160,8 +149,9 @@ Result<PullResult> PullConfigRepo(const PullOptions& o) {
     return GitError("remote " + o.url);
   git_fetch_options fopts;
   git_fetch_options_init(&fopts, GIT_FETCH_OPTIONS_VERSION);
-  fopts.callbacks.credentials = CredentialCb;
-  fopts.callbacks.payload = const_cast<std::string*>(&o.ssh_key);
+  GitTransport transport({o.url, o.ssh_key, o.known_hosts, o.ca_file});
+  if (auto t = transport.Prepare(); !t.ok()) return t.error();
+  transport.Install(&fopts.callbacks);
   fopts.prune = GIT_FETCH_PRUNE;
   fopts.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_ALL;
   const char* specs[] = {"+refs/heads/*:refs/remotes/origin/*", "+HEAD:refs/remotes/origin/HEAD"};
@@ -180,6 +170,10 @@ Result<PullResult> PullConfigRepo(const PullOptions& o) {
     result.messages.push_back(fetch_err.message + "; applying the last good commit " +
                               good->first.substr(0, 12) + " (validated " +
                               std::to_string(age / 60) + " min ago)");
+    // The fallback never bypasses --verify-signature (the keys may have changed).
+    if (!o.verify_keys.empty())
+      if (auto v = VerifyCommitSignature(repo.get(), good->first, o.verify_keys); !v.ok())
+        return v.error().Context(o.url);
     auto dir = CheckoutTree(repo.get(), dest, good->first, result.messages);
     if (!dir.ok()) return dir.error();
     result.commit = good->first;
@@ -189,6 +183,9 @@ Result<PullResult> PullConfigRepo(const PullOptions& o) {
   }
   auto sha = ResolveTarget(repo.get(), o);
   if (!sha.ok()) return sha.error();
+  if (!o.verify_keys.empty())
+    if (auto v = VerifyCommitSignature(repo.get(), *sha, o.verify_keys); !v.ok())
+      return v.error().Context(o.url);
   auto dir = CheckoutTree(repo.get(), dest, *sha, result.messages);
   if (!dir.ok()) return dir.error();
   result.commit = *sha;

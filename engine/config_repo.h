@@ -21,6 +21,15 @@ struct PullOptions {
   std::string ref;      // a revision (sha, tag); overrides branch
   std::string dest;     // the checkout area (see above)
   std::string ssh_key;  // private key file for ssh:// (else ssh-agent)
+
+  // Trust (engine/git_transport.h, engine/git_verify.h, docs/git-signatures.md):
+  // ssh host keys ("" = ~/.ssh/known_hosts, /etc/ssh/ssh_known_hosts), the
+  // CAs of https:// ("" = $SSL_CERT_FILE, else the system's), and when
+  // non-empty the keys one of which must have signed the commit checked
+  // out (the last good one too).
+  std::string known_hosts;
+  std::string ca_file;
+  std::string verify_keys;
 };
 
 struct PullResult {

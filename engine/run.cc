@@ -46,7 +46,13 @@ Result<std::vector<std::pair<std::string, std::string>>> ParseVars(
 
 /// Pulls the config repo for --git; sets the entry manifest inside it.
 bool PullForRun(const RunRequest& f, bool dry, LoadedRun& l) {
-  PullOptions po{.url = f.git_url, .branch = f.branch, .ref = f.ref, .ssh_key = f.ssh_key};
+  PullOptions po{.url = f.git_url,
+                 .branch = f.branch,
+                 .ref = f.ref,
+                 .ssh_key = f.ssh_key,
+                 .known_hosts = f.known_hosts,
+                 .ca_file = f.ca_file,
+                 .verify_keys = f.verify_signature};
   if (dry) {
     // A dry run writes nothing in the state dir: check out into a temp dir.
     char tmpl[] = "/tmp/keel-plan-XXXXXX";

@@ -33,6 +33,8 @@ struct RunRequest {
   std::string state_dir;  // "" = <root>/var/lib/keel
   double lock_timeout = 0;
   std::string git_url, branch, ref, ssh_key;
+  // --known-hosts, --ca-file, --verify-signature (PullOptions)
+  std::string known_hosts, ca_file, verify_signature;
   bool detailed = false;   // --detailed-exitcodes
   double stop_grace = 30;  // --stop-grace (the CLI installs the signal handlers)
   /// Progress callback (RunOptions::on_start); may be empty.

@@ -78,6 +78,7 @@ struct RunFlags {
   int verbose = 0;
   bool quiet = false;
   std::string git_url, branch, ref, ssh_key;
+  std::string known_hosts, ca_file, verify_signature;
   double stop_grace = 30;  // seconds a running command may go on after SIGTERM/SIGINT
 };
 
@@ -108,6 +109,9 @@ RunRequest ToRequest(const RunFlags& f, bool dry) {
                     .branch = f.branch,
                     .ref = f.ref,
                     .ssh_key = f.ssh_key,
+                    .known_hosts = f.known_hosts,
+                    .ca_file = f.ca_file,
+                    .verify_signature = f.verify_signature,
                     .detailed = f.detailed,
                     .stop_grace = f.stop_grace};
 }
@@ -481,6 +485,17 @@ int CmdPull(const PullOptions& po_in, const std::string& state_dir) {
   return pulled->fetched ? 0 : kExitError;
 }
 
+// --known-hosts, --ca-file, --verify-signature of pull and apply --git (SPEC 7).
+void AddGitTrustOptions(CLI::App* sub, std::string& known_hosts, std::string& ca_file,
+                        std::string& keys) {
+  sub->add_option("--known-hosts", known_hosts,
+                  "ssh host keys to trust (default ~/.ssh/known_hosts, /etc/ssh/ssh_known_hosts)");
+  sub->add_option("--ca-file", ca_file, "CA certificates (PEM) for https:// URLs");
+  sub->add_option("--verify-signature", keys,
+                  "refuse commits not signed by these keys (allowed_signers / OpenPGP "
+                  "public key file, or a directory of them)");
+}
+
 void AddRunOptions(CLI::App* sub, RunFlags& f, bool with_run_flags) {
   sub->add_option("PATH", f.path, "manifest file, or a directory holding site.yaml")
       ->capture_default_str();
@@ -500,6 +515,7 @@ void AddRunOptions(CLI::App* sub, RunFlags& f, bool with_run_flags) {
   sub->add_option("--branch", f.branch, "branch of --git");
   sub->add_option("--ref", f.ref, "revision of --git");
   sub->add_option("--ssh-key", f.ssh_key, "private key for ssh:// URLs");
+  AddGitTrustOptions(sub, f.known_hosts, f.ca_file, f.verify_signature);
   sub->add_flag("-v,--verbose", f.verbose, "more output (unchanged resources, timings)");
   sub->add_flag("-q,--quiet", f.quiet, "less output");
   if (!with_run_flags) return;
@@ -572,6 +588,7 @@ int Main(int argc, char** argv) {
   pull->add_option("--dest", pull_opts.dest, "checkout area (default <state-dir>/repo)");
   pull->add_option("--state-dir", pull_state_dir, "state dir (default /var/lib/keel)");
   pull->add_option("--ssh-key", pull_opts.ssh_key, "private key for ssh:// URLs");
+  AddGitTrustOptions(pull, pull_opts.known_hosts, pull_opts.ca_file, pull_opts.verify_keys);
 
   std::string restore_path, restore_at, restore_root = "/", restore_state;
   auto* restore = app.add_subcommand("restore", "put back a file from the backup store");
