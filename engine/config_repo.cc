@@ -21,6 +21,8 @@
 
 #include "engine/atomic_file.h"
 #include "engine/digest.h"
+#include "engine/git_transport.h"
+#include "engine/git_verify.h"
 
 namespace keel {
 namespace {
@@ -58,7 +60,7 @@ using RepoPtr = GitPtr<git_repository, git_repository_free>;
 
 // The fetch callbacks' payload.
 struct FetchPayload {
-  const std::string* ssh_key = nullptr;
+  GitTransport* transport = nullptr;  // credentials and certificate checks
   size_t received_bytes = 0;
 };
 
@@ -66,19 +68,6 @@ int TransferCb(const git_indexer_progress* stats, void* payload) {
   auto* p = static_cast<FetchPayload*>(payload);
   p->received_bytes = std::max(p->received_bytes, stats->received_bytes);
   return 0;
-}
-
-int CredentialCb(git_credential** out, const char* url, const char* user_from_url,
-                 unsigned int allowed, void* payload) {
-  (void)url;
-  const std::string* key = static_cast<const FetchPayload*>(payload)->ssh_key;
-  const char* user = user_from_url ? user_from_url : "git";
-  if (allowed & GIT_CREDENTIAL_SSH_KEY) {
-    if (key && !key->empty())
-      return git_credential_ssh_key_new(out, user, nullptr, key->c_str(), nullptr);
-    return git_credential_ssh_key_from_agent(out, user);
-  }
-  return GIT_PASSTHROUGH;
 }
 
 long Now() { return static_cast<long>(std::time(nullptr)); }
@@ -265,8 +254,16 @@ Result<void> FetchRemote(git_repository* repo, const PullOptions& o, FetchStats&
     return GitError("remote " + o.url, ErrorCode::kInvalid);
   git_fetch_options fopts;
   git_fetch_options_init(&fopts, GIT_FETCH_OPTIONS_VERSION);
-  FetchPayload payload{.ssh_key = &o.ssh_key};
-  fopts.callbacks.credentials = CredentialCb;
+  GitTransport transport({o.url, o.ssh_key, o.known_hosts, o.ca_file});
+  if (auto t = transport.Prepare(); !t.ok()) return t.error();
+  FetchPayload payload{.transport = &transport};
+  fopts.callbacks.credentials = [](git_credential** out, const char*, const char* user,
+                                   unsigned int allowed, void* p) {
+    return static_cast<FetchPayload*>(p)->transport->OnCredentials(out, user, allowed);
+  };
+  fopts.callbacks.certificate_check = [](git_cert* cert, int valid, const char* host, void* p) {
+    return static_cast<FetchPayload*>(p)->transport->OnCertificate(cert, valid, host);
+  };
   fopts.callbacks.transfer_progress = TransferCb;
   fopts.callbacks.payload = &payload;
   fopts.prune = GIT_FETCH_PRUNE;
@@ -665,6 +662,9 @@ Result<std::string> FetchAndCheckout(git_repository* repo, const fs::path& dest,
                                      bool& rewound) {
   auto sha = ResolveTarget(repo, o);
   if (!sha.ok()) return sha.error();
+  if (!o.verify_keys.empty())
+    if (auto v = VerifyCommitSignature(repo, *sha, o.verify_keys); !v.ok())
+      return v.error().Context(o.url);
   if (!rec.good.empty() && rec.good != *sha) {
     git_oid now_oid, good_oid;
     git_oid_fromstr(&now_oid, sha->c_str());
@@ -743,6 +743,10 @@ Result<PullResult> PullConfigRepo(const PullOptions& in) {
                                                    " to fall back to");
       long since = rec.fetched_at > 0 ? rec.fetched_at : rec.validated_at;
       result.fetch_age_s = std::max(0L, Now() - since);
+      // The fallback never bypasses --verify-signature (the keys may have changed).
+      if (!o.verify_keys.empty())
+        if (auto v = VerifyCommitSignature(repo.get(), rec.good, o.verify_keys); !v.ok())
+          return v.error().Context(o.url);
       auto dir = EnsureTree(repo.get(), dest, rec.good, result.messages);
       if (!dir.ok())
         return MakeError(ErrorCode::kIo,

@@ -36,6 +36,15 @@ struct PullOptions {
   bool no_rewind = false;      // refuse a commit not descending from the last good one
   bool switch_current = true;  // keel pull: yes; apply: MarkGood switches it
   double lock_timeout = 0;     // seconds to wait for another pull in dest
+
+  // Trust (engine/git_transport.h, engine/git_verify.h, docs/git-signatures.md):
+  // ssh host keys ("" = ~/.ssh/known_hosts, /etc/ssh/ssh_known_hosts), the
+  // CAs of https:// ("" = $SSL_CERT_FILE, else the system's), and when
+  // non-empty the keys one of which must have signed the commit checked
+  // out (the last good one too).
+  std::string known_hosts;
+  std::string ca_file;
+  std::string verify_keys;
 };
 
 struct PullResult {

@@ -51,7 +51,10 @@ PullOptions PullOptionsFor(const RunRequest& f) {
                      .ssh_key = f.ssh_key,
                      .no_rewind = f.no_rewind,
                      .switch_current = false,  // MarkGood, once the commit validated
-                     .lock_timeout = f.lock_timeout};
+                     .lock_timeout = f.lock_timeout,
+                     .known_hosts = f.known_hosts,
+                     .ca_file = f.ca_file,
+                     .verify_keys = f.verify_signature};
 }
 
 // Records a --git failure for its report and logs it.

@@ -36,6 +36,8 @@ struct RunRequest {
   std::string git_url, branch, ref, ssh_key;
   std::string max_age;     // --max-age: fail when the last successful fetch is older
   bool no_rewind = false;  // --no-rewind: refuse a commit not descending from the last good
+  // --known-hosts, --ca-file, --verify-signature (PullOptions)
+  std::string known_hosts, ca_file, verify_signature;
   bool detailed = false;   // --detailed-exitcodes
   double stop_grace = 30;  // --stop-grace (the CLI installs the signal handlers)
   /// Progress callback (RunOptions::on_start); may be empty.

@@ -84,6 +84,7 @@ struct RunFlags {
   std::string git_url, branch, ref, ssh_key;
   std::string max_age;
   bool no_rewind = false;
+  std::string known_hosts, ca_file, verify_signature;
   double stop_grace = 30;  // seconds a running command may go on after SIGTERM/SIGINT
 };
 
@@ -116,6 +117,9 @@ RunRequest ToRequest(const RunFlags& f, bool dry) {
                     .ssh_key = f.ssh_key,
                     .max_age = f.max_age,
                     .no_rewind = f.no_rewind,
+                    .known_hosts = f.known_hosts,
+                    .ca_file = f.ca_file,
+                    .verify_signature = f.verify_signature,
                     .detailed = f.detailed,
                     .stop_grace = f.stop_grace};
 }
@@ -548,6 +552,17 @@ int CmdPull(const PullOptions& po_in, const std::string& state_dir) {
   return pulled->fetched ? 0 : kExitError;
 }
 
+// --known-hosts, --ca-file, --verify-signature of pull and apply --git (SPEC 7).
+void AddGitTrustOptions(CLI::App* sub, std::string& known_hosts, std::string& ca_file,
+                        std::string& keys) {
+  sub->add_option("--known-hosts", known_hosts,
+                  "ssh host keys to trust (default ~/.ssh/known_hosts, /etc/ssh/ssh_known_hosts)");
+  sub->add_option("--ca-file", ca_file, "CA certificates (PEM) for https:// URLs");
+  sub->add_option("--verify-signature", keys,
+                  "refuse commits not signed by these keys (allowed_signers / OpenPGP "
+                  "public key file, or a directory of them)");
+}
+
 void AddRunOptions(CLI::App* sub, RunFlags& f, bool with_run_flags) {
   sub->add_option("PATH", f.path, "manifest file, or a directory holding site.yaml")
       ->type_name("PATH")
@@ -581,6 +596,7 @@ void AddRunOptions(CLI::App* sub, RunFlags& f, bool with_run_flags) {
   sub->add_flag("--no-rewind", f.no_rewind,
                 "--git: refuse a commit that does not descend from the last applied one");
   sub->add_option("--ssh-key", f.ssh_key, "private key for ssh:// URLs")->type_name("FILE");
+  AddGitTrustOptions(sub, f.known_hosts, f.ca_file, f.verify_signature);
   sub->add_flag("-v,--verbose", f.verbose, "more output (unchanged resources, timings)");
   sub->add_flag("-q,--quiet", f.quiet, "less output");
   if (!with_run_flags) return;
@@ -674,6 +690,7 @@ int Main(int argc, char** argv) {
                    "wait up to S seconds for a run's lock")
       ->type_name("S")
       ->check(CLI::NonNegativeNumber);
+  AddGitTrustOptions(pull, pull_opts.known_hosts, pull_opts.ca_file, pull_opts.verify_keys);
 
   std::string restore_path, restore_at, restore_root = "/", restore_state;
   auto* restore = app.add_subcommand("restore", "put back a file from the backup store");
