@@ -78,7 +78,7 @@ def main():
             print(f"{case:<12} {phase:<5} {cells}   {ups}", flush=True)
             rows.append((case, phase, med, {t: statistics.median(rss[t]) for t in tools}))
     # The same as a Markdown table (README.md "Performance").
-    names = {"ours": "keel", "cfengine": "cf-agent", "puppet": "puppet apply"}
+    names = {"ours": "keel", "base": "keel before", "cfengine": "cf-agent", "puppet": "puppet apply"}
     peers = [t for t in tools if t != "ours"]
     head = ["workload"] + [names.get(t, t) for t in tools]
     if "ours" in tools:
