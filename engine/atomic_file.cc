@@ -8,10 +8,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <random>
+#include <thread>
 #include <vector>
 
 #include "engine/fd.h"
@@ -121,10 +123,15 @@ bool IsAtomicTempName(std::string_view n) {
   return n.find_first_not_of("0123456789abcdef", n.size() - 12) == std::string_view::npos;
 }
 
-Result<void> AtomicWriteAt(int dirfd, const std::string& name, std::string_view data,
-                           const AtomicWriteOptions& opts, const std::string& display) {
+Result<void> AtomicStageAt(int dirfd, const std::string& name, std::string_view data,
+                           const AtomicWriteOptions& opts, const std::string& display,
+                           StagedWrite& staged) {
   std::string what = "cannot write " + display;
-  std::string tmp = opts.temp_name.empty() ? AtomicTempName(name) : opts.temp_name;
+  staged.dirfd = dirfd;
+  staged.name = name;
+  staged.display = display;
+  staged.tmp = opts.temp_name.empty() ? AtomicTempName(name) : opts.temp_name;
+  const std::string& tmp = staged.tmp;
   int tfd =
       ::openat(dirfd, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (tfd < 0) {
@@ -154,9 +161,47 @@ Result<void> AtomicWriteAt(int dirfd, const std::string& name, std::string_view 
     }
   }
   if (::fchmod(tfd, opts.mode) != 0) return fail("chmod", errno);
-  if (int e = Fault(FaultStep::kFsync, display)) return fail("fsync", e);
-  if (::fsync(tfd) != 0) return fail("fsync", errno);
-  if (::close(t.Release()) != 0) return fail("close", errno);
+  staged.fd = std::move(t);
+  return {};
+}
+
+Result<void> AtomicSyncStaged(StagedWrite& staged) {
+  auto fail = [&](const char* step, int err) -> Result<void> {
+    staged.fd.Reset();
+    ::unlinkat(staged.dirfd, staged.tmp.c_str(), 0);
+    std::string hint = err == EPERM ? EpermHint(staged.dirfd, staged.name) : "";
+    return MakeError(ErrorCode::kIo, "cannot write " + staged.display + ": " + step + ": " +
+                                         std::strerror(err) + hint);
+  };
+  if (int e = Fault(FaultStep::kFsync, staged.display)) return fail("fsync", e);
+  if (::fsync(staged.fd.get()) != 0) return fail("fsync", errno);
+  if (::close(staged.fd.Release()) != 0) return fail("close", errno);
+  return {};
+}
+
+std::vector<Result<void>> AtomicSyncAll(std::span<StagedWrite* const> staged) {
+  std::vector<Result<void>> out(staged.size());
+  const size_t threads = std::min<size_t>(staged.size(), 16);
+  if (threads <= 1 || g_fault_hook.load(std::memory_order_relaxed) != nullptr) {
+    for (size_t i = 0; i < staged.size(); ++i) out[i] = AtomicSyncStaged(*staged[i]);
+    return out;
+  }
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (size_t i; (i = next.fetch_add(1)) < staged.size();) out[i] = AtomicSyncStaged(*staged[i]);
+  };
+  std::vector<std::thread> pool;
+  pool.reserve(threads - 1);
+  for (size_t t = 1; t < threads; ++t) pool.emplace_back(work);
+  work();
+  for (auto& t : pool) t.join();
+  return out;
+}
+
+Result<void> AtomicCommitStaged(StagedWrite& staged, const AtomicWriteOptions& opts) {
+  const int dirfd = staged.dirfd;
+  const std::string& tmp = staged.tmp;
+  std::string what = "cannot write " + staged.display;
   if (opts.before_rename) {
     if (auto b = opts.before_rename(); !b.ok()) {
       ::unlinkat(dirfd, tmp.c_str(), 0);
@@ -165,22 +210,41 @@ Result<void> AtomicWriteAt(int dirfd, const std::string& name, std::string_view 
   }
   // The last look before the rename: a file someone changed since keel
   // read it (an administrator's appended line) is not overwritten.
-  if (opts.expect && IdentityAt(dirfd, name) != *opts.expect) {
+  if (opts.expect && IdentityAt(dirfd, staged.name) != *opts.expect) {
     ::unlinkat(dirfd, tmp.c_str(), 0);
     return MakeError(ErrorCode::kConflict,
                      what +
                          ": it changed while keel was writing it (another program wrote it "
                          "after keel read it); not replaced, the next run will look again");
   }
-  if (int e = Fault(FaultStep::kRename, display)) return fail("rename", e);
-  if (::renameat(dirfd, tmp.c_str(), dirfd, name.c_str()) != 0) return fail("rename", errno);
+  int e = Fault(FaultStep::kRename, staged.display);
+  if (e == 0 && ::renameat(dirfd, tmp.c_str(), dirfd, staged.name.c_str()) != 0) e = errno;
+  if (e != 0) {
+    ::unlinkat(dirfd, tmp.c_str(), 0);
+    std::string hint = e == EPERM ? EpermHint(dirfd, staged.name) : "";
+    return MakeError(ErrorCode::kIo, what + ": rename: " + std::strerror(e) + hint);
+  }
+  return {};
+}
+
+Result<void> AtomicSyncDir(int dirfd, const std::string& display) {
   // The new file is in place; a failed directory fsync means it may not
   // survive a crash, which the caller hears about. EINVAL: a file system
   // that cannot sync directories.
   int e = Fault(FaultStep::kDirFsync, display);
   if (e == 0 && ::fsync(dirfd) != 0) e = errno;
-  if (e != 0 && e != EINVAL) return IoError(e, what + ": fsync of the directory");
+  if (e != 0 && e != EINVAL)
+    return IoError(e, "cannot write " + display + ": fsync of the directory");
   return {};
+}
+
+Result<void> AtomicWriteAt(int dirfd, const std::string& name, std::string_view data,
+                           const AtomicWriteOptions& opts, const std::string& display) {
+  StagedWrite staged;
+  KEEL_TRY(AtomicStageAt(dirfd, name, data, opts, display, staged));
+  KEEL_TRY(AtomicSyncStaged(staged));
+  KEEL_TRY(AtomicCommitStaged(staged, opts));
+  return AtomicSyncDir(dirfd, display);
 }
 
 Result<void> AtomicWriteFile(const std::string& path, std::string_view data,

@@ -14,10 +14,13 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
+#include "engine/fd.h"
 #include "engine/result.h"
 
 namespace keel {
@@ -74,6 +77,33 @@ bool IsAtomicTempName(std::string_view name);
 /// append-only attribute (chattr +i / +a), checked on the file and directory.
 Result<void> AtomicWriteAt(int dirfd, const std::string& name, std::string_view data,
                            const AtomicWriteOptions& opts, const std::string& display);
+
+/// AtomicWriteAt in steps, so that a batch of writes pays for durability
+/// once (the real Host's WriteFilesAtomic): stage every temp file, sync them
+/// all together, commit (rename) each, then sync each directory once. The
+/// errors are AtomicWriteAt's; a failed step removes the temp file.
+struct StagedWrite {
+  int dirfd = -1;       // not owned
+  std::string name;     // the target, in dirfd
+  std::string tmp;      // the temp file, in dirfd
+  std::string display;  // the target in messages
+  Fd fd;                // the temp file, written, not yet synced
+};
+/// Creates and writes the temp file (data, owner, mode); not synced.
+Result<void> AtomicStageAt(int dirfd, const std::string& name, std::string_view data,
+                           const AtomicWriteOptions& opts, const std::string& display,
+                           StagedWrite& staged);
+/// fsync and close of the staged temp file (thread-safe across writes).
+Result<void> AtomicSyncStaged(StagedWrite& staged);
+/// AtomicSyncStaged of each, issued together (several threads: the file
+/// system then commits its journal once for many files, not once per
+/// file); one result per write. Serial while a fault hook is installed, so
+/// that tests count steps in order.
+std::vector<Result<void>> AtomicSyncAll(std::span<StagedWrite* const> staged);
+/// before_rename, the identity check (opts.expect) and the rename.
+Result<void> AtomicCommitStaged(StagedWrite& staged, const AtomicWriteOptions& opts);
+/// fsync of a directory after renames into it ("fsync of the directory").
+Result<void> AtomicSyncDir(int dirfd, const std::string& display);
 
 /// The same for a plain path (the parent is opened as given, following
 /// symlinks: for paths the caller chose, like --report FILE). The parent

@@ -28,6 +28,22 @@ void PushComponents(std::vector<std::string>& parts, std::string_view text) {
   }
 }
 
+// True when `text` (absolute) is already normalised: no empty, "." or ".."
+// component and no trailing slash (except "/" itself).
+bool IsNormal(std::string_view text) {
+  if (text == "/") return true;
+  if (text.back() == '/') return false;
+  size_t i = 1;  // after a '/'
+  while (i <= text.size()) {
+    size_t j = text.find('/', i);
+    if (j == std::string_view::npos) j = text.size();
+    std::string_view comp = text.substr(i, j - i);
+    if (comp.empty() || comp == "." || comp == "..") return false;
+    i = j + 1;
+  }
+  return true;
+}
+
 std::string JoinComponents(const std::vector<std::string>& parts) {
   if (parts.empty()) return "/";
   std::string out;
@@ -98,6 +114,7 @@ Result<HostPath> HostPath::Parse(std::string_view text) {
   if (text.find('\0') != std::string_view::npos) {
     return MakeError(ErrorCode::kInvalid, "path contains a NUL byte");
   }
+  if (IsNormal(text)) return HostPath(std::string(text));  // the common case, no copies
   std::vector<std::string> parts;
   PushComponents(parts, text);
   return HostPath(JoinComponents(parts));
@@ -156,6 +173,24 @@ Result<std::vector<HostPath>> MakeParents(Host& host, const HostPath& path) {
     created.push_back(*it);
   }
   return created;
+}
+
+Result<FileInfo> Host::LstatRead(const HostPath& path, std::optional<std::string>& content) {
+  content.reset();
+  auto st = Lstat(path);
+  if (!st.ok() || st->type != FileType::kFile) return st;
+  auto data = ReadFile(path);
+  if (!data.ok()) return data.error();
+  if (!data->has_value()) return FileInfo{};  // removed between the two looks
+  content = std::move(*data);
+  return st;
+}
+
+std::vector<Result<void>> Host::WriteFilesAtomic(std::span<const Write> writes) {
+  std::vector<Result<void>> out;
+  out.reserve(writes.size());
+  for (const auto& w : writes) out.push_back(WriteFileAtomic(w.path, w.data, w.attrs));
+  return out;
 }
 
 Result<uint32_t> LookupUid(Host& host, std::string_view name) {

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -111,6 +112,11 @@ class Host {
   virtual Result<std::optional<std::string>> ReadFile(const HostPath& path) = 0;
   /// Does not follow a final symlink. type kNone when absent.
   virtual Result<FileInfo> Lstat(const HostPath& path) = 0;
+  /// Lstat, and when a regular file is at the path, its content too (set
+  /// only then): what a provider that compares content needs, in one open
+  /// of the file (the real Host: one confined open of the parent, one
+  /// fstatat, one open, one fstat, one read). The default is Lstat + ReadFile.
+  virtual Result<FileInfo> LstatRead(const HostPath& path, std::optional<std::string>& content);
   /// Follows symlinks (inside the root). type kNone when absent or dangling.
   virtual Result<FileInfo> Stat(const HostPath& path) = 0;
   /// Sorted entry names of a directory (no "." / ".."). Error when absent.
@@ -120,6 +126,17 @@ class Host {
   /// owner, fsync, rename, fsync of the directory). The parent must exist.
   virtual Result<void> WriteFileAtomic(const HostPath& path, std::string_view data,
                                        const FileAttrs& attrs) = 0;
+  /// Several WriteFileAtomic at once, paying for durability once per batch:
+  /// every temp file written, then all synced together, then the renames,
+  /// then one fsync per directory. Each write succeeds or fails on its own
+  /// (one result per write, in order); a failed one leaves its old file.
+  /// The default writes them one by one.
+  struct Write {
+    HostPath path;
+    std::string data;
+    FileAttrs attrs;
+  };
+  virtual std::vector<Result<void>> WriteFilesAtomic(std::span<const Write> writes);
   /// Creates one directory (mode default 0755); ok when it already is one.
   virtual Result<void> MakeDir(const HostPath& path, const FileAttrs& attrs) = 0;
   /// Creates or atomically replaces a symlink at `path` pointing at `target`.

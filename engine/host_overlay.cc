@@ -48,6 +48,12 @@ class OverlayHost : public Host {
     return RawLstat(*c);
   }
 
+  Result<FileInfo> LstatRead(const HostPath& path, std::optional<std::string>& content) override {
+    std::lock_guard<std::recursive_mutex> lock(mu_);
+    if (layer_.empty()) return base_.LstatRead(path, content);
+    return Host::LstatRead(path, content);  // through this layer
+  }
+
   Result<FileInfo> Stat(const HostPath& path) override {
     std::lock_guard<std::recursive_mutex> lock(mu_);
     if (layer_.empty()) return base_.Stat(path);

@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <set>
 
@@ -48,8 +49,10 @@ FileInfo InfoOf(const struct stat& st) {
   return info;
 }
 
-// Reads a whole open file (regular file: sized by fstat, then to EOF).
-bool ReadAll(int fd, std::string& out, size_t size_hint) {
+// Reads a whole open file (regular file: sized by fstat, then to EOF). For
+// a regular file a short read is its end (POSIX: fewer bytes than asked only
+// when fewer are left), so a file read whole takes one read(2).
+bool ReadAll(int fd, std::string& out, size_t size_hint, bool regular = false) {
   out.clear();
   out.reserve(size_hint + 1);
   size_t chunk = 1 << 16;
@@ -66,7 +69,7 @@ bool ReadAll(int fd, std::string& out, size_t size_hint) {
       return false;
     }
     out.resize(old + static_cast<size_t>(n));
-    if (n == 0) return true;
+    if (n == 0 || (regular && static_cast<size_t>(n) < want)) return true;
   }
 }
 
@@ -85,6 +88,8 @@ class RealHost : public Host {
   const std::string& root() const override { return root_; }
 
   Result<std::optional<std::string>> ReadFile(const HostPath& path) override {
+    if (auto cached = CachedIdFile(path)) return std::optional<std::string>(std::move(*cached));
+    const uint64_t gen = IdGen();
     int fd = Open(path, O_RDONLY | O_NOCTTY | O_NONBLOCK);
     if (fd == -ENOENT || fd == -ENOTDIR) return std::optional<std::string>();
     if (fd < 0) return IoError(-fd, "cannot read " + Where(path));
@@ -97,13 +102,60 @@ class RealHost : public Host {
     if (!S_ISREG(st.st_mode)) {
       return MakeError(ErrorCode::kIo, "cannot read " + Where(path) + ": not a regular file");
     }
-    ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    // O_NONBLOCK (no hang on a FIFO at open) means nothing to a regular file.
     std::string content;
-    if (!ReadAll(fd, content, static_cast<size_t>(st.st_size))) {
+    if (!ReadAll(fd, content, static_cast<size_t>(st.st_size), true)) {
       return IoError(errno, "cannot read " + Where(path));
     }
     NoteRead(path, st);
+    KeepIdFile(path, content, gen);
     return std::optional<std::string>(std::move(content));
+  }
+
+  Result<FileInfo> LstatRead(const HostPath& path, std::optional<std::string>& content) override {
+    content.reset();
+    if (path.IsRoot()) return Lstat(path);
+    const uint64_t gen = IdGen();
+    int pfd = Open(path.Parent(), O_PATH | O_DIRECTORY);
+    if (pfd == -ENOENT || pfd == -ENOTDIR) return FileInfo{};
+    if (pfd < 0) return IoError(-pfd, "cannot stat " + Where(path));
+    Fd parent(pfd);
+    std::string base = path.Basename();
+    struct stat st;
+    if (::fstatat(pfd, base.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      if (errno == ENOENT || errno == ENOTDIR) return FileInfo{};
+      return IoError(errno, "cannot stat " + Where(path));
+    }
+    FileInfo info = InfoOf(st);
+    if (info.type == FileType::kSymlink) {
+      auto target = ReadLinkAt(pfd, base);
+      if (!target.ok()) return target.error();
+      info.link_target = *target;
+      return info;
+    }
+    if (info.type != FileType::kFile) return info;
+    // Only a regular file is opened (a device is never opened to be looked
+    // at); the one component, O_NOFOLLOW, stays inside the confined parent.
+    int fd = ::openat(pfd, base.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0) {
+      if (errno == ENOENT || errno == ELOOP) return Host::LstatRead(path, content);  // raced
+      return IoError(errno, "cannot read " + Where(path));
+    }
+    Fd f(fd);
+    struct stat now;
+    if (::fstat(fd, &now) != 0) return IoError(errno, "cannot read " + Where(path));
+    if (!S_ISREG(now.st_mode) || now.st_dev != st.st_dev || now.st_ino != st.st_ino) {
+      f.Reset();
+      return Host::LstatRead(path, content);  // replaced meanwhile: look again, slowly
+    }
+    std::string data;
+    if (!ReadAll(fd, data, static_cast<size_t>(now.st_size), true)) {
+      return IoError(errno, "cannot read " + Where(path));
+    }
+    NoteRead(path, now);
+    KeepIdFile(path, data, gen);
+    content = std::move(data);
+    return InfoOf(now);
   }
 
   Result<FileInfo> Lstat(const HostPath& path) override {
@@ -164,76 +216,82 @@ class RealHost : public Host {
 
   Result<void> WriteFileAtomic(const HostPath& requested, std::string_view data,
                                const FileAttrs& attrs) override {
-    auto resolved = ResolveFinalLinks(requested);
-    if (!resolved.ok()) return resolved.error();
-    const HostPath& path = *resolved;
-    if (path.IsRoot()) return MakeError(ErrorCode::kInvalid, "cannot write " + Where(path));
-    std::string what = "cannot write " + Where(path);
-    int pfd = Open(path.Parent(), O_RDONLY | O_DIRECTORY);
-    if (pfd == -ENOENT || pfd == -ENOTDIR) {
-      return MakeError(ErrorCode::kNotFound,
-                       what + ": parent directory " + path.Parent().str() + " does not exist");
-    }
-    if (pfd < 0) return IoError(-pfd, what);
-    Fd parent(pfd);
-    std::string base = path.Basename();
-
-    struct stat old;
-    bool exists = ::fstatat(pfd, base.c_str(), &old, AT_SYMLINK_NOFOLLOW) == 0;
-    if (!exists && errno != ENOENT) return IoError(errno, what);
-    if (exists && S_ISDIR(old.st_mode)) return MakeError(ErrorCode::kIo, what + ": is a directory");
-    if (exists && S_ISLNK(old.st_mode)) {
-      // A link that changed under us or a loop: refuse rather than guess.
-      return MakeError(ErrorCode::kIo, what + ": unresolvable symlink");
-    }
-    bool old_regular = exists && S_ISREG(old.st_mode);
-    // The file as found now: it must still be what a provider read in this
-    // run, and still be this just before the rename (AtomicWriteAt).
-    FileIdentity now = exists ? IdentityOf(old) : FileIdentity{};
-    if (auto seen = LastRead(requested); seen && *seen != now) {
-      return MakeError(ErrorCode::kConflict,
-                       what +
-                           ": it changed after keel read it in this run (another program "
-                           "wrote it); not replaced, the next run will look again");
-    }
-
-    std::string previous;
-    bool save = false;
-    if (old_regular && attrs.backup && backups_ != nullptr) {
-      int ofd = ::openat(pfd, base.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
-      if (ofd < 0) return IoError(errno, what + ": reading the old content");
-      Fd of(ofd);
-      if (!ReadAll(ofd, previous, static_cast<size_t>(old.st_size))) {
-        return IoError(errno, what + ": reading the old content");
-      }
-      save = previous != data;
-    }
-
-    uint32_t mode = attrs.mode ? *attrs.mode : (old_regular ? (old.st_mode & 07777) : 0644);
-    uint32_t uid = attrs.uid ? *attrs.uid : (exists ? old.st_uid : 0);
-    uint32_t gid = attrs.gid ? *attrs.gid : (exists ? old.st_gid : 0);
-
-    AtomicWriteOptions opts{
-        .mode = mode, .uid = uid, .gid = gid, .temp_name = AtomicTempName(base), .expect = now};
-    if (save) {
-      // Taken once the new content is safely in its temp file: a write that
-      // fails first (a full disk) leaves no backup or index line behind.
-      opts.before_rename = [&]() -> Result<void> {
-        // Indexed under the managed path (what `keel restore` is given).
-        auto saved = backups_->Save(requested, previous);
-        if (!saved.ok()) {
-          Error e = saved.error();
-          return e.Context(what + ": backup failed");
-        }
-        return {};
-      };
-    }
-    auto own = temps_.Own(opts.temp_name);
-    auto written = AtomicWriteAt(pfd, base, data, opts, Where(path));
-    ForgetRead(requested, now);
+    PreparedWrite w;
+    KEEL_TRY(PrepareWrite(requested, data, attrs, w));
+    auto own = temps_.Own(w.opts.temp_name);
+    auto written = AtomicWriteAt(w.parent.get(), w.base, data, w.opts, Where(w.path));
+    ForgetRead(requested, w.now);
+    ForgetIdFiles();
     if (!written.ok()) return written;
-    temps_.SweepOnce(pfd);
+    temps_.SweepOnce(w.parent.get());
     return {};
+  }
+
+  std::vector<Result<void>> WriteFilesAtomic(std::span<const Write> writes) override {
+    std::vector<Result<void>> out(writes.size());
+    // In chunks: each write holds two descriptors until its rename.
+    constexpr size_t kChunk = 256;
+    for (size_t from = 0; from < writes.size(); from += kChunk) {
+      size_t to = std::min(writes.size(), from + kChunk);
+      std::vector<std::unique_ptr<PreparedWrite>> ws(to - from);
+      std::vector<std::unique_ptr<TempSweeper::Claim>> claims;
+      std::vector<StagedWrite*> staged;
+      std::vector<size_t> staged_k;
+      // 1. every temp file written (not synced yet)
+      for (size_t k = from; k < to; ++k) {
+        const Write& w = writes[k];
+        auto pw = std::make_unique<PreparedWrite>();
+        auto r = PrepareWrite(w.path, w.data, w.attrs, *pw);
+        if (!r.ok()) {
+          out[k] = r;
+          continue;
+        }
+        claims.push_back(std::make_unique<TempSweeper::Claim>(temps_, pw->opts.temp_name));
+        r = AtomicStageAt(pw->parent.get(), pw->base, w.data, pw->opts, Where(pw->path),
+                          pw->staged);
+        if (!r.ok()) {
+          out[k] = r;
+          ForgetRead(w.path, pw->now);
+          continue;
+        }
+        staged.push_back(&pw->staged);
+        staged_k.push_back(k);
+        ws[k - from] = std::move(pw);
+      }
+      // 2. all synced together: the file system commits its journal for
+      //    many files at once instead of once per file
+      std::vector<Result<void>> synced = AtomicSyncAll(staged);
+      // 3. the renames, in order; 4. one fsync per directory
+      std::map<std::string, std::vector<size_t>> dirs;  // parent -> writes renamed into it
+      for (size_t j = 0; j < staged_k.size(); ++j) {
+        size_t k = staged_k[j];
+        PreparedWrite& pw = *ws[k - from];
+        if (synced[j].ok()) {
+          out[k] = AtomicCommitStaged(pw.staged, pw.opts);
+          if (out[k].ok()) dirs[pw.path.Parent().str()].push_back(k);
+        } else {
+          out[k] = synced[j];
+        }
+        ForgetRead(writes[k].path, pw.now);
+      }
+      for (const auto& [dir, ks] : dirs) {
+        // One fsync makes every rename into the directory durable. When it
+        // fails, each file hears of it (tried again for each).
+        PreparedWrite& first = *ws[ks[0] - from];
+        auto r = AtomicSyncDir(first.parent.get(), Where(first.path));
+        if (r.ok()) {
+          temps_.SweepOnce(first.parent.get());
+          continue;
+        }
+        out[ks[0]] = r;
+        for (size_t j = 1; j < ks.size(); ++j) {
+          PreparedWrite& pw = *ws[ks[j] - from];
+          out[ks[j]] = AtomicSyncDir(pw.parent.get(), Where(pw.path));
+        }
+      }
+      ForgetIdFiles();
+    }
+    return out;
   }
 
   Result<void> MakeDir(const HostPath& path, const FileAttrs& attrs) override {
@@ -304,6 +362,7 @@ class RealHost : public Host {
       return IoError(err, what);
     }
     ::fsync(pfd);
+    ForgetIdFiles();
     return {};
   }
 
@@ -316,6 +375,7 @@ class RealHost : public Host {
     if (pfd < 0) return IoError(-pfd, what);
     Fd parent(pfd);
     auto r = RemoveAt(pfd, path.Basename(), path, recursive, backup);
+    ForgetIdFiles();
     if (r.ok()) ::fsync(pfd);
     return r;
   }
@@ -374,6 +434,91 @@ class RealHost : public Host {
  private:
   std::string Where(const HostPath& p) const {
     return live() ? p.str() : root_ + (p.IsRoot() ? "" : p.str());
+  }
+
+  // What a write of one file needs, checked and gathered before its temp
+  // file is written (WriteFileAtomic, WriteFilesAtomic).
+  struct PreparedWrite {
+    HostPath path;  // after final symlinks
+    Fd parent;      // its directory
+    std::string base;
+    FileIdentity now;  // the file as found
+    std::string previous;
+    AtomicWriteOptions opts;
+    StagedWrite staged;
+  };
+
+  Result<void> PrepareWrite(const HostPath& requested, std::string_view data,
+                            const FileAttrs& attrs, PreparedWrite& w) {
+    auto resolved = ResolveFinalLinks(requested);
+    if (!resolved.ok()) return resolved.error();
+    w.path = *resolved;
+    const HostPath& path = w.path;
+    if (path.IsRoot()) return MakeError(ErrorCode::kInvalid, "cannot write " + Where(path));
+    std::string what = "cannot write " + Where(path);
+    int pfd = Open(path.Parent(), O_RDONLY | O_DIRECTORY);
+    if (pfd == -ENOENT || pfd == -ENOTDIR) {
+      return MakeError(ErrorCode::kNotFound,
+                       what + ": parent directory " + path.Parent().str() + " does not exist");
+    }
+    if (pfd < 0) return IoError(-pfd, what);
+    w.parent.Reset(pfd);
+    w.base = path.Basename();
+    const std::string& base = w.base;
+
+    struct stat old;
+    bool exists = ::fstatat(pfd, base.c_str(), &old, AT_SYMLINK_NOFOLLOW) == 0;
+    if (!exists && errno != ENOENT) return IoError(errno, what);
+    if (exists && S_ISDIR(old.st_mode)) return MakeError(ErrorCode::kIo, what + ": is a directory");
+    if (exists && S_ISLNK(old.st_mode)) {
+      // A link that changed under us or a loop: refuse rather than guess.
+      return MakeError(ErrorCode::kIo, what + ": unresolvable symlink");
+    }
+    bool old_regular = exists && S_ISREG(old.st_mode);
+    // The file as found now: it must still be what a provider read in this
+    // run, and still be this just before the rename (AtomicCommitStaged).
+    w.now = exists ? IdentityOf(old) : FileIdentity{};
+    if (auto seen = LastRead(requested); seen && *seen != w.now) {
+      return MakeError(ErrorCode::kConflict,
+                       what +
+                           ": it changed after keel read it in this run (another program "
+                           "wrote it); not replaced, the next run will look again");
+    }
+
+    bool save = false;
+    if (old_regular && attrs.backup && backups_ != nullptr) {
+      int ofd = ::openat(pfd, base.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+      if (ofd < 0) return IoError(errno, what + ": reading the old content");
+      Fd of(ofd);
+      if (!ReadAll(ofd, w.previous, static_cast<size_t>(old.st_size), true)) {
+        return IoError(errno, what + ": reading the old content");
+      }
+      save = w.previous != data;
+    }
+
+    uint32_t mode = attrs.mode ? *attrs.mode : (old_regular ? (old.st_mode & 07777) : 0644);
+    uint32_t uid = attrs.uid ? *attrs.uid : (exists ? old.st_uid : 0);
+    uint32_t gid = attrs.gid ? *attrs.gid : (exists ? old.st_gid : 0);
+
+    w.opts = AtomicWriteOptions{
+        .mode = mode, .uid = uid, .gid = gid, .temp_name = AtomicTempName(base), .expect = w.now};
+    if (save) {
+      // Taken once the new content is safely in its temp file: a write that
+      // fails first (a full disk) leaves no backup or index line behind.
+      // `w` stays where it is until the write is done.
+      PreparedWrite* pw = &w;
+      HostPath managed = requested;
+      w.opts.before_rename = [this, pw, managed, what]() -> Result<void> {
+        // Indexed under the managed path (what `keel restore` is given).
+        auto saved = backups_->Save(managed, pw->previous);
+        if (!saved.ok()) {
+          Error e = saved.error();
+          return e.Context(what + ": backup failed");
+        }
+        return {};
+      };
+    }
+    return {};
   }
 
   Result<FileInfo> StatFd(int fd, const HostPath& path) {
@@ -531,6 +676,39 @@ class RealHost : public Host {
     }
   }
 
+  // /etc/passwd and /etc/group as last read: every file resource names the
+  // owner and group it found, and reading both per file tripled the system
+  // calls of a no-op run. Read once; forgotten whenever keel changes the
+  // root (a write, link, removal or non-query command). A read that began
+  // before such a change is not kept (gen).
+  static bool IsIdFile(const HostPath& p) {
+    return p.str() == "/etc/passwd" || p.str() == "/etc/group";
+  }
+  std::optional<std::string> CachedIdFile(const HostPath& p) {
+    if (!IsIdFile(p)) return std::nullopt;
+    std::lock_guard<std::mutex> lock(ids_mu_);
+    auto it = ids_.find(p.str());
+    if (it == ids_.end()) return std::nullopt;
+    return it->second;
+  }
+  uint64_t IdGen() {
+    std::lock_guard<std::mutex> lock(ids_mu_);
+    return ids_gen_;
+  }
+  void KeepIdFile(const HostPath& p, const std::string& content, uint64_t gen) {
+    if (!IsIdFile(p)) return;
+    std::lock_guard<std::mutex> lock(ids_mu_);
+    if (gen == ids_gen_) ids_[p.str()] = content;
+  }
+  void ForgetIdFiles() {
+    std::lock_guard<std::mutex> lock(ids_mu_);
+    ++ids_gen_;
+    ids_.clear();
+  }
+  std::mutex ids_mu_;
+  uint64_t ids_gen_ = 0;
+  std::map<std::string, std::string> ids_;
+
   BackupSink* backups_;
   TempSweeper temps_;  // a killed run's temp files, swept once per directory
   std::mutex reads_mu_;
@@ -580,7 +758,9 @@ Result<CommandResult> RealHost::Run(const Command& cmd) {
   spec.workdir = workdir;
   spec.stdin_data = cmd.stdin_data;
   spec.timeout_s = cmd.timeout_s;
-  return RunProcess(spec);
+  auto result = RunProcess(spec);
+  if (!cmd.query) ForgetIdFiles();  // it may have added a user
+  return result;
 }
 
 }  // namespace

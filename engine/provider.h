@@ -56,6 +56,9 @@ class Observation : public Attrs {
 struct Outcome {
   std::string output;   // command output for the report (exec)
   std::string message;  // one line for humans ("would refresh", "regeneration pending")
+  /// Set by an Apply that only queued its change for Flush (a file write
+  /// batched for durability): the engine does not re-read it now.
+  bool deferred = false;
 };
 
 /// Run-wide data shared by the engine and the providers of one run.
@@ -146,6 +149,11 @@ class Provider {
   /// resource if a difference remains (the default). Providers whose
   /// Apply only queues work for Flush return false.
   virtual bool VerifyAfterApply() const { return true; }
+  /// True when work that Apply queued must land before any resource of
+  /// another type starts (file writes that a later command may read): the
+  /// engine flushes this provider then, so only a run of consecutive
+  /// resources of this type is batched and manifest order holds otherwise.
+  virtual bool FlushBeforeOtherTypes() const { return false; }
 };
 
 /// The default Diff, for providers that override Diff and want it too.

@@ -142,6 +142,8 @@ class Transaction {
     applied_.assign(n, {});
     cause_.assign(n, "");
     reports_.assign(n, ResourceReport{});
+    unflushed_type_.assign(n, nullptr);
+    visited_.assign(n, 0);
     total_ = static_cast<size_t>(std::count(selected_.begin(), selected_.end(), true));
 
     MakeProviders();
@@ -314,26 +316,36 @@ class Transaction {
   }
 
   // Flushes every provider holding applied-but-unflushed resources among
-  // the transitive prerequisites of `i`, so `i` sees their effects.
+  // the transitive prerequisites of `i`, so `i` sees their effects; and
+  // those that flush before any resource of another type.
   void FlushAncestors(size_t i) {
-    std::map<size_t, std::string> pending;
+    const std::string& own = catalog_.resources[i].type();
+    std::set<std::string> to_flush;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      for (const auto& [type, ts] : types_)
-        for (size_t p : ts->unflushed) pending.emplace(p, type);
-    }
-    if (pending.empty()) return;
-    std::set<std::string> to_flush;
-    std::vector<bool> seen(catalog_.resources.size(), false);
-    std::vector<size_t> stack(graph_.deps(i).begin(), graph_.deps(i).end());
-    while (!stack.empty()) {
-      size_t v = stack.back();
-      stack.pop_back();
-      if (seen[v]) continue;
-      seen[v] = true;
-      if (auto it = pending.find(v); it != pending.end()) to_flush.insert(it->second);
-      for (size_t d : graph_.deps(v))
-        if (!seen[d]) stack.push_back(d);
+      bool any = false;
+      for (const auto& [type, ts] : types_) {
+        if (ts->unflushed.empty()) continue;
+        any = true;
+        if (type != own && ts->provider && ts->provider->FlushBeforeOtherTypes())
+          to_flush.insert(type);
+      }
+      if (!any) return;
+      // Visited marks by generation: no per-call clearing of n flags.
+      if (++visit_gen_ == 0) {
+        std::fill(visited_.begin(), visited_.end(), 0);
+        visit_gen_ = 1;
+      }
+      std::vector<size_t> stack(graph_.deps(i).begin(), graph_.deps(i).end());
+      while (!stack.empty()) {
+        size_t v = stack.back();
+        stack.pop_back();
+        if (visited_[v] == visit_gen_) continue;
+        visited_[v] = visit_gen_;
+        if (unflushed_type_[v]) to_flush.insert(*unflushed_type_[v]);
+        for (size_t d : graph_.deps(v))
+          if (visited_[d] != visit_gen_) stack.push_back(d);
+      }
     }
     for (const auto& type : type_order_)
       if (to_flush.count(type)) FlushType(type);
@@ -348,6 +360,7 @@ class Transaction {
     {
       std::lock_guard<std::mutex> lock(mu_);
       batch.swap(ts.unflushed);
+      for (size_t i : batch) unflushed_type_[i] = nullptr;
     }
     if (batch.empty()) return;
     std::vector<const Resource*> rs;
@@ -422,10 +435,12 @@ class Transaction {
     // type is still to come (then FlushType settles them).
     if (apply_succeeded) {
       std::lock_guard<std::mutex> lock(mu_);
-      if (!options_.noop)
+      if (!options_.noop) {
         ts.unflushed.push_back(i);
-      else
+        unflushed_type_[i] = &types_.find(r.type())->first;
+      } else {
         ResolveClaimsLocked(i, true);
+      }
     }
 
     bool owed;
@@ -492,7 +507,7 @@ class Transaction {
       ResolveClaims(i, options_.noop ? false : !NothingChanged(i));
       return false;
     }
-    if (!options_.noop && p.VerifyAfterApply()) {
+    if (!options_.noop && p.VerifyAfterApply() && !out.deferred) {
       auto again = p.Read(r, host, ctx_);
       if (!again.ok()) {
         Fail(rep, "reading after apply: " + again.error().message);
@@ -671,10 +686,13 @@ class Transaction {
   std::vector<bool> done_;
   std::vector<std::string> cause_;  // failed: own id; skipped: the failed one
   std::vector<ResourceReport> reports_;
-  OwedLedger ledger_;                             // written only in a real run
-  std::vector<std::vector<std::string>> claims_;  // ids claimed by each resource, unsettled
-  std::vector<std::vector<Change>> applied_;      // the changes handed to Apply
-  std::vector<std::string> run_errors_;           // failures of the run itself
+  OwedLedger ledger_;                               // written only in a real run
+  std::vector<std::vector<std::string>> claims_;    // ids claimed by each resource, unsettled
+  std::vector<std::vector<Change>> applied_;        // the changes handed to Apply
+  std::vector<std::string> run_errors_;             // failures of the run itself
+  std::vector<const std::string*> unflushed_type_;  // per resource: its type while unflushed
+  std::vector<uint32_t> visited_;                   // FlushAncestors' marks (visit_gen_)
+  uint32_t visit_gen_ = 0;
 };
 
 }  // namespace

@@ -23,6 +23,7 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <vector>
 
 #include "engine/host.h"
 #include "engine/passwd.h"
@@ -296,7 +297,7 @@ class FileProvider : public Provider {
 
   Result<void> Apply(const Resource& want, const Observation& have, std::span<const Change> changes,
                      Host& host, RunContext& ctx, Outcome& out) override {
-    (void)ctx, (void)out;
+    (void)ctx;
     const Observed* seen = have.State<Observed>();
     if (!seen) return MakeError(ErrorCode::kInternal, want.id() + ": observation missing");
     const Observed& o = *seen;
@@ -337,7 +338,13 @@ class FileProvider : public Provider {
       if (t != FileType::kFile) {
         if (!fa.mode) fa.mode = 0644;
       }
-      return host.WriteFileAtomic(o.real, data, fa);
+      if (host.dry_run()) return host.WriteFileAtomic(o.real, data, fa);
+      // Queued: Flush writes the files of a run of file resources together,
+      // paying for durability once (Host::WriteFilesAtomic).
+      std::lock_guard<std::mutex> lock(mu_);
+      pending_.push_back({want.id(), Host::Write{o.real, std::move(data), fa}});
+      out.deferred = true;
+      return {};
     }
     if (o.ensure == "directory" && attrs.count("ensure")) {
       KEEL_TRY(CheckParent(host, o.real));
@@ -361,7 +368,53 @@ class FileProvider : public Provider {
     return {};
   }
 
+  /// The queued writes of `changed`, all at once. A failed write fails its
+  /// resource only (FlushFailedIds).
+  Result<void> Flush(std::span<const Resource* const> changed, Host& host,
+                     RunContext& ctx) override {
+    (void)ctx;
+    failed_ids_.clear();
+    std::set<std::string> ids;
+    for (const Resource* r : changed) ids.insert(r->id());
+    std::vector<std::string> write_ids;
+    std::vector<Host::Write> writes;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      std::vector<Pending> rest;
+      for (auto& p : pending_) {
+        if (ids.count(p.id)) {
+          write_ids.push_back(std::move(p.id));
+          writes.push_back(std::move(p.write));
+        } else {
+          rest.push_back(std::move(p));
+        }
+      }
+      pending_.swap(rest);
+    }
+    if (writes.empty()) return {};
+    auto results = host.WriteFilesAtomic(writes);
+    std::string first;
+    for (size_t k = 0; k < results.size(); ++k) {
+      if (results[k].ok()) continue;
+      failed_ids_.push_back(write_ids[k]);
+      if (first.empty()) first = results[k].error().message;
+    }
+    if (failed_ids_.empty()) return {};
+    if (failed_ids_.size() == 1) return MakeError(ErrorCode::kIo, first);
+    return MakeError(ErrorCode::kIo, first + " (and " + std::to_string(failed_ids_.size() - 1) +
+                                         " more writes failed)");
+  }
+  std::vector<std::string> FlushFailedIds() const override { return failed_ids_; }
+  bool FlushBeforeOtherTypes() const override { return true; }
+
  private:
+  struct Pending {
+    std::string id;
+    Host::Write write;
+  };
+  std::vector<Pending> pending_;         // writes queued by Apply, done by Flush (mu_)
+  std::vector<std::string> failed_ids_;  // of the last Flush
+
   /// Removes what stands where a file/link must go; a directory needs force.
   static Result<void> ReplaceExisting(Host& host, const Observed& o, bool force, bool backup,
                                       const char* what) {
@@ -404,7 +457,9 @@ class FileProvider : public Provider {
     auto path = ParsePath(want.GetString("path"));
     if (!path.ok()) return path.error();
     o.path = o.real = *path;
-    auto st = host.Lstat(o.path);
+    // One look at the path: its type and, for a regular file, its content.
+    std::optional<std::string> found;
+    auto st = host.LstatRead(o.path, found);
     if (!st.ok()) return st.error().Context("reading " + o.path.str());
     o.path_info = o.info = *st;
     if (o.path_info.type == FileType::kSymlink && o.ensure != "link" && o.ensure != "absent") {
@@ -412,7 +467,9 @@ class FileProvider : public Provider {
       if (!real.ok()) return real.error();
       o.real = *real;
     }
-    if (o.info.type == FileType::kFile) {
+    if (o.info.type == FileType::kFile && o.real == o.path) {
+      o.old_content = std::move(found);
+    } else if (o.info.type == FileType::kFile) {
       auto data = host.ReadFile(o.real);
       if (!data.ok()) return data.error().Context("reading " + o.real.str());
       o.old_content = std::move(*data);

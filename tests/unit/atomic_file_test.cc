@@ -183,3 +183,89 @@ TEST_CASE("atomic write: the real host and the state dir go through it") {
   CHECK(st.Read("/state/last_run.json") == "{\"n\": 2}\n");
   CHECK(Names(st.path() + "/state") == std::vector<std::string>{"backup", "last_run.json"});
 }
+
+TEST_CASE("atomic write: a batch (WriteFilesAtomic) writes each file; a failure is its own") {
+  TempRoot root;
+  root.Write("/etc/a", "old a\n", 0600);
+  root.Write("/etc/c", "old c\n");
+  root.Mkdir("/srv");
+  auto host = OpenRealHost(root.path(), nullptr);
+  REQUIRE(host.ok());
+  auto p = [](const char* s) { return *HostPath::Parse(s); };
+  // Read by keel, then changed by someone else: its write must fail alone.
+  REQUIRE((*host)->ReadFile(p("/etc/c")).ok());
+  root.Write("/etc/c", "admin's c\n");
+  std::vector<Host::Write> writes = {
+      {p("/etc/a"), "new a\n", {}}, {p("/etc/b"), "new b\n", {.mode = 0640}},
+      {p("/etc/c"), "new c\n", {}}, {p("/nodir/x"), "x\n", {}},
+      {p("/srv/y"), "y\n", {}},
+  };
+  auto r = (*host)->WriteFilesAtomic(writes);
+  REQUIRE(r.size() == 5);
+  CHECK(r[0].ok());
+  CHECK(r[1].ok());
+  REQUIRE_FALSE(r[2].ok());
+  CHECK(r[2].error().code == ErrorCode::kConflict);
+  REQUIRE_FALSE(r[3].ok());
+  CHECK(r[3].error().message.find("parent directory /nodir does not exist") != std::string::npos);
+  CHECK(r[4].ok());
+  CHECK(root.Read("/etc/a") == "new a\n");
+  CHECK(root.Mode("/etc/a") == 0600);  // kept: no mode given
+  CHECK(root.Read("/etc/b") == "new b\n");
+  CHECK(root.Mode("/etc/b") == 0640);
+  CHECK(root.Read("/etc/c") == "admin's c\n");
+  CHECK(root.Read("/srv/y") == "y\n");
+  CHECK(Names(root.path() + "/etc") == std::vector<std::string>{"a", "b", "c"});
+  CHECK(Names(root.path() + "/srv") == std::vector<std::string>{"y"});
+}
+
+TEST_CASE("atomic write: a batch with a failed fsync or rename keeps that file old, no temp") {
+  for (FaultStep step : {FaultStep::kWrite, FaultStep::kFsync, FaultStep::kRename}) {
+    CAPTURE(Message(step));
+    TempRoot root;
+    for (const char* f : {"/etc/f1", "/etc/f2", "/etc/f3"}) root.Write(f, "old\n");
+    auto host = OpenRealHost(root.path(), nullptr);
+    REQUIRE(host.ok());
+    std::vector<Host::Write> writes;
+    for (const char* f : {"/etc/f1", "/etc/f2", "/etc/f3"})
+      writes.push_back({*HostPath::Parse(f), "new\n", {}});
+    std::vector<Result<void>> r;
+    {
+      Injector inject(step, 2, EIO);  // the 2nd file's step fails
+      r = (*host)->WriteFilesAtomic(writes);
+    }
+    REQUIRE(r.size() == 3);
+    CHECK(r[0].ok());
+    REQUIRE_FALSE(r[1].ok());
+    CHECK(r[1].error().message ==
+          "cannot write " + root.path() + "/etc/f2: " + Message(step) + ": Input/output error");
+    CHECK(r[2].ok());
+    CHECK(root.Read("/etc/f1") == "new\n");
+    CHECK(root.Read("/etc/f2") == "old\n");
+    CHECK(root.Read("/etc/f3") == "new\n");
+    CHECK(Names(root.path() + "/etc") == std::vector<std::string>{"f1", "f2", "f3"});
+  }
+}
+
+TEST_CASE("atomic write: a batch syncs its directory once; a failed fsync of it is reported") {
+  TempRoot root;
+  root.Mkdir("/etc");
+  auto host = OpenRealHost(root.path(), nullptr);
+  REQUIRE(host.ok());
+  std::vector<Host::Write> writes;
+  for (int i = 0; i < 300; ++i)  // more than one chunk of 256
+    writes.push_back({*HostPath::Parse("/etc/f" + std::to_string(i)), std::to_string(i), {}});
+  {
+    Injector count(FaultStep::kDirFsync, 0, 0);  // counts, fails nothing
+    auto r = (*host)->WriteFilesAtomic(writes);
+    CHECK(std::all_of(r.begin(), r.end(), [](const Result<void>& x) { return x.ok(); }));
+    CHECK(Injector::seen == 2);  // one per directory and chunk
+  }
+  CHECK(root.Read("/etc/f299") == "299");
+  CHECK(Names(root.path() + "/etc").size() == 300);
+  Injector inject(FaultStep::kDirFsync, 1, EIO);
+  auto r = (*host)->WriteFilesAtomic(std::span(writes).first(2));
+  REQUIRE_FALSE(r[0].ok());
+  CHECK(r[0].error().message ==
+        "cannot write " + root.path() + "/etc/f0: fsync of the directory: Input/output error");
+}

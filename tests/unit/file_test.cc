@@ -5,11 +5,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "engine/atomic_file.h"
 #include "engine/host_real.h"
 #include "engine/passwd.h"
 #include "engine/registry.h"
@@ -506,4 +508,52 @@ TEST_CASE_FIXTURE(FileFixture, "file: a symlink loop is a clear error, not a han
   // ensure link and absent act on the link itself and do not care.
   Timeline(File("/etc/a", {{"target", "/etc/real"}}));
   CHECK(std::filesystem::read_symlink(root.Real("/etc/a")) == "/etc/real");
+}
+
+TEST_CASE_FIXTURE(FileFixture, "file: a run of file writes lands together, before the next type") {
+  root.Mkdir("/etc");
+  root.Write("/etc/f2", "old 2\n");
+  // An exec after the files in manifest order (no require) sees them
+  // written: the batched writes are flushed before another type starts.
+  auto exec = MakeResource(
+      reg, "exec", "copy",
+      {{"command", Value("cat \"$KEEL_ROOT/etc/f1\" \"$KEEL_ROOT/etc/f2\" > \"$KEEL_ROOT/seen\"")},
+       {"chroot", Value(false)}});
+  auto rs = RunAll({File("/etc/f1", {{"content", Value("one\n")}}),
+                    File("/etc/f2", {{"content", Value("two\n")}, {"mode", Value("0600")}}), exec,
+                    File("/etc/f3", {{"content", Value("three\n")}})});
+  REQUIRE(rs.size() == 4);
+  for (const auto& r : rs) CHECK_MESSAGE(r.status == Converged::kChanged, r.error);
+  CHECK(root.Read("/seen") == "one\ntwo\n");
+  CHECK(root.Read("/etc/f3") == "three\n");  // the last batch: at the end of the run
+  CHECK((Stat("/etc/f2").st_mode & 07777) == 0600);
+  // The replaced content went to the backup store, as with a single write.
+  REQUIRE(sink.saved.size() == 1);
+  CHECK(sink.saved[0] == std::pair<std::string, std::string>{"/etc/f2", "old 2\n"});
+  auto again = RunAll({File("/etc/f1", {{"content", Value("one\n")}}),
+                       File("/etc/f3", {{"content", Value("three\n")}})});
+  for (const auto& r : again) CHECK(r.status == Converged::kUnchanged);
+}
+
+TEST_CASE_FIXTURE(FileFixture, "file: a failed write of a batch fails its own resource only") {
+  root.Mkdir("/etc");
+  root.Write("/etc/f2", "old 2\n");
+  static int fsyncs = 0;
+  fsyncs = 0;
+  SetAtomicFaultHook([](FaultStep s, const std::string&) {
+    return s == FaultStep::kFsync && ++fsyncs == 2 ? EIO : 0;
+  });
+  auto rs = RunAll({File("/etc/f1", {{"content", Value("one\n")}}),
+                    File("/etc/f2", {{"content", Value("two\n")}}),
+                    File("/etc/f3", {{"content", Value("three\n")}})});
+  SetAtomicFaultHook(nullptr);
+  REQUIRE(rs.size() == 3);
+  CHECK(rs[0].status == Converged::kChanged);
+  CHECK(rs[1].status == Converged::kFailed);
+  CHECK(rs[1].error == "flush: cannot write " + root.path() + "/etc/f2: fsync: Input/output error");
+  CHECK(rs[2].status == Converged::kChanged);
+  CHECK(root.Read("/etc/f1") == "one\n");
+  CHECK(root.Read("/etc/f2") == "old 2\n");
+  CHECK(root.Read("/etc/f3") == "three\n");
+  CHECK(sink.saved.empty());  // the failed write took no backup
 }
