@@ -56,6 +56,8 @@ for f in "$DATA"/augeas/*.sh "$DATA"/extra/*.sh; do
   # Bash's view must not change between two sourcings (no $RANDOM, date).
   [ "$before" = "$(vars "$f")" ] || continue
   checked_files=$((checked_files + 1))
+  echo "[$checked_files] $name (wrong so far: ${#bad[@]})"
+  [ "${#bad[@]}" -gt 0 ] && printf '  WRONG: %s\n' "${bad[-1]}" >&2
   own=$(comm -13 <(printf '%s\n' "$base" | sort) <(printf '%s\n' "$before" | sort) |
     awk '{print $1}' | sort -u)
   for key in $own KEEL_NEW_VAR; do
