@@ -3,6 +3,7 @@
 // hunk headers and in how it orders deletions and additions).
 #include "engine/text_diff.h"
 
+#include <algorithm>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -120,9 +121,45 @@ std::string UnifiedDiff(std::string_view before, std::string_view after,
   if (before.find('\0') != std::string_view::npos || after.find('\0') != std::string_view::npos)
     return "Binary files differ\n";
 
+  // The common head and tail are found on bytes first, so that a diff of a
+  // 2-million-line file with one changed line splits only the changed
+  // middle and its context into lines (time linear, memory of the change).
+  const size_t la = before.size(), lb = after.size();
+  size_t p = 0;
+  while (p < la && p < lb && before[p] == after[p]) ++p;
+  // Whole lines only: back to the start of the line holding the difference.
+  size_t pre = p == 0 ? 0 : before.rfind('\n', p - 1);
+  pre = (p == 0 || pre == std::string_view::npos) ? 0 : pre + 1;
+  size_t s = 0;
+  while (s < la - pre && s < lb - pre && before[la - 1 - s] == after[lb - 1 - s]) ++s;
+  // The tail starts at a line start in both texts.
+  auto line_start = [](std::string_view t, size_t q, size_t floor) {
+    return q == floor || t[q - 1] == '\n';
+  };
+  size_t qa = la - s;
+  if (!(line_start(before, qa, pre) && line_start(after, qa + lb - la, pre))) {
+    size_t nl = before.find('\n', qa);
+    qa = nl == std::string_view::npos ? la : nl + 1;
+  }
+  // Up to kContext lines of context from the head and the tail.
+  size_t ctx_from = pre;
+  for (size_t k = 0; k < kContext && ctx_from > 0; ++k) {
+    size_t nl = ctx_from >= 2 ? before.rfind('\n', ctx_from - 2) : std::string_view::npos;
+    ctx_from = nl == std::string_view::npos ? 0 : nl + 1;
+  }
+  size_t ctx_to = qa;
+  for (size_t k = 0; k < kContext && ctx_to < la; ++k) {
+    size_t nl = before.find('\n', ctx_to);
+    ctx_to = nl == std::string_view::npos ? la : nl + 1;
+  }
+  const size_t first_line =
+      static_cast<size_t>(std::count(before.begin(), before.begin() + ctx_from, '\n'));
+
   // Lines keep their terminating '\n' so that "x" (last line, no newline)
   // and "x\n" differ, as they do for diff(1).
-  std::vector<std::string_view> a = SplitLinesKeepEnds(before), b = SplitLinesKeepEnds(after);
+  std::vector<std::string_view> a = SplitLinesKeepEnds(before.substr(ctx_from, ctx_to - ctx_from)),
+                                b = SplitLinesKeepEnds(
+                                    after.substr(ctx_from, ctx_to + lb - la - ctx_from));
   std::vector<Step> steps = EditScript(a, b);
 
   std::string out = "--- " + from_label + "\n+++ " + to_label + "\n";
@@ -171,7 +208,8 @@ std::string UnifiedDiff(std::string_view before, std::string_view after,
     if (!a_set) a_first = lines_before(true);
     if (!b_set) b_first = lines_before(false);
 
-    out += "@@ -" + Range(a_first, a_count) + " +" + Range(b_first, b_count) + " @@\n";
+    out += "@@ -" + Range(first_line + a_first, a_count) + " +" +
+           Range(first_line + b_first, b_count) + " @@\n";
     for (size_t k = hunk_begin; k < hunk_end; ++k) {
       const Step& s = steps[k];
       switch (s.op) {

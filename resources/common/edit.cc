@@ -89,39 +89,65 @@ Result<void> WriteEdited(Host& host, const HostPath& path,
 
 namespace keel::edit {
 
-Result<std::optional<std::string>> EditSession::Read(Host& host, const HostPath& path) {
-  std::lock_guard<std::mutex> lock(mu_);
+Content MakeContent(std::optional<std::string> text) {
+  return std::make_shared<const std::optional<std::string>>(std::move(text));
+}
+
+std::shared_ptr<const std::string> SharedText(const Content& c) {
+  return std::shared_ptr<const std::string>(c, &**c);
+}
+
+std::string EditSession::Digest(const std::optional<std::string>& c) {
+  return c ? "+" + Sha256Hex(*c) : std::string("-");
+}
+
+Result<std::map<HostPath, EditSession::Entry>::iterator> EditSession::Load(Host& host,
+                                                                           const HostPath& path) {
   auto it = files_.find(path);
-  if (it != files_.end()) return it->second.current;
+  if (it != files_.end()) return it;
   auto content = ReadEditable(host, path);
   if (!content.ok()) return content.error();
   ++reads_;
-  Entry e{*content, *content, false};
-  files_.emplace(path, e);
-  return std::move(*content);
+  Entry e;
+  e.base_digest = Digest(*content);
+  e.current = MakeContent(std::move(*content));
+  return files_.emplace(path, std::move(e)).first;
+}
+
+Result<Content> EditSession::ReadShared(Host& host, const HostPath& path) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = Load(host, path);
+  if (!it.ok()) return it.error();
+  return (*it)->second.current;
+}
+
+Result<std::optional<std::string>> EditSession::Read(Host& host, const HostPath& path) {
+  auto c = ReadShared(host, path);
+  if (!c.ok()) return c.error();
+  return **c;
 }
 
 Result<void> EditSession::Stage(Host& host, const HostPath& path,
                                 std::optional<std::string> content) {
+  return Stage(host, path, MakeContent(std::move(content)));
+}
+
+Result<void> EditSession::Stage(Host& host, const HostPath& path, Content content) {
   std::lock_guard<std::mutex> lock(mu_);
-  auto it = files_.find(path);
-  if (it == files_.end()) {
-    auto base = ReadEditable(host, path);
-    if (!base.ok()) return base.error();
-    ++reads_;
-    it = files_.emplace(path, Entry{*base, *base, false}).first;
-  }
+  auto found = Load(host, path);
+  if (!found.ok()) return found.error();
+  Entry& e = (*found)->second;
   if (host.dry_run()) {
     // The overlay is memory: write at once so every other reader of the
     // host (a file resource, an exec's creates) sees the planned state.
-    KEEL_TRY(WriteEdited(host, path, content));
-    it->second.base = content;
-    it->second.current = std::move(content);
-    it->second.dirty = false;
+    KEEL_TRY(WriteEdited(host, path, *content));
+    e.base_digest = Digest(*content);
+    e.current = std::move(content);
+    e.dirty = false;
     return {};
   }
-  it->second.current = std::move(content);
-  it->second.dirty = it->second.current != it->second.base;
+  e.current = std::move(content);
+  e.dirty = Digest(*e.current) != e.base_digest;
   return {};
 }
 
@@ -146,17 +172,20 @@ Result<void> EditSession::FlushSome(Host& host, const std::vector<HostPath>* onl
       auto now = ReadEditable(host, path);
       if (!now.ok()) {
         if (!first) first = now.error();
-      } else if (*now != e.base) {
+      } else if (Digest(*now) != e.base_digest) {
         if (!first)
           first = MakeError(ErrorCode::kConflict,
                             path.str() +
                                 " was changed by something else during this run after keel read "
                                 "it; not overwriting (order that resource before or after the "
                                 "editing resources of this file)");
-      } else if (auto w = WriteEdited(host, path, e.current); !w.ok()) {
-        if (!first) first = w.error();
       } else {
-        ++writes_;
+        now->reset();  // freed before the write
+        if (auto w = WriteEdited(host, path, *e.current); !w.ok()) {
+          if (!first) first = w.error();
+        } else {
+          ++writes_;
+        }
       }
     }
     // Forgotten: the next read sees the disk (and whatever ran meanwhile).

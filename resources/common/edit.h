@@ -5,6 +5,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -44,6 +45,14 @@ std::string RenderLines(const std::vector<Line>& lines, bool final_newline) {
   return out;
 }
 
+/// The content of an edited file, shared without copying between the
+/// session, observations and edits: never null; nullopt inside = no file.
+/// A 30 MB file is held once however many resources edit it.
+using Content = std::shared_ptr<const std::optional<std::string>>;
+Content MakeContent(std::optional<std::string> text);
+/// The text of `c` as a shared string (aliasing `c`, no copy); `c` must hold one.
+std::shared_ptr<const std::string> SharedText(const Content& c);
+
 /// Reads a file that an editing type manages: nullopt when absent. A clear
 /// error (ErrorCode::kInvalid) when it is a directory, a binary file (a NUL
 /// byte), or unreadable — never edit such a file.
@@ -81,9 +90,12 @@ class EditSession {
   /// Current content of `path` in this run: nullopt when absent (or staged
   /// for removal). Errors as ReadEditable.
   Result<std::optional<std::string>> Read(Host& host, const HostPath& path);
+  /// The same, shared (no copy of the text).
+  Result<Content> ReadShared(Host& host, const HostPath& path);
   /// Records `content` (nullopt = remove) as the new content of `path`.
   /// The path must have been Read first in this run.
   Result<void> Stage(Host& host, const HostPath& path, std::optional<std::string> content);
+  Result<void> Stage(Host& host, const HostPath& path, Content content);
   /// Writes every staged file once; the first error is returned (with the
   /// path) after trying the others. No-op when nothing is staged.
   Result<void> Flush(Host& host);
@@ -96,11 +108,15 @@ class EditSession {
   int reads() const { return reads_; }
 
  private:
+  // Only the digest of the content read is kept (for the conflict check in
+  // Flush): the text itself is freed as soon as no edit needs it.
   struct Entry {
-    std::optional<std::string> base;     // content read from the host
-    std::optional<std::string> current;  // content after the staged edits
+    std::string base_digest;  // Digest() of the content read from the host
+    Content current;          // content after the staged edits
     bool dirty = false;
   };
+  static std::string Digest(const std::optional<std::string>& c);
+  Result<std::map<HostPath, Entry>::iterator> Load(Host& host, const HostPath& path);
   Result<void> FlushSome(Host& host, const std::vector<HostPath>* only);
   std::mutex mu_;
   std::map<HostPath, Entry> files_;

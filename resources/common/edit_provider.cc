@@ -9,16 +9,43 @@ Error WithId(const Resource& want, Error e) { return e.Context(want.id()); }
 
 }  // namespace
 
+Result<Content> EditProvider::EditContent(const Resource& want, const Content& before) const {
+  auto after = Edit(want, *before);
+  if (!after.ok()) return after.error();
+  if (*after == *before) return before;
+  return MakeContent(std::move(*after));
+}
+
+Result<Content> EditProvider::EditOnce(const Resource& want, const Content& before) {
+  {
+    std::lock_guard<std::mutex> lock(memo_mu_);
+    auto it = memo_.find(&want);
+    if (it != memo_.end() && it->second.before.lock() == before) return it->second.after;
+  }
+  Result<Content> after = EditContent(want, before);
+  std::lock_guard<std::mutex> lock(memo_mu_);
+  memo_.insert_or_assign(&want, Memo{before, after});
+  return after;
+}
+
+void EditProvider::Forget(const Resource& want) {
+  std::lock_guard<std::mutex> lock(memo_mu_);
+  memo_.erase(&want);
+}
+
 Result<Observation> EditProvider::Read(const Resource& want, Host& host, RunContext& ctx) {
   auto path = PathOf(want);
   if (!path.ok()) return WithId(want, path.error());
-  auto before = Session(ctx).Read(host, *path);
+  auto before = Session(ctx).ReadShared(host, *path);
   if (!before.ok()) return before.error();
-  auto after = Edit(want, *before);
-  if (!after.ok()) return WithId(want, after.error());
+  auto after = EditOnce(want, *before);
+  if (!after.ok()) {
+    Forget(want);
+    return WithId(want, after.error());
+  }
   Observation have;
   EditState& st = have.SetState(EditState{*before, {}});
-  if (!before->has_value() && after->has_value()) {
+  if (!(*before)->has_value() && (*after)->has_value()) {
     // Directories a write would create, outermost first.
     for (HostPath p = path->Parent(); !p.IsRoot(); p = p.Parent()) {
       auto info = host.Stat(p);
@@ -27,7 +54,7 @@ Result<Observation> EditProvider::Read(const Resource& want, Host& host, RunCont
       st.missing_parents.insert(st.missing_parents.begin(), p.str());
     }
   }
-  Observe(want, st.before, have);
+  ObserveContent(want, st.content, have);
   if (host.live()) KEEL_TRY(ObserveLive(want, host, have));
   return have;
 }
@@ -39,17 +66,19 @@ std::vector<Change> EditProvider::Diff(const Resource& want, const Observation& 
   const EditState* st = have.State<EditState>();
   auto path = PathOf(want);
   if (!st || !path.ok()) return out;
-  const std::optional<std::string>& before = st->before;
-  auto after = Edit(want, before);
-  if (after.ok() && *after != before) {
+  const std::optional<std::string>& before = st->before();
+  auto after_c = EditOnce(want, st->content);
+  if (after_c.ok() && *after_c != st->content && **after_c != before) {
+    const std::optional<std::string>& after = **after_c;
     DiffProperties(want, have, out);
-    if (!before || !*after)
+    if (!before || !after)
       out.push_back({FileEnsureAttr(), Value(before ? "present" : "absent"),
-                     Value(*after ? "present" : "absent"), ""});
+                     Value(after ? "present" : "absent"), ""});
     for (const auto& d : st->missing_parents)
       out.push_back(Change{"parent", std::nullopt, Value(d), "create directory " + d + " (0755)"});
-    out.push_back(ContentChange(*path, before, *after, want.sensitive));
+    out.push_back(ContentChange(*path, before, after, want.sensitive));
   }
+  if (out.empty()) Forget(want);
   DiffLive(want, have, out);
   return out;
 }
@@ -70,14 +99,15 @@ Result<void> EditProvider::Apply(const Resource& want, const Observation& have,
     auto path = PathOf(want);
     if (!path.ok()) return WithId(want, path.error());
     EditSession& session = Session(ctx);
-    auto before = session.Read(host, *path);
+    auto before = session.ReadShared(host, *path);
     if (!before.ok()) return before.error();
-    auto after = Edit(want, *before);
+    auto after = EditOnce(want, *before);
+    Forget(want);
     if (!after.ok()) return WithId(want, after.error());
     for (const auto& c : changes) {
       if (c.attr != "content") continue;
       std::optional<Value> to;
-      if (after->has_value()) to = Value("{sha256}" + Sha256Hex(**after));
+      if ((*after)->has_value()) to = Value("{sha256}" + Sha256Hex(***after));
       if (to != c.to)
         return MakeError(ErrorCode::kConflict,
                          want.id() + ": " + path->str() +

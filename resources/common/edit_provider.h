@@ -8,6 +8,8 @@
 // ApplyLive; everything else is shared.
 #pragma once
 
+#include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -19,8 +21,10 @@ namespace keel::edit {
 
 /// What EditProvider::Read keeps as the Observation's state.
 struct EditState {
-  std::optional<std::string> before;         // content now; nullopt when absent
+  Content content;                           // content now (shared with the session)
   std::vector<std::string> missing_parents;  // directories a write would create
+  /// The content now; nullopt when absent.
+  const std::optional<std::string>& before() const { return *content; }
 };
 
 class EditProvider : public Provider {
@@ -55,6 +59,16 @@ class EditProvider : public Provider {
   /// Pure; returns `before` unchanged when nothing is to be done.
   virtual Result<std::optional<std::string>> Edit(
       const Resource& want, const std::optional<std::string>& before) const = 0;
+  /// The same on shared content: returns `before` itself (no copy) when
+  /// nothing is to be done. The default calls Edit; types that edit large
+  /// files override it (shellvar, line) to avoid copies and to keep a
+  /// parsed model per content (one parse per file per run).
+  virtual Result<Content> EditContent(const Resource& want, const Content& before) const;
+  /// Observe on shared content; the default calls Observe(want, *before, have).
+  virtual void ObserveContent(const Resource& want, const Content& before,
+                              Observation& have) const {
+    Observe(want, *before, have);
+  }
   /// Adds the type's own properties as found in `before` (nullopt: no
   /// file), for DiffProperties, reports and `keel resource`. Default: none.
   virtual void Observe(const Resource& want, const std::optional<std::string>& before,
@@ -91,6 +105,19 @@ class EditProvider : public Provider {
     (void)want, (void)live, (void)host, (void)ctx, (void)out;
     return {};
   }
+
+ private:
+  // EditContent once per resource and content: Read, Diff, Apply and the
+  // verifying Read of one resource share the result (an entry lives from
+  // Read until Apply, or until a Diff that finds nothing to do).
+  Result<Content> EditOnce(const Resource& want, const Content& before);
+  void Forget(const Resource& want);
+  struct Memo {
+    std::weak_ptr<const std::optional<std::string>> before;
+    Result<Content> after;
+  };
+  std::mutex memo_mu_;
+  std::map<const Resource*, Memo> memo_;
 };
 
 }  // namespace keel::edit

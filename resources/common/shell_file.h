@@ -1,9 +1,22 @@
 // A shell-style file of KEY=value assignments (/etc/sysconfig/*, ifcfg-*,
-// /etc/default/grub, /etc/selinux/config) as an editable sequence of chunks:
-// assignments keel may change, and every other line kept byte for byte.
-// Pure: text in, text out; Render() of an unedited file is its input.
+// /etc/default/grub, /etc/selinux/config): the text, kept whole, and a
+// compact index of its chunks (8 bytes each): the assignments keel may
+// change, and the other code that might assign a variable. Comments, blank
+// lines and here-document bodies are not indexed. Every byte keel does not
+// edit is kept as it is; Render() of an unedited file is its input.
+//
+// Where keel cannot be sure how bash reads a line (an assignment inside an
+// if/case/loop/function body, a variable assigned by other code such as
+// `A=1 B=2`, `read B`, `B=(array)`, `${B:=x}`, a quote or block that never
+// closes, a construct the scanner does not follow), the index says so:
+// Set then appends a new top-level assignment after it instead of cutting
+// the line, and Problem() names the line so that a removal fails clearly.
+// Pure: text in, text out.
 #pragma once
 
+#include <cstdint>
+#include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -15,34 +28,96 @@ namespace keel::shell {
 
 class ShellFile {
  public:
+  /// Indexes a copy of `text`.
   static ShellFile Parse(std::string_view text);
-  std::string Render() const;
+  /// Indexes `text` without copying it (shared with the caller).
+  static ShellFile Parse(std::shared_ptr<const std::string> text);
+  /// The text (with every Set/Remove applied).
+  std::string Render() const { return std::string(*text_); }
+  const std::shared_ptr<const std::string>& text() const { return text_; }
 
-  /// The effective (last) assignment of `key`; nullptr when none.
+  /// The effective (last) plain assignment of `key` that keel parsed (at
+  /// top level or inside a block); nullptr when none.
   const Assignment* Find(std::string_view key) const;
   /// Keys assigned in the file, in order of first appearance.
   std::vector<std::string> Keys() const;
 
-  /// Gives `key` the value `value`: the LAST assignment of the key (the one
-  /// bash ends up with) is rewritten in place, keeping its indentation,
-  /// `export`, trailing comment and (unless `requested`) its quote style;
-  /// earlier assignments are left alone. With none, `KEY=value` is appended
+  /// Gives `key` the value `value`. The last place that sets the key must be
+  /// a plain top-level assignment: it is rewritten in place, keeping its
+  /// indentation, `export`, trailing comment and (unless `requested`) its
+  /// quote style. Otherwise (no assignment, or the last one is inside a
+  /// block or other code may set the key after it) `KEY=value` is appended
   /// at the end of the file (in `new_style` when given and nothing is
-  /// requested, else as `requested` / auto). Nothing changes when the
-  /// evaluated value is already `value` and `requested` is unset or already
-  /// the line's style.
+  /// requested, else as `requested` / auto). Nothing changes when that last
+  /// assignment already gives `value` (and is in the requested style).
+  /// Call Problem(key, false) first: on a file keel cannot follow, appending
+  /// is not safe either.
   void Set(std::string_view key, std::string_view value, std::optional<QuoteStyle> requested,
            std::optional<QuoteStyle> new_style = std::nullopt);
-  /// Removes every assignment of `key`; returns how many.
+  /// Removes every plain top-level assignment of `key`; returns how many.
+  /// Call Problem(key, true) first: it names what would stay.
   size_t Remove(std::string_view key);
 
+  /// Why keel cannot set (removal = false) or remove (removal = true) `key`
+  /// exactly as bash would see it: "line N: ..."; nullopt when it can.
+  std::optional<std::string> Problem(std::string_view key, bool removal) const;
+
+  /// The new text after Set / Remove without changing this file (and
+  /// without copying its index): nullopt when nothing would change.
+  std::optional<std::string> SetText(std::string_view key, std::string_view value,
+                                     std::optional<QuoteStyle> requested,
+                                     std::optional<QuoteStyle> new_style = std::nullopt) const;
+  std::optional<std::string> RemoveText(std::string_view key) const;
+
+  /// Points this file at `same` (the very text it holds, owned elsewhere,
+  /// e.g. the run's shared content): no copy is kept.
+  void Adopt(std::shared_ptr<const std::string> same) { text_ = std::move(same); }
+
+  /// Number of indexed chunks (for tests and the cache's size limit).
+  size_t chunks() const { return entries_.size(); }
+
  private:
-  struct Chunk {
-    std::vector<std::string> lines;  // raw lines without '\n'
-    std::optional<Assignment> assign;
+  enum Kind : uint8_t {
+    kAssign,  // a plain assignment at top level: keel may rewrite/remove it
+    kNested,  // a plain assignment inside a block (if, case, loop, function)
+    kCode,    // any other code (might set a variable)
   };
-  std::vector<Chunk> chunks_;
-  bool final_newline_ = true;
+  struct Entry {
+    uint32_t off;
+    uint32_t len : 30;  // bytes of the chunk, its final '\n' included
+    uint32_t kind : 2;
+  };
+  // One change of the text: bytes [off, off+len) become `text`; `entry` is
+  // the index of the entry replaced (or removed when remove), or npos to
+  // append a new kAssign chunk at the end.
+  struct Splice {
+    size_t off = 0, len = 0;
+    std::string text;
+    size_t entry = 0;
+    bool remove = false;
+  };
+  std::optional<std::vector<Splice>> PlanSet(std::string_view key, std::string_view value,
+                                             std::optional<QuoteStyle> requested,
+                                             std::optional<QuoteStyle> new_style) const;
+  std::vector<Splice> PlanRemove(std::string_view key) const;
+  std::string ApplyText(const std::vector<Splice>& s) const;
+  void Apply(const std::vector<Splice>& s);
+  void Index();
+
+  std::string_view Chunk(const Entry& e) const {
+    return std::string_view(*text_).substr(e.off, e.len);
+  }
+  // The key of an assignment chunk (a view into the text).
+  std::string_view KeyOf(const Entry& e) const;
+  // How `key` appears in a chunk that is not its own plain assignment.
+  enum class Mention { kNone, kReference, kExportOnly, kUnset, kSets };
+  Mention MentionIn(const Entry& e, std::string_view key) const;
+  size_t LineOf(size_t off) const;
+
+  std::shared_ptr<const std::string> text_;
+  std::vector<Entry> entries_;
+  std::optional<std::string> unsure_;            // why the whole file cannot be followed
+  mutable std::map<size_t, Assignment> parsed_;  // Find's answers, by entry
 };
 
 /// True when `a` already gives `value` (no expansion involved) and, if a

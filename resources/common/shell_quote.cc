@@ -12,8 +12,6 @@ bool EndsWord(char c) {
          c == ')' || c == '\n';
 }
 
-enum class Scan { kOk, kUnterminated, kUnsure };
-
 // Where an expansion ends, as bash finds it: `i` is just past the opener
 // (`$(`, `${`, a backquote, a double quote) and ends just past `close`.
 // Quotes, escapes and nested expansions inside are skipped whole, so a ';'
@@ -21,6 +19,8 @@ enum class Scan { kOk, kUnterminated, kUnsure };
 // where bash's rules are beyond this scanner (a comment, a here-document or
 // `case` inside `$( )`, single quotes or braces inside a double-quoted
 // `${ }`, deep nesting): the caller must then not edit the line.
+}  // namespace
+
 Scan ScanExpansion(std::string_view v, size_t& i, char close, bool in_dq, int depth) {
   if (depth > 32) return Scan::kUnsure;
   const size_t n = v.size();
@@ -81,8 +81,6 @@ Scan ScanExpansion(std::string_view v, size_t& i, char close, bool in_dq, int de
   }
   return Scan::kUnterminated;
 }
-
-}  // namespace
 
 std::optional<QuoteStyle> ParseStyle(std::string_view text) {
   if (text == "double") return QuoteStyle::kDouble;

@@ -63,6 +63,16 @@ std::string Quote(std::string_view value, QuoteStyle style);
 QuoteStyle ChooseStyle(std::optional<QuoteStyle> requested, std::optional<QuoteStyle> existing,
                        std::string_view value);
 
+enum class Scan { kOk, kUnterminated, kUnsure };
+
+/// Where an expansion ends, as bash finds it: `i` is just past the opener
+/// (`$(`, `${`, a backquote, a double quote; `in_dq` when inside double
+/// quotes) and ends just past `close`. Quotes, escapes and nested
+/// expansions inside are skipped whole. kUnterminated: the text ends first;
+/// kUnsure: bash's rules there are beyond this scanner (a comment, a
+/// here-document or `case` inside `$( )`, deep nesting, ...).
+Scan ScanExpansion(std::string_view v, size_t& i, char close, bool in_dq, int depth = 0);
+
 /// True when `key` is a valid shell variable name.
 bool ValidKey(std::string_view key);
 

@@ -76,6 +76,15 @@ class LineProvider : public edit::EditProvider {
     if (!spec.ok()) return spec.error();
     return line::EnsureLine(before, *spec);
   }
+  Result<edit::Content> EditContent(const Resource& want,
+                                    const edit::Content& before) const override {
+    if (!before->has_value()) return EditProvider::EditContent(want, before);
+    auto spec = SpecOf(want);
+    if (!spec.ok()) return spec.error();
+    auto after = line::EnsureLineText(**before, *spec);
+    if (!after) return before;
+    return edit::MakeContent(std::move(*after));
+  }
 };
 
 void Validate(const Resource& r, std::vector<AttrProblem>& problems) {

@@ -5,12 +5,6 @@
 namespace keel::line {
 namespace {
 
-std::string_view Bare(const std::string& l) {
-  std::string_view v = l;
-  if (!v.empty() && v.back() == '\r') v.remove_suffix(1);
-  return v;
-}
-
 bool Matches(const RE2& re, std::string_view text) {
   return RE2::PartialMatch(re2::StringPiece(text.data(), text.size()), re);
 }
@@ -27,57 +21,87 @@ Result<std::shared_ptr<const RE2>> CompileRegex(const std::string& pattern) {
   return std::shared_ptr<const RE2>(std::move(re));
 }
 
+std::optional<std::string> EnsureLineText(std::string_view text, const LineSpec& spec) {
+  // One pass over the text as views: no copy of its lines.
+  const size_t n = text.size();
+  struct Line {
+    size_t start, end;  // [start, end) without the '\n'
+  };
+  auto line_at = [&](size_t pos) {
+    size_t nl = text.find('\n', pos);
+    return Line{pos, nl == std::string_view::npos ? n : nl};
+  };
+  auto bare = [&](const Line& l) {
+    std::string_view v = text.substr(l.start, l.end - l.start);
+    if (!v.empty() && v.back() == '\r') v.remove_suffix(1);
+    return v;
+  };
+  auto has_cr = [&](const Line& l) { return l.end > l.start && text[l.end - 1] == '\r'; };
+  auto splice = [&](size_t from, size_t to, std::string_view with) {
+    std::string out;
+    out.reserve(n - (to - from) + with.size());
+    out.append(text.substr(0, from));
+    out.append(with);
+    out.append(text.substr(to));
+    return out;
+  };
+  if (spec.present) {
+    std::optional<Line> matched, after;
+    for (size_t pos = 0; pos < n;) {
+      Line l = line_at(pos);
+      std::string_view b = bare(l);
+      if (b == spec.line) return std::nullopt;
+      if (spec.match && !matched && Matches(*spec.match, b)) matched = l;
+      if (spec.after && !after && Matches(*spec.after, b)) after = l;
+      pos = l.end + 1;
+    }
+    if (matched)  // Keep the line's own ending: a CR stays a CR.
+      return splice(matched->start, matched->end, spec.line + (has_cr(*matched) ? "\r" : ""));
+    // A new line ends as its neighbour above (or below) does: CRLF stays CRLF.
+    if (after && after->end < n) {
+      size_t at = after->end + 1;
+      return splice(at, at, spec.line + (has_cr(*after) ? "\r\n" : "\n"));
+    }
+    // At the end (the old last line gets its '\n').
+    std::string_view body = text;
+    if (!body.empty() && body.back() == '\n') body.remove_suffix(1);
+    size_t last_start = body.rfind('\n');
+    last_start = last_start == std::string_view::npos ? 0 : last_start + 1;
+    const bool crlf = n > 0 && has_cr(Line{last_start, body.size()});
+    std::string add = (n > 0 && text.back() != '\n') ? "\n" : "";
+    add += spec.line + (crlf ? "\r\n" : "\n");
+    return splice(n, n, add);
+  }
+  std::string out;
+  bool dropped = false;
+  size_t kept_from = 0;  // start of the run of kept bytes not yet copied
+  for (size_t pos = 0; pos < n;) {
+    Line l = line_at(pos);
+    std::string_view b = bare(l);
+    size_t next = l.end < n ? l.end + 1 : n;
+    bool drop = spec.match ? Matches(*spec.match, b) : b == spec.line;
+    if (drop) {
+      if (!dropped) out.reserve(n);
+      dropped = true;
+      out.append(text.substr(kept_from, l.start - kept_from));
+      kept_from = next;
+    }
+    pos = next;
+  }
+  if (!dropped) return std::nullopt;
+  out.append(text.substr(kept_from));
+  return out;
+}
+
 Result<std::optional<std::string>> EnsureLine(const std::optional<std::string>& before,
                                               const LineSpec& spec) {
   if (!before) {
     if (!spec.present) return std::optional<std::string>();
     return std::optional<std::string>(spec.line + "\n");
   }
-  edit::TextLines t = edit::TextLines::Parse(*before);
-  auto& lines = t.lines;
-  if (spec.present) {
-    for (const auto& l : lines)
-      if (Bare(l) == spec.line) return before;
-    if (spec.match) {
-      for (auto& l : lines) {
-        if (Matches(*spec.match, Bare(l))) {
-          // Keep the line's own ending: a CR stays a CR.
-          l = spec.line + (l.size() != Bare(l).size() ? "\r" : "");
-          return std::optional<std::string>(t.Render());
-        }
-      }
-    }
-    size_t at = lines.size();
-    if (spec.after) {
-      for (size_t i = 0; i < lines.size(); ++i)
-        if (Matches(*spec.after, Bare(lines[i]))) {
-          at = i + 1;
-          break;
-        }
-    }
-    if (at == lines.size()) t.final_newline = true;
-    // A new line ends as its neighbour above (or below) does: CRLF stays CRLF.
-    const std::string* neighbour = at > 0 ? &lines[at - 1] : (lines.empty() ? nullptr : &lines[0]);
-    const bool crlf = neighbour && !neighbour->empty() && neighbour->back() == '\r';
-    std::string new_line = spec.line + (crlf ? "\r" : "");
-    lines.insert(lines.begin() + static_cast<std::ptrdiff_t>(at), new_line);
-    return std::optional<std::string>(t.Render());
-  }
-  std::vector<std::string> kept;
-  kept.reserve(lines.size());
-  bool last_dropped = false;
-  for (size_t i = 0; i < lines.size(); ++i) {
-    bool drop = spec.match ? Matches(*spec.match, Bare(lines[i])) : Bare(lines[i]) == spec.line;
-    if (drop)
-      last_dropped = i + 1 == lines.size();
-    else
-      kept.push_back(std::move(lines[i]));
-  }
-  if (kept.size() == lines.size()) return before;
-  // The unterminated last line removed: the line before it keeps its '\n'.
-  if (last_dropped) t.final_newline = true;
-  lines = std::move(kept);
-  return std::optional<std::string>(t.Render());
+  auto after = EnsureLineText(*before, spec);
+  if (!after) return before;
+  return std::optional<std::string>(std::move(*after));
 }
 
 }  // namespace keel::line

@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "engine/result.h"
 
@@ -36,5 +37,8 @@ Result<std::shared_ptr<const RE2>> CompileRegex(const std::string& pattern);
 /// line gets '\r' when the line above it (or below, at the top) has one.
 Result<std::optional<std::string>> EnsureLine(const std::optional<std::string>& before,
                                               const LineSpec& spec);
+/// The same on an existing file's text in one pass, without copying its
+/// lines: the new text, or nullopt when nothing changes.
+std::optional<std::string> EnsureLineText(std::string_view text, const LineSpec& spec);
 
 }  // namespace keel::line

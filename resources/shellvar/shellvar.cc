@@ -1,5 +1,7 @@
 // `shellvar` (SPEC 3.3): one KEY=value in a shell-style file
 // (/etc/selinux/config, /etc/sysconfig/*, /etc/default/grub).
+#include <mutex>
+
 #include "engine/registry.h"
 #include "resources/builtin.h"
 #include "resources/common/edit_provider.h"
@@ -58,16 +60,39 @@ std::string ValueOf(const Resource& r) {
   return out;
 }
 
+// The edit of one resource on a parsed file: the new text, or nullopt when
+// nothing changes; an error when keel cannot make the change exactly.
+Result<std::optional<std::string>> EditText(const Resource& want, const shell::ShellFile& file,
+                                            shell::ShellFile* mutate) {
+  const std::string key = want.GetString("key");
+  const bool present = want.GetString("ensure") != "absent";
+  if (auto why = file.Problem(key, !present))
+    return MakeError(ErrorCode::kInvalid,
+                     (present ? "cannot set " : "cannot remove ") + key + ": " + *why);
+  const auto quote = shell::ParseStyle(want.GetString("quote"));
+  if (mutate) {
+    const auto old = mutate->text();
+    if (present)
+      mutate->Set(key, ValueOf(want), quote);
+    else
+      mutate->Remove(key);
+    if (mutate->text() == old) return std::optional<std::string>();
+    return std::optional<std::string>(*mutate->text());
+  }
+  if (present) return file.SetText(key, ValueOf(want), quote);
+  return file.RemoveText(key);
+}
+
 class ShellvarProvider : public edit::EditProvider {
  protected:
-  void Observe(const Resource& want, const std::optional<std::string>& before,
-               Observation& have) const override {
-    if (!before) {
+  void ObserveContent(const Resource& want, const edit::Content& before,
+                      Observation& have) const override {
+    if (!before->has_value()) {
       have.Set("ensure", Value("absent"));
       return;
     }
-    const shell::ShellFile file = shell::ShellFile::Parse(*before);  // outlives `a`
-    const shell::Assignment* a = file.Find(want.GetString("key"));
+    auto file = FileFor(before);
+    const shell::Assignment* a = file->Find(want.GetString("key"));
     have.Set("ensure", Value(a ? "present" : "absent"));
     if (a) have.Set("value", Value(a->value));
   }
@@ -76,18 +101,71 @@ class ShellvarProvider : public edit::EditProvider {
   }
   Result<std::optional<std::string>> Edit(const Resource& want,
                                           const std::optional<std::string>& before) const override {
-    const std::string key = want.GetString("key");
     const bool present = want.GetString("ensure") != "absent";
     if (!before && !present) return before;
     auto file = shell::ShellFile::Parse(before.value_or(""));
-    if (present)
-      file.Set(key, ValueOf(want), shell::ParseStyle(want.GetString("quote")));
-    else
-      file.Remove(key);
-    std::string after = file.Render();
-    if (before && after == *before) return before;
-    return std::optional<std::string>(std::move(after));
+    auto after = EditText(want, file, nullptr);
+    if (!after.ok()) return after.error();
+    if (!*after) return before;
+    return std::move(*after);
   }
+  // One parse per file per run: the parsed file of each content version is
+  // cached, and an edit derives the next version's index from it (shifted
+  // offsets, no parse) — except for very large files, where an extra index
+  // would cost more memory than the scan it saves.
+  Result<edit::Content> EditContent(const Resource& want,
+                                    const edit::Content& before) const override {
+    const bool present = want.GetString("ensure") != "absent";
+    if (!before->has_value() && !present) return before;
+    auto file = FileFor(before);
+    if (file->chunks() > kDeriveMax) {
+      auto after = EditText(want, *file, nullptr);
+      if (!after.ok()) return after.error();
+      if (!*after) return before;
+      return edit::MakeContent(std::move(*after));
+    }
+    shell::ShellFile next = *file;
+    auto after = EditText(want, *file, &next);
+    if (!after.ok()) return after.error();
+    if (!*after) return before;
+    edit::Content c = edit::MakeContent(std::move(*after));
+    next.Adopt(Unowned(c));
+    Put(c, std::make_shared<const shell::ShellFile>(std::move(next)));
+    return c;
+  }
+
+ private:
+  static constexpr size_t kDeriveMax = 1 << 16;
+  struct Cached {
+    std::weak_ptr<const std::optional<std::string>> content;
+    std::shared_ptr<const shell::ShellFile> file;  // its text is not owned: `content` is
+  };
+  // A pointer to the text of `c` that does not keep it alive: the cache
+  // must not hold old versions of a large file. Used only while the caller
+  // holds `c`.
+  static std::shared_ptr<const std::string> Unowned(const edit::Content& c) {
+    static const std::string empty;
+    const std::string* text = c->has_value() ? &**c : &empty;
+    return std::shared_ptr<const std::string>(std::shared_ptr<const std::string>(), text);
+  }
+  void Put(const edit::Content& c, std::shared_ptr<const shell::ShellFile> f) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::erase_if(cache_, [](const Cached& e) { return e.content.expired(); });
+    cache_.push_back(Cached{c, std::move(f)});
+  }
+  std::shared_ptr<const shell::ShellFile> FileFor(const edit::Content& c) const {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      std::erase_if(cache_, [](const Cached& e) { return e.content.expired(); });
+      for (const auto& e : cache_)
+        if (e.content.lock() == c) return e.file;
+    }
+    auto f = std::make_shared<const shell::ShellFile>(shell::ShellFile::Parse(Unowned(c)));
+    Put(c, f);
+    return f;
+  }
+  mutable std::mutex mu_;
+  mutable std::vector<Cached> cache_;
 };
 
 void Normalize(Resource& r) {

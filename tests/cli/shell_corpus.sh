@@ -1,0 +1,124 @@
+#!/bin/bash
+# shellvar against bash on a corpus of real shell files (issue 11 item 18):
+# the shell-variable snippets of Augeas' lens tests plus keel's own hard
+# cases (tests/unit/data/shellvars/). For every snippet and every variable
+# bash sees in it (and one new variable), keel sets it to a plain value,
+# sets it to a value that needs quoting, and removes it (ensure: absent).
+# After each apply:
+#  - bash -n accepts the file and `env -i bash` sources it quietly;
+#  - bash sees exactly the intended change: the variable has the new value
+#    (or is unset) and every other variable is exactly as before;
+#  - a second apply changes nothing.
+# Where keel cannot be sure how bash reads the file, it must refuse: exit 4,
+# a message naming the reason, and the file byte for byte unchanged. A set
+# may be refused only when the file itself cannot be followed.
+. "$(dirname "$0")/lib.sh"
+has_type shellvar || skip "shellvar not registered"
+
+DATA="$KEEL_SRC/tests/unit/data/shellvars"
+EMPTY="$T/empty"
+mkdir -p "$EMPTY"
+
+# vars FILE: one line per variable bash has after sourcing FILE: "NAME DECL"
+# with DECL the `declare -p` text, %q-escaped to one line. Bash's own
+# changing variables are left out. Writes the sourcing's stderr to $T/err.
+vars() {
+  (cd "$EMPTY" && env -i bash --norc --noprofile -c '
+    source "$0" >/dev/null 2>"$1" </dev/null
+    for v in $(compgen -v); do
+      case $v in
+        BASH*|PPID|PWD|OLDPWD|SHLVL|_|RANDOM|SRANDOM|SECONDS|LINENO|EPOCH*|HISTCMD|COLUMNS|LINES|FUNCNAME|PIPESTATUS|GROUPS|DIRSTACK|v) continue ;;
+      esac
+      printf "%s %q\n" "$v" "$(declare -p "$v" 2>/dev/null)"
+    done' "$1" "$T/err")
+}
+
+value_of() {  # FILE NAME: what bash sees for $NAME ("<unset>" when unset)
+  (cd "$EMPTY" && env -i bash --norc --noprofile -c \
+    'source "$0" >/dev/null 2>&1 </dev/null; printf "%s" "${!1-<unset>}"' "$1" "$2")
+}
+
+base=$(printf '' >"$T/nothing.sh"; vars "$T/nothing.sh")
+
+R=$(mkroot)
+ok=0
+refused=0
+checked_files=0
+bad=()
+refusals=()
+PLAIN=new_value
+TRICKY="it's \"quoted\" \$HOME; \`x\` \\ end"
+
+for f in "$DATA"/augeas/*.sh "$DATA"/extra/*.sh; do
+  name=${f#"$DATA"/}
+  before=$(vars "$f")
+  [ -s "$T/err" ] && { bad+=("$name: the original does not source quietly"); continue; }
+  # Bash's view must not change between two sourcings (no $RANDOM, date).
+  [ "$before" = "$(vars "$f")" ] || continue
+  checked_files=$((checked_files + 1))
+  echo "[$checked_files] $name (wrong so far: ${#bad[@]})"
+  [ "${#bad[@]}" -gt 0 ] && printf '  WRONG: %s\n' "${bad[-1]}" >&2
+  own=$(comm -13 <(printf '%s\n' "$base" | sort) <(printf '%s\n' "$before" | sort) |
+    awk '{print $1}' | sort -u)
+  for key in $own KEEL_NEW_VAR; do
+    for op in plain tricky absent; do
+      cp "$f" "$R/etc/f"
+      case $op in
+        plain) printf 'resources:\n  - shellvar: /etc/f:%s\n    value: %s\n' "$key" "$PLAIN" ;;
+        tricky) printf 'resources:\n  - shellvar: /etc/f:%s\n    value: %s\n' "$key" \
+          "'$(printf '%s' "$TRICKY" | sed "s/'/''/g")'" ;;
+        absent) printf 'resources:\n  - shellvar: /etc/f:%s\n    ensure: absent\n' "$key" ;;
+      esac >"$T/site.yaml"
+      run "$KEEL" apply "$T/site.yaml" --root "$R" --state-dir "$T/state" --detailed-exitcodes
+      what="$name $key $op"
+      if [ "$RC" = 4 ]; then
+        cmp -s "$f" "$R/etc/f" || { bad+=("$what: refused but the file changed"); continue; }
+        case "$OUT$ERR" in
+          *"cannot set $key"* | *"cannot remove $key"*) ;;
+          *) bad+=("$what: refused without a clear reason: $OUT $ERR"); continue ;;
+        esac
+        if [ "$op" != absent ]; then
+          case "$OUT$ERR" in
+            *"cannot read this file exactly"*) ;;
+            *) bad+=("$what: a set may only be refused on a file keel cannot follow"); continue ;;
+          esac
+        fi
+        refused=$((refused + 1))
+        refusals+=("$what: $(printf '%s' "$OUT$ERR" | grep -o 'cannot [a-z]* [A-Za-z_0-9]*: .*' | head -1 | cut -c1-150)")
+        continue
+      fi
+      if [ "$RC" != 0 ] && [ "$RC" != 2 ]; then
+        bad+=("$what: apply exited $RC: $ERR")
+        continue
+      fi
+      bash -n "$R/etc/f" 2>/dev/null || { bad+=("$what: bash -n rejects the result"); continue; }
+      after=$(vars "$R/etc/f")
+      [ -s "$T/err" ] && { bad+=("$what: sourcing complains: $(head -c 200 "$T/err")"); continue; }
+      got=$(value_of "$R/etc/f" "$key")
+      case $op in
+        plain) want=$PLAIN ;;
+        tricky) want=$TRICKY ;;
+        absent) want="<unset>" ;;
+      esac
+      [ "$got" = "$want" ] || { bad+=("$what: bash sees [$got], wanted [$want]"); continue; }
+      others_before=$(printf '%s\n' "$before" | awk -v k="$key" '$1 != k')
+      others_after=$(printf '%s\n' "$after" | awk -v k="$key" '$1 != k')
+      if [ "$others_before" != "$others_after" ]; then
+        bad+=("$what: other variables changed: $(diff <(echo "$others_before") <(echo "$others_after") | head -4 | tr '\n' ' ')")
+        continue
+      fi
+      run "$KEEL" apply "$T/site.yaml" --root "$R" --state-dir "$T/state" --detailed-exitcodes
+      [ "$RC" = 0 ] || { bad+=("$what: second apply exited $RC: $OUT"); continue; }
+      ok=$((ok + 1))
+    done
+  done
+done
+
+echo "shell corpus: $checked_files files, $ok edits exact, $refused refused"
+for r in "${refusals[@]}"; do echo "  refused: $r"; done
+if [ "${#bad[@]}" -gt 0 ]; then
+  printf '  WRONG: %s\n' "${bad[@]}" >&2
+  fail "${#bad[@]} edits where bash does not see exactly the intended change"
+fi
+[ "$checked_files" -ge 100 ] || fail "only $checked_files corpus files checked"
+[ "$ok" -ge 300 ] || fail "only $ok exact edits"

@@ -1,0 +1,2 @@
+EMPTY=
+DEVICE=eth0

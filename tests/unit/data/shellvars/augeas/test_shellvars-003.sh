@@ -1,0 +1,2 @@
+SOME_KEY[1]=
+DEVICE=eth0

@@ -1,0 +1,1 @@
+smartd_opts="-q never"

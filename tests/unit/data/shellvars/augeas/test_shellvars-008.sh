@@ -1,0 +1,1 @@
+var='Some "funny" value'

@@ -1,0 +1,1 @@
+ESSID='Joe'"'"'s net'

@@ -1,0 +1,1 @@
+var=`grep nameserver /etc/resolv.conf | head -1`

@@ -1,0 +1,1 @@
+var=ab # this is a var

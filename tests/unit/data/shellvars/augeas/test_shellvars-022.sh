@@ -1,0 +1,1 @@
+var=(val1 "val\"2\"" val3)

@@ -1,0 +1,1 @@
+ulimit -c unlimited

@@ -1,0 +1,4 @@
+ulimit -c \
+unlimited
+ulimit \
+ -x 123

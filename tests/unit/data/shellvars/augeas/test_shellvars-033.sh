@@ -1,0 +1,2 @@
+VAR1="this;is;a;test"
+VAR2=this;

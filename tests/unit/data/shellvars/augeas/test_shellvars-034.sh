@@ -1,0 +1,3 @@
+if [ -f /etc/default/keyboard ]; then
+. /etc/default/keyboard
+fi

@@ -1,0 +1,6 @@
+case $f in
+  a)
+    B=C
+    ;;
+
+  esac

@@ -1,0 +1,10 @@
+case $f in
+
+  a)
+    B=C
+    ;;
+
+  b)
+    A=D
+    ;;
+  esac

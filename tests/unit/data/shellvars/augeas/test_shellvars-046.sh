@@ -1,0 +1,5 @@
+case "${options}" in
+*debug*)
+  shift
+  ;;
+esac

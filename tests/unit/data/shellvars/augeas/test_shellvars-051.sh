@@ -1,0 +1,1 @@
+FOO=`echo $(date)`

@@ -1,0 +1,3 @@
+DEVICE=eth0
+
+BOOTPROTO=static

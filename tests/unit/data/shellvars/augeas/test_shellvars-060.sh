@@ -1,0 +1,3 @@
+# foo
+
+foo=yes

@@ -1,0 +1,3 @@
+BLAH=" \
+test \
+test2"

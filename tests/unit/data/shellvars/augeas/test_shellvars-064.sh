@@ -1,0 +1,1 @@
+export TestVar1 TestVar2

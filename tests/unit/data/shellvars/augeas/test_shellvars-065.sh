@@ -1,0 +1,4 @@
+case $ARG in
+        0) TestVar="test0" ;;
+        1) TestVar="test1" ;;
+esac

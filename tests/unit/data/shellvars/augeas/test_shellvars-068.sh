@@ -1,0 +1,1 @@
+export MALLOC_PERTURB_=$(($RANDOM % 255 + 1))

@@ -1,0 +1,2 @@
+VAR=value
+VAR2=abc

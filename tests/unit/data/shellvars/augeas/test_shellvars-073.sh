@@ -1,0 +1,1 @@
+var[alpha_beta,gamma]=something

@@ -1,0 +1,3 @@
+for x in foo \
+bar\
+baz; do y=$x; done

@@ -1,0 +1,1 @@
+for x in "$@"; do y=$x; done

@@ -1,0 +1,8 @@
+case $ARG in
+        "foo bar")
+           Foo=0
+           ;;
+        baz | quux)
+           Foo=1
+           ;;
+esac

@@ -1,0 +1,1 @@
+alias ls-options='ls $LS_OPTIONS'

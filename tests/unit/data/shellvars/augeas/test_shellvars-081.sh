@@ -1,0 +1,1 @@
+grep -q "Debian" /etc/issue && DEBIAN=1

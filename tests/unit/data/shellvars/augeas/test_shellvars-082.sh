@@ -1,0 +1,4 @@
+SetDir() # hello
+{
+ echo
+}

@@ -1,0 +1,4 @@
+MyFunc()
+{
+ echo
+}

@@ -1,0 +1,1 @@
+echo foo 2>&1 >/dev/null

@@ -1,0 +1,2 @@
+VAR="test1	  
+test2"

@@ -1,0 +1,1 @@
+VAR="test'1 test2 a\ \"longer\"\ test"

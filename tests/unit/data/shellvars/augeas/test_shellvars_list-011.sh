@@ -1,0 +1,1 @@
+VAR=a\ \"long\"\ test

@@ -1,0 +1,1 @@
+GRUB_DISTRIBUTOR=`lsb_release -i -s 2> /dev/null || echo Debian`

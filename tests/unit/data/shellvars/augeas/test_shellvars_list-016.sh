@@ -1,0 +1,1 @@
+service_ping="ping/icmp" #ping

@@ -1,0 +1,2 @@
+DAEMON_OPTS="-a :6081 \
+             -T localhost:6082"

@@ -1,0 +1,2 @@
+FOO=(a b c)
+BAR=x

@@ -1,0 +1,2 @@
+FOO=`bar=date;$bar`
+BAR=2

@@ -1,0 +1,4 @@
+case x in
+  x) FOO=case ;;
+esac
+BAR="a;b"

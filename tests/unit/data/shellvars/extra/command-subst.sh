@@ -1,0 +1,2 @@
+FOO=$(echo a; echo b) # two
+BAR=3

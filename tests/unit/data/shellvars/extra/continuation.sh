@@ -1,0 +1,4 @@
+FOO="a\
+b"
+BAR=c\
+d

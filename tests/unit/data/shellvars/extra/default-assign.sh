@@ -1,0 +1,3 @@
+FOO=1
+: ${BAR:=default}
+A=1 B=2

@@ -1,0 +1,5 @@
+setup() {
+  FOO=fn
+}
+FOO=top
+BAR=$((1+2))

@@ -1,0 +1,5 @@
+A=1
+if true; then
+  FOO=in_block
+fi
+B=2

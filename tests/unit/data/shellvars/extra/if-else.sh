@@ -1,0 +1,6 @@
+FOO=top
+if false; then
+  FOO=never
+else
+  FOO=else_branch
+fi

@@ -1,0 +1,3 @@
+FOO='multi
+line ; value'
+BAR="$(echo 'x)' )"

@@ -1,0 +1,2 @@
+FOO=1; BAR=2
+BAZ=3 # c

@@ -1,0 +1,4 @@
+FOO=1
+unset FOO
+BAR=2
+export BAR
