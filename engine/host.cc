@@ -85,12 +85,11 @@ std::string ShellQuote(const std::string& s) {
   return out;
 }
 
-std::string RootPrefix(Host& host) { return host.root() == "/" ? "" : host.root(); }
-
 // Looks `name` up in a colon-separated database (passwd / group) of the root.
 Result<uint32_t> LookupId(Host& host, std::string_view name, const char* file, const char* what) {
   if (auto id = ParseId(name)) return *id;
-  std::string where = RootPrefix(host) + file;
+  // Named inside the root, like every path in a message (issue 11 item 10).
+  std::string where = file;
   if (name.empty()) return MakeError(ErrorCode::kInvalid, std::string("empty ") + what + " name");
   auto content = host.ReadFile(*HostPath::Parse(file));
   if (!content.ok()) return content.error();

@@ -101,11 +101,14 @@ class OverlayHost : public Host {
     auto c = Canonical(path, true);
     if (!c.ok()) return c.error();
     if (c->IsRoot()) return MakeError(ErrorCode::kInvalid, "cannot write /");
-    KEEL_TRY(RequireParentDir(*c, "cannot write " + c->str()));
+    // Worded as the real host words it (host_real.cc): the path written,
+    // after the final links (plan and apply name the same failure).
+    const std::string what = "cannot write " + Shown(path, *c);
+    KEEL_TRY(RequireParentDir(*c, what, c->Parent()));
     auto old = RawLstat(*c);
     if (!old.ok()) return old.error();
     if (old->type == FileType::kDirectory) {
-      return MakeError(ErrorCode::kIo, "cannot write " + c->str() + ": is a directory");
+      return MakeError(ErrorCode::kIo, what + ": is a directory");
     }
     bool was_file = old->type == FileType::kFile;
     Node n;
@@ -128,11 +131,17 @@ class OverlayHost : public Host {
     auto old = RawLstat(*c);
     if (!old.ok()) return old.error();
     if (old->type == FileType::kDirectory) return {};
-    if (old->exists()) {
-      return MakeError(ErrorCode::kConflict,
-                       "cannot create directory " + c->str() + ": something else exists there");
+    // As mkdir(2) on the real host: a final link that does not lead to a
+    // directory (dangling, or to a file) is in the way; it is not followed.
+    const std::string what = "cannot create directory " + path.str();
+    auto at = Canonical(path, false);
+    if (!at.ok()) return at.error();
+    auto here = RawLstat(*at);
+    if (!here.ok()) return here.error();
+    if (old->exists() || here->exists()) {
+      return MakeError(ErrorCode::kConflict, what + ": something else exists there");
     }
-    KEEL_TRY(RequireParentDir(*c, "cannot create directory " + c->str()));
+    KEEL_TRY(RequireParentDir(*c, what, path.Parent()));
     Node n;
     n.kind = Node::kDir;
     n.info.type = FileType::kDirectory;
@@ -147,15 +156,14 @@ class OverlayHost : public Host {
     std::lock_guard<std::recursive_mutex> lock(mu_);
     auto c = Canonical(path, false);
     if (!c.ok()) return c.error();
-    if (c->IsRoot() || target.empty()) {
-      return MakeError(ErrorCode::kInvalid, "cannot create symlink " + path.str());
-    }
-    KEEL_TRY(RequireParentDir(*c, "cannot create symlink " + c->str()));
+    const std::string what = "cannot create symlink " + path.str();
+    if (c->IsRoot()) return MakeError(ErrorCode::kInvalid, what);
+    if (target.empty()) return MakeError(ErrorCode::kInvalid, what + ": empty target");
+    KEEL_TRY(RequireParentDir(*c, what, path.Parent()));
     auto old = RawLstat(*c);
     if (!old.ok()) return old.error();
     if (old->type == FileType::kDirectory) {
-      return MakeError(ErrorCode::kConflict,
-                       "cannot create symlink " + c->str() + ": is a directory");
+      return MakeError(ErrorCode::kConflict, what + ": is a directory");
     }
     Node n;
     n.kind = Node::kSymlink;
@@ -170,7 +178,7 @@ class OverlayHost : public Host {
 
   Result<void> Remove(const HostPath& path, bool recursive, bool) override {
     std::lock_guard<std::recursive_mutex> lock(mu_);
-    if (path.IsRoot()) return MakeError(ErrorCode::kInvalid, "cannot remove /");
+    if (path.IsRoot()) return MakeError(ErrorCode::kInvalid, "cannot remove /: it is the root");
     auto c = Canonical(path, false);
     if (!c.ok()) return c.error();
     auto old = RawLstat(*c);
@@ -180,7 +188,7 @@ class OverlayHost : public Host {
       auto names = ListDir(*c);
       if (!names.ok()) return names.error();
       if (!names->empty()) {
-        return MakeError(ErrorCode::kIo, "cannot remove " + c->str() + ": Directory not empty");
+        return MakeError(ErrorCode::kIo, "cannot remove " + path.str() + ": Directory not empty");
       }
     }
     Node n;
@@ -197,7 +205,7 @@ class OverlayHost : public Host {
     if (!old.ok()) return old.error();
     if (!old->exists()) {
       return MakeError(ErrorCode::kNotFound,
-                       "cannot set attributes of " + c->str() + ": does not exist");
+                       "cannot set attributes of " + path.str() + ": does not exist");
     }
     auto it = layer_.find(c->str());
     if (it != layer_.end() && it->second.kind != Node::kAttrs) {
@@ -312,14 +320,20 @@ class OverlayHost : public Host {
     return cur;
   }
 
-  Result<void> RequireParentDir(const HostPath& c, const std::string& what) {
+  // `shown`: the parent as the real host names it in the same failure.
+  Result<void> RequireParentDir(const HostPath& c, const std::string& what, const HostPath& shown) {
     auto parent = Stat(c.Parent());
     if (!parent.ok()) return parent.error();
     if (parent->type != FileType::kDirectory) {
       return MakeError(ErrorCode::kNotFound,
-                       what + ": parent directory " + c.Parent().str() + " does not exist");
+                       what + ": parent directory " + shown.str() + " does not exist");
     }
     return {};
+  }
+
+  // "/etc/hosts", or "/etc/hosts (-> /srv/hosts)" when links lead elsewhere.
+  static std::string Shown(const HostPath& asked, const HostPath& real) {
+    return asked == real ? asked.str() : asked.str() + " (-> " + real.str() + ")";
   }
 
   Host& base_;

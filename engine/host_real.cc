@@ -432,9 +432,9 @@ class RealHost : public Host {
   Result<CommandResult> Run(const Command& cmd) override;
 
  private:
-  std::string Where(const HostPath& p) const {
-    return live() ? p.str() : root_ + (p.IsRoot() ? "" : p.str());
-  }
+  // Messages name the path inside the root (what the manifest says); the
+  // root itself is named once, by the report (issue 11 item 10).
+  static std::string Where(const HostPath& p) { return p.str(); }
 
   // What a write of one file needs, checked and gathered before its temp
   // file is written (WriteFileAtomic, WriteFilesAtomic).
@@ -454,8 +454,11 @@ class RealHost : public Host {
     if (!resolved.ok()) return resolved.error();
     w.path = *resolved;
     const HostPath& path = w.path;
-    if (path.IsRoot()) return MakeError(ErrorCode::kInvalid, "cannot write " + Where(path));
-    std::string what = "cannot write " + Where(path);
+    if (path.IsRoot()) return MakeError(ErrorCode::kInvalid, "cannot write /");
+    // The path written (after final links), as the plan overlay names it.
+    std::string what =
+        "cannot write " +
+        (requested == path ? Where(path) : Where(requested) + " (-> " + Where(path) + ")");
     int pfd = Open(path.Parent(), O_RDONLY | O_DIRECTORY);
     if (pfd == -ENOENT || pfd == -ENOTDIR) {
       return MakeError(ErrorCode::kNotFound,
@@ -746,8 +749,7 @@ Result<CommandResult> RealHost::Run(const Command& cmd) {
       return IoError(-fd,
                      "cannot run '" + prog + "': cannot change directory to " + Where(*cwd_path));
     }
-    cwd_fd.Reset(fd);
-    workdir = Where(*cwd_path);
+    cwd_fd.Reset(fd);  // the child fchdirs to it; workdir only names it in errors
   }
 
   ProcessSpec spec;

@@ -259,6 +259,10 @@ void RenderText(const Report& report, const TextOptions& options, std::ostream& 
     p.Colored(kRed, "error:");
     out << " " << e << "\n";
   }
+  // Paths in messages are inside the root; the root is named once.
+  if (!report.root.empty() && report.root != "/" &&
+      (report.Count(Status::kFailed) > 0 || !report.errors.empty()))
+    out << "(paths are inside the root " << report.root << ")\n";
   out << "changed " << report.Count(Status::kChanged) << ", failed "
       << report.Count(Status::kFailed) << ", skipped " << report.Count(Status::kSkipped)
       << ", unchanged " << report.Count(Status::kUnchanged) << " (" << Seconds(report.duration_s)

@@ -57,6 +57,7 @@
 #include "engine/run.h"
 #include "engine/state.h"
 #include "engine/subprocess.h"
+#include "engine/text_lines.h"
 #include "engine/yaml_value.h"
 
 namespace keel::cli {
@@ -362,6 +363,18 @@ int CmdResource(const std::string& type, const std::string& title, const std::st
   Resource want;
   want.ref = {type, title};
   want.loc = {"<command line>", 0, 0};
+  // A line is named by its file and text: `keel resource line PATH:LINE`.
+  std::vector<std::string> given;  // attributes taken from the title, printed as given
+  if (type == "line") {
+    size_t colon = title.find(':');
+    if (title.empty() || title[0] != '/' || colon == std::string::npos) {
+      log::Error("keel resource line needs PATH:LINE as its title (/etc/motd:welcome)");
+      return kExitError;
+    }
+    want.attrs.Set("path", Value(title.substr(0, colon)));
+    want.attrs.Set("line", Value(title.substr(colon + 1)));
+    given = {"path", "line"};
+  }
   // Reading needs the resource's identity, not the state to converge to:
   // a missing or unchecked property (a shellvar's value, a host's ip, a
   // sysctl's value) is what is read, so its problems do not count here.
@@ -399,12 +412,35 @@ int CmdResource(const std::string& type, const std::string& title, const std::st
     log::Error(want.id() + ": " + have.error().message);
     return kExitError;
   }
+  // The attributes; the first key (type: title) is printed apart, since a
+  // type may have an attribute of its own name (line's `line`).
   Map entry;
-  entry.Set(type, Value(title));
+  for (const auto& g : given)
+    if (const Value* v = want.Get(g)) entry.Set(g, *v);
+  if (info->schema.Find("ensure") && !have->Has("ensure")) {
+    // A type that reports no ensure of its own (line): the value of ensure
+    // under which the resource as read changes nothing.
+    const AttrSpec* ensure = info->schema.Find("ensure");
+    for (const auto& candidate : ensure->allowed) {
+      Resource probe = want;
+      probe.attrs.Set("ensure", Value(candidate));
+      if (provider->Diff(probe, *have, ctx).empty()) {
+        entry.Set("ensure", Value(candidate));
+        break;
+      }
+    }
+  }
   std::vector<std::string> notes;
   const AttrSpec* nv = info->schema.Namevar();
   for (const auto& [k, v] : *have) {
     if (v.is_null()) continue;
+    if (k == "#" && v.is_string()) {
+      // A provider's note on what it read (modprobe: the module is also
+      // configured in another file), printed as comments.
+      for (std::string_view line : SplitLines(v.as_string()))
+        notes.push_back("# " + std::string(line));
+      continue;
+    }
     if (nv && k == nv->name && v.ToString() == title) continue;
     if (!info->schema.Find(k)) continue;  // internal state, not an attribute
     if (v.is_string() && !PrintableText(v.as_string())) {
@@ -417,8 +453,24 @@ int CmdResource(const std::string& type, const std::string& title, const std::st
     }
     entry.Set(k, v);
   }
+  for (const AttrSpec& a : info->schema.attrs) {
+    if (!a.required || a.role == AttrRole::kNamevar || entry.Has(a.name)) continue;
+    // Nothing of it was found (a sysctl key set in no file, an audit rule
+    // by a name the host does not know): no resource describes that, so
+    // the output declares none.
+    std::cout << "# " << want.id() << ": not found (no " << a.name << " to report)\n";
+    for (const auto& n : notes) std::cout << n << "\n";
+    std::cout << "[]\n";
+    return 0;
+  }
   for (const auto& n : notes) std::cout << n << "\n";
-  std::cout << ToYaml(Value(List{Value(std::move(entry))}));
+  std::string head = ToYaml(Value(Map{{type, Value(title)}}));
+  std::cout << "- " << head;
+  if (!head.empty() && head.back() != '\n') std::cout << "\n";
+  if (!entry.empty()) {
+    const std::string body = ToYaml(Value(std::move(entry)));  // SplitLines views into it
+    for (std::string_view line : SplitLines(body)) std::cout << "  " << line << "\n";
+  }
   return 0;
 }
 

@@ -52,7 +52,13 @@ Change ContentChange(const HostPath& path, const std::optional<std::string>& bef
 }
 
 Result<void> WriteEdited(Host& host, const HostPath& path,
-                         const std::optional<std::string>& content) {
+                         const std::optional<std::string>& content,
+                         const std::map<HostPath, DeclaredAttrs>* declared) {
+  auto declared_for = [&](const HostPath& p) -> const DeclaredAttrs* {
+    if (!declared) return nullptr;
+    auto it = declared->find(p);
+    return it == declared->end() ? nullptr : &it->second;
+  };
   if (!content) {
     auto r = host.Remove(path, /*recursive=*/false);
     if (!r.ok()) {
@@ -68,14 +74,45 @@ Result<void> WriteEdited(Host& host, const HostPath& path,
   }
   FileAttrs attrs;
   if (!info->exists()) {
-    auto parents = MakeParents(host, path);
-    if (!parents.ok()) {
-      Error e = parents.error();
-      return e.Context("creating the parent directories of " + path.str());
+    // MakeParents, with the mode/owner a `file` resource declares for a
+    // directory (0755 root:root otherwise).
+    std::vector<HostPath> chain;
+    for (HostPath p = path.Parent(); !p.IsRoot(); p = p.Parent()) chain.push_back(p);
+    for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
+      auto st = host.Stat(*it);
+      Result<void> made;
+      if (!st.ok()) {
+        made = st.error();
+      } else if (st->type == FileType::kDirectory) {
+        continue;
+      } else if (st->exists()) {
+        made = MakeError(ErrorCode::kConflict,
+                         "cannot create " + path.str() + ": " + it->str() + " is not a directory");
+      } else {
+        FileAttrs dir;
+        dir.mode = 0755;
+        if (const DeclaredAttrs* d = declared_for(*it)) {
+          if (d->attrs.mode) dir.mode = d->attrs.mode;
+          dir.uid = d->attrs.uid;
+          dir.gid = d->attrs.gid;
+        }
+        made = host.MakeDir(*it, dir);
+      }
+      if (!made.ok()) {
+        Error e = made.error();
+        return e.Context("creating the parent directories of " + path.str());
+      }
     }
     attrs.mode = 0644;
     attrs.uid = 0;
     attrs.gid = 0;
+    if (const DeclaredAttrs* create = declared_for(path)) {
+      // A `file` resource's mode/owner: the temp file gets them before the
+      // content, so the file is never world-readable on the way.
+      if (create->attrs.mode) attrs.mode = create->attrs.mode;
+      if (create->attrs.uid) attrs.uid = create->attrs.uid;
+      if (create->attrs.gid) attrs.gid = create->attrs.gid;
+    }
   }
   auto w = host.WriteFileAtomic(path, *content, attrs);
   if (!w.ok()) {
@@ -140,7 +177,7 @@ Result<void> EditSession::Stage(Host& host, const HostPath& path, Content conten
   if (host.dry_run()) {
     // The overlay is memory: write at once so every other reader of the
     // host (a file resource, an exec's creates) sees the planned state.
-    KEEL_TRY(WriteEdited(host, path, *content));
+    KEEL_TRY(WriteEdited(host, path, *content, &declared_));
     e.base_digest = Digest(*content);
     e.current = std::move(content);
     e.dirty = false;
@@ -181,7 +218,7 @@ Result<void> EditSession::FlushSome(Host& host, const std::vector<HostPath>* onl
                                 "editing resources of this file)");
       } else {
         now->reset();  // freed before the write
-        if (auto w = WriteEdited(host, path, *e.current); !w.ok()) {
+        if (auto w = WriteEdited(host, path, *e.current, &declared_); !w.ok()) {
           if (!first) first = w.error();
         } else {
           ++writes_;
@@ -193,6 +230,18 @@ Result<void> EditSession::FlushSome(Host& host, const std::vector<HostPath>* onl
   }
   if (first) return *first;
   return {};
+}
+
+void EditSession::Declare(const HostPath& path, DeclaredAttrs attrs) {
+  std::lock_guard<std::mutex> lock(mu_);
+  declared_.emplace(path, std::move(attrs));
+}
+
+std::optional<DeclaredAttrs> EditSession::Declared(const HostPath& path) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = declared_.find(path);
+  if (it == declared_.end()) return std::nullopt;
+  return it->second;
 }
 
 }  // namespace keel::edit

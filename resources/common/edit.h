@@ -64,11 +64,23 @@ Result<std::optional<std::string>> ReadEditable(Host& host, const HostPath& path
 Change ContentChange(const HostPath& path, const std::optional<std::string>& before,
                      const std::optional<std::string>& after, bool sensitive = false);
 
+/// What a `file` resource declares for a path it does not create itself
+/// (only mode/owner/group): an editing type that creates the file gives it
+/// these from the start (issue 11 item 8).
+struct DeclaredAttrs {
+  FileAttrs attrs;                 // resolved mode/uid/gid (unset: the default)
+  std::string mode, owner, group;  // as written, for the plan ("" = not given)
+  std::string by;                  // the declaring resource, e.g. file[/etc/app.conf]
+};
+
 /// Writes `content` to `path` atomically through the host: an existing file
 /// keeps its mode and owner; a new one gets 0644 root:root and its missing
-/// parent directories 0755. nullopt content removes the file.
+/// parent directories 0755, or what `declared` holds for their paths (the
+/// temp file has that mode before any byte is written). nullopt content
+/// removes the file.
 Result<void> WriteEdited(Host& host, const HostPath& path,
-                         const std::optional<std::string>& content);
+                         const std::optional<std::string>& content,
+                         const std::map<HostPath, DeclaredAttrs>* declared = nullptr);
 
 /// The files edited in one run, shared by every editing provider through
 /// Session(ctx) (RunContext::Shared<EditSession>("edit")), keyed by HostPath.
@@ -106,6 +118,11 @@ class EditSession {
   int writes() const { return writes_; }
   /// Number of host reads of file content (for tests).
   int reads() const { return reads_; }
+  /// Mode/owner/group a new file at `path` gets (a `file` resource's
+  /// Prefetch declares them); the first declaration of a path wins.
+  void Declare(const HostPath& path, DeclaredAttrs attrs);
+  /// The declaration for `path`, if any.
+  std::optional<DeclaredAttrs> Declared(const HostPath& path);
 
  private:
   // Only the digest of the content read is kept (for the conflict check in
@@ -120,6 +137,7 @@ class EditSession {
   Result<void> FlushSome(Host& host, const std::vector<HostPath>* only);
   std::mutex mu_;
   std::map<HostPath, Entry> files_;
+  std::map<HostPath, DeclaredAttrs> declared_;
   int writes_ = 0;
   int reads_ = 0;
 };

@@ -61,7 +61,6 @@ Result<Observation> EditProvider::Read(const Resource& want, Host& host, RunCont
 
 std::vector<Change> EditProvider::Diff(const Resource& want, const Observation& have,
                                        RunContext& ctx) {
-  (void)ctx;
   std::vector<Change> out;
   const EditState* st = have.State<EditState>();
   auto path = PathOf(want);
@@ -74,8 +73,32 @@ std::vector<Change> EditProvider::Diff(const Resource& want, const Observation& 
     if (!before || !after)
       out.push_back({FileEnsureAttr(), Value(before ? "present" : "absent"),
                      Value(after ? "present" : "absent"), ""});
-    for (const auto& d : st->missing_parents)
-      out.push_back(Change{"parent", std::nullopt, Value(d), "create directory " + d + " (0755)"});
+    if (!before && after) {
+      // Created with the mode/owner a `file` resource declares (issue 11
+      // item 8): the plan says so, the write does it (WriteEdited).
+      if (auto d = Session(ctx).Declared(*path)) {
+        auto add = [&](const char* attr, const std::string& v) {
+          if (!v.empty())
+            out.push_back(Change{attr, std::nullopt, Value(v),
+                                 std::string("new file ") + attr + " " + v + " (" + d->by + ")"});
+        };
+        add("mode", d->mode);
+        add("owner", d->owner);
+        add("group", d->group);
+      }
+    }
+    for (const auto& d : st->missing_parents) {
+      std::string how = "0755";
+      if (auto p = HostPath::Parse(d); p.ok())
+        if (auto decl = Session(ctx).Declared(*p)) {
+          if (!decl->mode.empty()) how = decl->mode;
+          if (!decl->owner.empty()) how += " owner " + decl->owner;
+          if (!decl->group.empty()) how += " group " + decl->group;
+          how += ", " + decl->by;
+        }
+      out.push_back(
+          Change{"parent", std::nullopt, Value(d), "create directory " + d + " (" + how + ")"});
+    }
     out.push_back(ContentChange(*path, before, after, want.sensitive));
   }
   if (out.empty()) Forget(want);
@@ -113,7 +136,12 @@ Result<void> EditProvider::Apply(const Resource& want, const Observation& have,
                          want.id() + ": " + path->str() +
                              " changed since it was planned; not applying a different edit");
     }
-    KEEL_TRY(session.Stage(host, *path, std::move(*after)));
+    auto staged = session.Stage(host, *path, std::move(*after));
+    // In a plan the overlay is written here; in an apply the same write
+    // fails in Flush, reported "flush: ...": the plan words it the same.
+    if (!staged.ok())
+      return host.dry_run() ? MakeError(staged.error().code, "flush: " + staged.error().message)
+                            : staged.error();
   }
   // The live half acts on the running system only, and never in a dry run
   // (the overlay would not run its commands anyway; this keeps the message

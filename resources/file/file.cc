@@ -31,6 +31,7 @@
 #include "engine/registry.h"
 #include "engine/text_diff.h"
 #include "resources/builtin.h"
+#include "resources/common/edit.h"
 #include "resources/file/file_content.h"
 #include "resources/file/file_util.h"
 
@@ -195,11 +196,38 @@ class FileProvider : public Provider {
  public:
   Result<void> Prefetch(std::span<const Resource* const> all, Host& host,
                         RunContext& ctx) override {
-    (void)host, (void)ctx;
     std::lock_guard<std::mutex> lock(mu_);
     for (const Resource* r : all)
-      if (auto p = HostPath::Parse(r->GetString("path")); p.ok()) managed_.insert(p->str());
+      if (auto p = HostPath::Parse(r->GetString("path")); p.ok()) {
+        managed_.insert(p->str());
+        DeclareForEdits(*r, *p, host, ctx);
+      }
     return {};
+  }
+
+  // Only mode/owner/group (no ensure): a file an editing type (line,
+  // shellvar, ...) creates in this run gets them from the start (issue 11
+  // item 8). Names that do not resolve are left out (this resource fails
+  // on them itself).
+  static void DeclareForEdits(const Resource& r, const HostPath& p, Host& host, RunContext& ctx) {
+    if (!EffectiveEnsure(r).empty()) return;
+    edit::DeclaredAttrs d;
+    d.by = r.id();
+    if (auto m = ParseMode(r.GetString("mode")); r.Has("mode") && m) {
+      d.attrs.mode = *m;
+      d.mode = FormatMode(*m);
+    }
+    if (r.Has("owner"))
+      if (auto uid = LookupUid(host, r.GetString("owner")); uid.ok()) {
+        d.attrs.uid = *uid;
+        d.owner = r.GetString("owner");
+      }
+    if (r.Has("group"))
+      if (auto gid = LookupGid(host, r.GetString("group")); gid.ok()) {
+        d.attrs.gid = *gid;
+        d.group = r.GetString("group");
+      }
+    if (d.attrs.mode || d.attrs.uid || d.attrs.gid) edit::Session(ctx).Declare(p, std::move(d));
   }
 
   Result<Observation> Read(const Resource& want, Host& host, RunContext& ctx) override {
@@ -228,7 +256,8 @@ class FileProvider : public Provider {
     }
     if (o.ensure.empty() && !o.info.exists())
       ctx.Warn(want.id() + ": nothing at " + o.path.str() +
-               "; only mode/owner/group are given, so nothing is created");
+               "; only mode/owner/group are given, so it creates nothing (an editing resource "
+               "that creates the file in this run gives it them)");
     return have;
   }
 

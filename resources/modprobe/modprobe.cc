@@ -4,6 +4,9 @@
 // rebuilds the initramfs once per run in Flush (dracut, mkinitrd or
 // update-initramfs, whichever the root has, run chrooted under --root).
 // The format lives in modprobe_conf.{h,cc}.
+#include <map>
+#include <set>
+
 #include "engine/registry.h"
 #include "resources/builtin.h"
 #include "resources/common/edit_provider.h"
@@ -114,9 +117,74 @@ std::string BuiltinName(std::string s) {
   return modprobe::ModuleKey(s);
 }
 
+// The configuration modprobe reads, in its order: /etc/modprobe.conf (the
+// CentOS 5/6 layout, read first by module-init-tools), then the *.conf files
+// of kmod's directories sorted by name, a name in an earlier directory
+// hiding the same name in a later one. A root with /etc/modprobe.conf is a
+// module-init-tools system: its /etc/modprobe.d files count without .conf
+// too (CentOS 5's modprobe.d/blacklist). Backup and hidden files never do.
+std::vector<HostPath> ConfigFiles(Host& host) {
+  std::vector<HostPath> out;
+  HostPath conf = *HostPath::Parse("/etc/modprobe.conf");
+  auto st = host.Stat(conf);
+  bool old_layout = st.ok() && st->type == FileType::kFile;
+  if (old_layout) out.push_back(conf);
+  std::map<std::string, HostPath> by_name;
+  for (const char* dir : {"/etc/modprobe.d", "/run/modprobe.d", "/usr/local/lib/modprobe.d",
+                          "/lib/modprobe.d", "/usr/lib/modprobe.d"}) {
+    HostPath d = *HostPath::Parse(dir);
+    auto names = host.ListDir(d);
+    if (!names.ok()) continue;
+    bool any_name = old_layout && std::string_view(dir) == "/etc/modprobe.d";
+    for (const auto& n : *names) {
+      bool conf_suffix = n.size() > 5 && n.ends_with(".conf");
+      bool junk = n.starts_with(".") || n.ends_with("~") || n.ends_with(".rpmsave") ||
+                  n.ends_with(".rpmnew") || n.ends_with(".rpmorig") || n.ends_with(".swp");
+      if (junk || !(conf_suffix || any_name)) continue;
+      if (by_name.count(n)) continue;
+      auto f = host.Stat(d.Join(n));
+      if (f.ok() && f->type == FileType::kFile) by_name.emplace(n, d.Join(n));
+    }
+  }
+  for (auto& [n, p] : by_name) out.push_back(p);
+  return out;
+}
+
+// The lines of `s` as modprobe.d(5) writes them, for notes.
+std::string LinesOf(const std::string& module, const modprobe::ModuleState& s) {
+  std::string out;
+  auto add = [&](const std::string& l) { out += (out.empty() ? "" : "; ") + l; };
+  if (!s.options.empty()) add("options " + module + " " + modprobe::RenderOptions(s.options));
+  for (const auto& a : s.aliases) add("alias " + a + " " + module);
+  if (s.blacklist) add("blacklist " + module);
+  if (s.install) add("install " + module + " " + *s.install);
+  return out;
+}
+
 class ModprobeProvider : public edit::EditProvider {
  public:
-  Result<void> Prefetch(std::span<const Resource* const> all, Host&, RunContext& ctx) override {
+  Result<void> Prefetch(std::span<const Resource* const> all, Host& host,
+                        RunContext& ctx) override {
+    // What every configuration file says of each module declared here, so
+    // that a setting made elsewhere is neither reported absent nor silently
+    // contradicted (issue 11 item 15).
+    std::set<std::string> keys;
+    for (const Resource* r : all) keys.insert(modprobe::ModuleKey(r->GetString("name")));
+    for (const HostPath& f : ConfigFiles(host)) {
+      auto text = host.ReadFile(f);
+      if (!text.ok() || !text->has_value() || (*text)->find('\0') != std::string::npos) continue;
+      auto conf = modprobe::ModprobeConf::Parse(**text);
+      for (const auto& k : keys) {
+        auto st = conf.Inspect(k);
+        if (st.mentioned) configured_[k].push_back({f.str(), std::move(st)});
+      }
+    }
+    for (const Resource* r : all) {
+      std::string own = OwnFile(*r);
+      for (const auto& e : Elsewhere(*r))
+        ctx.Warn(r->id() + ": " + r->GetString("name") + " is also configured in " + e.file + " (" +
+                 LinesOf(r->GetString("name"), e.state) + "); keel edits only " + own);
+    }
     const Value* builtin = ctx.facts.Get("kernel.builtin_modules");
     if (!builtin || !builtin->is_list()) return {};
     for (const Resource* r : all) {
@@ -149,6 +217,19 @@ class ModprobeProvider : public edit::EditProvider {
   void Observe(const Resource& want, const std::optional<std::string>& before,
                Observation& have) const override {
     auto s = modprobe::ModprobeConf::Parse(before.value_or("")).Inspect(want.GetString("name"));
+    // Not in its own file but in another one modprobe reads: that file's
+    // settings are what is in force (and `keel resource` prints that file).
+    std::vector<Found> others = Elsewhere(want);
+    if (!s.mentioned && !others.empty()) {
+      s = others.front().state;
+      have.Set("file", Value(others.front().file));
+      others.erase(others.begin());
+    }
+    std::string note;
+    for (const auto& e : others)
+      note += (note.empty() ? "" : "\n") + std::string("also configured in ") + e.file + ": " +
+              LinesOf(want.GetString("name"), e.state);
+    if (!note.empty()) have.Set("#", Value(note));
     have.Set("ensure", Value(s.mentioned ? "present" : "absent"));
     have.Set("options", OptionsValue(s.options));
     List aliases;
@@ -191,6 +272,27 @@ class ModprobeProvider : public edit::EditProvider {
   }
 
  private:
+  struct Found {
+    std::string file;
+    modprobe::ModuleState state;
+  };
+  static std::string OwnFile(const Resource& r) {
+    auto p = HostPath::Parse(FileOf(r));
+    return p.ok() ? p->str() : FileOf(r);
+  }
+  // The other files (not the resource's own) that mention its module.
+  std::vector<Found> Elsewhere(const Resource& r) const {
+    std::vector<Found> out;
+    auto it = configured_.find(modprobe::ModuleKey(r.GetString("name")));
+    if (it == configured_.end()) return out;
+    std::string own = OwnFile(r);
+    for (const auto& f : it->second)
+      if (f.file != own) out.push_back(f);
+    return out;
+  }
+
+  std::map<std::string, std::vector<Found>> configured_;  // module key -> files (Prefetch)
+
   // One rebuild for the whole run, with the tool the root has, for the
   // root's kernel (facts kernel.release) when known.
   Result<void> RebuildInitramfs(Host& host, RunContext& ctx) {

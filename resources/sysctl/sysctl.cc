@@ -4,6 +4,9 @@
 // written on the running system (never under --root) and when apply is
 // true. keel::Host has no /proc write primitive (an atomic rename cannot
 // replace a /proc file), so the live write runs `sysctl -q -w key=value`.
+#include <map>
+#include <set>
+
 #include "engine/registry.h"
 #include "resources/builtin.h"
 #include "resources/common/edit_provider.h"
@@ -52,11 +55,68 @@ void Validate(const Resource& r, std::vector<AttrProblem>& problems) {
     problems.push_back({"value", "a sysctl value is one line"});
 }
 
+// The files `sysctl --system` reads, in its order: the *.conf of the
+// sysctl.d directories by name (a name in an earlier directory hides a
+// later one), then /etc/sysctl.conf (CentOS 5/6 keep everything there).
+std::vector<HostPath> ConfigFiles(Host& host) {
+  std::map<std::string, HostPath> by_name;
+  for (const char* dir : {"/etc/sysctl.d", "/run/sysctl.d", "/usr/local/lib/sysctl.d",
+                          "/usr/lib/sysctl.d", "/lib/sysctl.d"}) {
+    HostPath d = *HostPath::Parse(dir);
+    auto names = host.ListDir(d);
+    if (!names.ok()) continue;
+    for (const auto& n : *names) {
+      if (n.size() <= 5 || !n.ends_with(".conf") || n.starts_with(".") || by_name.count(n))
+        continue;
+      auto f = host.Stat(d.Join(n));
+      if (f.ok() && f->type == FileType::kFile) by_name.emplace(n, d.Join(n));
+    }
+  }
+  std::vector<HostPath> out;
+  for (auto& [n, p] : by_name) out.push_back(p);
+  HostPath conf = *HostPath::Parse("/etc/sysctl.conf");
+  if (auto st = host.Stat(conf); st.ok() && st->type == FileType::kFile) out.push_back(conf);
+  return out;
+}
+
 class SysctlProvider : public edit::EditProvider {
+ public:
+  Result<void> Prefetch(std::span<const Resource* const> all, Host& host,
+                        RunContext& ctx) override {
+    // Where else each key is set, so that a value set in another file is
+    // not reported absent (issue 11 item 15) and a file that overrides
+    // keel's is named.
+    std::set<std::string> keys;
+    for (const Resource* r : all) keys.insert(sysctl::KeyPath(r->GetString("name")));
+    for (const HostPath& f : ConfigFiles(host)) {
+      auto text = host.ReadFile(f);
+      if (!text.ok() || !text->has_value() || (*text)->find('\0') != std::string::npos) continue;
+      auto conf = sysctl::SysctlConf::Parse(**text);
+      for (const auto& k : keys)
+        if (auto v = conf.Get(k)) set_in_[k].push_back({f.str(), *v});
+    }
+    for (const Resource* r : all) {
+      std::string wanted = sysctl::NormalizeValue(r->GetString("value"));
+      for (const auto& [file, v] : Elsewhere(*r))
+        if (sysctl::NormalizeValue(v) != wanted)
+          ctx.Warn(r->id() + ": " + r->GetString("name") + " is also set in " + file + " (to " + v +
+                   "); keel edits only " + r->GetString("file"));
+    }
+    return {};
+  }
+
  protected:
   void Observe(const Resource& want, const std::optional<std::string>& before,
                Observation& have) const override {
     auto v = sysctl::SysctlConf::Parse(before.value_or("")).Get(want.GetString("name"));
+    if (!v) {
+      // Not in its own file: the value in force is the last other file's.
+      auto others = Elsewhere(want);
+      if (!others.empty()) {
+        v = others.back().second;
+        have.Set("file", Value(others.back().first));
+      }
+    }
     have.Set("value", v ? Value(*v) : Value());
   }
   void DiffProperties(const Resource& want, const Observation& have,
@@ -88,6 +148,18 @@ class SysctlProvider : public edit::EditProvider {
                      Value(wanted), ""});
   }
   bool IsLive(const std::string& attr) const override { return attr == "live_value"; }
+
+  // (file, value) of the other files that set the key, in sysctl's order.
+  std::vector<std::pair<std::string, std::string>> Elsewhere(const Resource& r) const {
+    std::vector<std::pair<std::string, std::string>> out;
+    auto it = set_in_.find(sysctl::KeyPath(r.GetString("name")));
+    if (it == set_in_.end()) return out;
+    auto own = HostPath::Parse(r.GetString("file"));
+    for (const auto& fv : it->second)
+      if (!own.ok() || fv.first != own->str()) out.push_back(fv);
+    return out;
+  }
+  std::map<std::string, std::vector<std::pair<std::string, std::string>>> set_in_;
   Result<void> ApplyLive(const Resource& want, std::span<const Change> live, Host& host,
                          RunContext& ctx, Outcome& out) override {
     (void)live, (void)ctx, (void)out;

@@ -48,6 +48,67 @@ roundtrip file /etc/blob
 [ "$RES_BYTES" -lt 2000 ] || fail "keel resource file on a binary file printed $RES_BYTES bytes"
 assert_contains "$RES" "# content not shown (300000 bytes, large): sha256:$(sha256sum "$R/etc/blob" | cut -d' ' -f1)"
 
+# Every other type, each on something that exists and something that does
+# not: the output applied changes nothing.
+mkdir -p "$R/etc/sysctl.d" "$R/etc/modprobe.d" "$R/etc/sysconfig/network-scripts" \
+  "$R/etc/audit/rules.d" "$R/boot/grub" "$R/etc/rc.d/init.d" "$R/etc/dir"
+printf 'net.ipv4.ip_forward = 1\n' >"$R/etc/sysctl.conf"
+printf 'options ipmi_si type=kcs ports=0xca2\n' >"$R/etc/modprobe.d/ipmi.conf"
+printf 'DEVICE=eth0\nBOOTPROTO=dhcp\nONBOOT=yes\n' >"$R/etc/sysconfig/network-scripts/ifcfg-eth0"
+printf -- '-w /etc/passwd -p wa -k identity\n' >"$R/etc/audit/rules.d/keel.rules"
+printf 'default=0\ntimeout=5\ntitle CentOS\n\troot (hd0,0)\n\tkernel /vmlinuz-2.6.32 ro root=/dev/sda1 quiet\n\tinitrd /initramfs-2.6.32.img\n' \
+  >"$R/boot/grub/grub.conf"
+printf '#!/bin/sh\n# chkconfig: 2345 90 10\n# description: test\nexit 0\n' >"$R/etc/rc.d/init.d/keeltest"
+chmod 755 "$R/etc/rc.d/init.d/keeltest"
+ln -s rc.d/init.d "$R/etc/init.d"
+# Enabled as chkconfig leaves it: S in 2345, K in 016.
+for l in 0 1 2 3 4 5 6; do
+  mkdir -p "$R/etc/rc.d/rc$l.d"
+  case $l in
+    [2345]) ln -s ../init.d/keeltest "$R/etc/rc.d/rc$l.d/S90keeltest" ;;
+    *) ln -s ../init.d/keeltest "$R/etc/rc.d/rc$l.d/K10keeltest" ;;
+  esac
+done
+ln -s motd "$R/etc/motd-link"
+printf 'NAME="CentOS"\nID="centos"\nVERSION_ID="6"\n' >"$R/etc/os-release"
+roundtrip sysctl net.ipv4.ip_forward
+assert_contains "$RES" "value: \"1\""
+assert_contains "$RES" "file: /etc/sysctl.conf"
+roundtrip sysctl kernel.not_set_here
+roundtrip modprobe ipmi_si
+roundtrip modprobe not_configured
+roundtrip ifcfg eth0
+assert_contains "$RES" "BOOTPROTO"
+roundtrip ifcfg eth7
+roundtrip kernel_parameter quiet
+roundtrip kernel_parameter nomodeset
+roundtrip audit_rule identity
+roundtrip service keeltest
+assert_contains "$RES" "enable: true"
+roundtrip line "/etc/motd:plain text"
+assert_contains "$RES" "ensure: present"
+roundtrip line "/etc/motd:not there"
+assert_contains "$RES" "ensure: absent"
+roundtrip line "/etc/nofile:x"
+roundtrip file /etc/dir
+roundtrip file /etc/motd-link
+roundtrip file /etc/nothing-here
+# The persisted rules of a CentOS root (with none, declaring a chain writes
+# the file: the firewall types' choice).
+printf '*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -p tcp -m tcp --dport 22 -m comment --comment "022 ssh" -j ACCEPT\nCOMMIT\n' \
+  >"$R/etc/sysconfig/iptables"
+roundtrip iptables_chain filter:INPUT
+roundtrip iptables_rule "022 ssh"
+assert_contains "$RES" "dport"
+roundtrip iptables_rule "100 web"
+roundtrip package keel-not-installed
+roundtrip host not-in-hosts
+roundtrip mount /not-mounted
+# A type missing from this loop is a test to write.
+for t in $("$KEEL" types | awk '{print $1}'); do
+  grep -q "^roundtrip $t " "$0" || [ "$t" = exec ] || fail "type $t has no 'keel resource' roundtrip here"
+done
+
 # exec: a clear refusal, not 'returns: notrun'.
 assert_exit 1 "$KEEL" resource exec foo --root "$R"
 assert_contains "$ERR" "an exec cannot be read"
