@@ -248,8 +248,9 @@ class ModprobeProvider : public edit::EditProvider {
     if (s.options) DiffProperty(out, have, "options", OptionsValue(*s.options));
     if (s.aliases) {
       List l;
-      for (const auto& a : *s.aliases) l.push_back(Value(a));
-      DiffProperty(out, have, "aliases", Value(std::move(l)));
+      for (const auto& a : *s.aliases) l.emplace_back(a);
+      const Value want_aliases(std::move(l));
+      DiffProperty(out, have, "aliases", want_aliases);
     }
     if (s.blacklist) DiffProperty(out, have, "blacklist", Value(*s.blacklist));
     if (s.install) DiffProperty(out, have, "install", Value(*s.install));
