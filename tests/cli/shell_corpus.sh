@@ -51,6 +51,11 @@ TRICKY="it's \"quoted\" \$HOME; \`x\` \\ end"
 
 for f in "$DATA"/augeas/*.sh "$DATA"/extra/*.sh; do
   name=${f#"$DATA"/}
+  # A snippet that ends the shell (a top-level `exit`) cannot be compared by
+  # sourcing it: bash never gets to list its variables.
+  sourced=$(cd "$EMPTY" && env -i bash --norc --noprofile -c \
+    'source "$0" >/dev/null 2>&1 </dev/null; echo sourced' "$f")
+  [ "$sourced" = sourced ] || continue
   before=$(vars "$f")
   [ -s "$T/err" ] && { bad+=("$name: the original does not source quietly"); continue; }
   # Bash's view must not change between two sourcings (no $RANDOM, date).

@@ -238,7 +238,7 @@ TEST_CASE("atomic write: a batch with a failed fsync or rename keeps that file o
     CHECK(r[0].ok());
     REQUIRE_FALSE(r[1].ok());
     CHECK(r[1].error().message ==
-          "cannot write " + root.path() + "/etc/f2: " + Message(step) + ": Input/output error");
+          std::string("cannot write /etc/f2: ") + Message(step) + ": Input/output error");
     CHECK(r[2].ok());
     CHECK(root.Read("/etc/f1") == "new\n");
     CHECK(root.Read("/etc/f2") == "old\n");
@@ -267,5 +267,5 @@ TEST_CASE("atomic write: a batch syncs its directory once; a failed fsync of it 
   auto r = (*host)->WriteFilesAtomic(std::span(writes).first(2));
   REQUIRE_FALSE(r[0].ok());
   CHECK(r[0].error().message ==
-        "cannot write " + root.path() + "/etc/f0: fsync of the directory: Input/output error");
+        "cannot write /etc/f0: fsync of the directory: Input/output error");
 }
