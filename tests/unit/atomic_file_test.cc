@@ -266,6 +266,5 @@ TEST_CASE("atomic write: a batch syncs its directory once; a failed fsync of it 
   Injector inject(FaultStep::kDirFsync, 1, EIO);
   auto r = (*host)->WriteFilesAtomic(std::span(writes).first(2));
   REQUIRE_FALSE(r[0].ok());
-  CHECK(r[0].error().message ==
-        "cannot write /etc/f0: fsync of the directory: Input/output error");
+  CHECK(r[0].error().message == "cannot write /etc/f0: fsync of the directory: Input/output error");
 }
