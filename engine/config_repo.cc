@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
@@ -23,6 +24,7 @@
 #include "engine/digest.h"
 #include "engine/git_transport.h"
 #include "engine/git_verify.h"
+#include "engine/subprocess.h"
 
 namespace keel {
 namespace {
@@ -61,12 +63,32 @@ using RepoPtr = GitPtr<git_repository, git_repository_free>;
 // The fetch callbacks' payload.
 struct FetchPayload {
   GitTransport* transport = nullptr;  // credentials and certificate checks
+  // Progress on a terminal (engine/subprocess.h ReportProgress): once the
+  // fetch has taken a second, then at most every 200 ms.
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point shown{};
+  // KEEL_PROGRESS_DELAY_MS (tests: 0) overrides the one second.
+  std::chrono::milliseconds delay{std::getenv("KEEL_PROGRESS_DELAY_MS")
+                                      ? std::atol(std::getenv("KEEL_PROGRESS_DELAY_MS"))
+                                      : 1000};
   size_t received_bytes = 0;
 };
 
 int TransferCb(const git_indexer_progress* stats, void* payload) {
   auto* p = static_cast<FetchPayload*>(payload);
   p->received_bytes = std::max(p->received_bytes, stats->received_bytes);
+  auto now = std::chrono::steady_clock::now();
+  if (now - p->started >= p->delay && now - p->shown >= std::chrono::milliseconds(200)) {
+    p->shown = now;
+    std::string line = "received " + std::to_string(stats->received_objects) + "/" +
+                       std::to_string(stats->total_objects) + " objects, " +
+                       std::to_string(stats->received_bytes / 1024) + " KiB";
+    if (stats->total_objects > 0 && stats->received_objects == stats->total_objects)
+      line = "indexed " + std::to_string(stats->indexed_objects) + "/" +
+             std::to_string(stats->total_objects) + " objects, " +
+             std::to_string(stats->received_bytes / 1024) + " KiB";
+    ReportProgress("git fetch", line);
+  }
   return 0;
 }
 

@@ -111,6 +111,10 @@ void SetOutputProgress(OutputProgress fn) {
   progress_fn = std::move(fn);
 }
 
+void ReportProgress(const std::string& program, const std::string& line) {
+  if (const OutputProgress fn = CurrentProgress()) fn(program, line);
+}
+
 Result<CommandResult> RunProcess(const ProcessSpec& spec) {
   if (spec.argv.empty() || spec.argv[0].empty()) {
     return MakeError(ErrorCode::kInvalid, "cannot run an empty command");

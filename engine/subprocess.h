@@ -42,5 +42,8 @@ Result<CommandResult> RunProcess(const ProcessSpec& spec);
 /// terminal; empty (the default) = nothing is shown.
 using OutputProgress = std::function<void(const std::string& program, const std::string& line)>;
 void SetOutputProgress(OutputProgress fn);
+/// Hands one progress line of in-process work (a git fetch) to the function
+/// set above, if any: `program` names the work ("git fetch").
+void ReportProgress(const std::string& program, const std::string& line);
 
 }  // namespace keel

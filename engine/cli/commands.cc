@@ -594,7 +594,17 @@ int CmdPull(const PullOptions& po_in, const std::string& state_dir) {
     }
     po.dest = *dir + "/repo";
   }
+  // A long fetch shows its progress on a terminal (stderr), never in pipes.
+  bool progress_shown = false;
+  if (::isatty(STDERR_FILENO) != 0) {
+    SetOutputProgress([&](const std::string& program, const std::string& line) {
+      log::Progress(program + ": " + line);
+      progress_shown = true;
+    });
+  }
   auto pulled = PullConfigRepo(po);
+  SetOutputProgress(nullptr);
+  if (progress_shown) log::Progress("");
   if (!pulled.ok()) {
     log::Error(pulled.error().message);
     return kExitError;

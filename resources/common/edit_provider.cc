@@ -20,11 +20,12 @@ Result<Content> EditProvider::EditOnce(const Resource& want, const Content& befo
   {
     std::lock_guard<std::mutex> lock(memo_mu_);
     auto it = memo_.find(&want);
-    if (it != memo_.end() && it->second.before.lock() == before) return it->second.after;
+    if (it != memo_.end() && it->second.before.lock() == before && it->second.attrs == want.attrs)
+      return it->second.after;
   }
   Result<Content> after = EditContent(want, before);
   std::lock_guard<std::mutex> lock(memo_mu_);
-  memo_.insert_or_assign(&want, Memo{before, after});
+  memo_.insert_or_assign(&want, Memo{want.attrs, before, after});
   return after;
 }
 

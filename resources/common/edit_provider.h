@@ -112,7 +112,11 @@ class EditProvider : public Provider {
   // Read until Apply, or until a Diff that finds nothing to do).
   Result<Content> EditOnce(const Resource& want, const Content& before);
   void Forget(const Resource& want);
+  // Keyed by the resource's address, and checked against its attributes:
+  // a caller may reuse one address for another resource (keel resource
+  // probing each ensure in turn).
   struct Memo {
+    Map attrs;
     std::weak_ptr<const std::optional<std::string>> before;
     Result<Content> after;
   };

@@ -26,4 +26,24 @@ assert_contains "$tty" "changed 1, failed 0"
 assert_exit 0 "$KEEL" apply "$T/site.yaml" --state-dir "$T/state2" --color never
 assert_not_contains "$ERR" "Installing"
 assert_not_contains "$ERR" "[1/1]"
+
+# A git fetch (keel pull, apply --git) shows its transfer on a terminal.
+# KEEL_PROGRESS_DELAY_MS=0 shows it from the start (the default waits a
+# second, longer than fetching this small local repository takes).
+if command -v git >/dev/null; then
+  git init -q -b main "$T/repo"
+  for i in $(seq 1 40); do head -c 20000 /dev/urandom | base64 >"$T/repo/f$i"; done
+  git -C "$T/repo" add -A
+  git -C "$T/repo" -c user.name=t -c user.email=t@t commit -qm one
+  script -qec "KEEL_PROGRESS_DELAY_MS=0 $KEEL pull --git file://$T/repo --dest $T/dest" \
+    "$T/tty2.log" >/dev/null 2>&1 || true
+  tty=$(cat "$T/tty2.log")
+  case $tty in
+    *"git fetch: received "*" objects, "*" KiB"* | *"git fetch: indexed "*) ;;
+    *) fail "no git fetch progress on a terminal: $tty" ;;
+  esac
+  # A pipe: no progress.
+  KEEL_PROGRESS_DELAY_MS=0 assert_exit 0 "$KEEL" pull --git "file://$T/repo" --dest "$T/dest2"
+  assert_not_contains "$ERR" "git fetch:"
+fi
 echo "ok: progress on a terminal"
