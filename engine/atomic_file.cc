@@ -242,6 +242,14 @@ Result<void> AtomicWriteAt(int dirfd, const std::string& name, std::string_view 
                            const AtomicWriteOptions& opts, const std::string& display) {
   StagedWrite staged;
   KEEL_TRY(AtomicStageAt(dirfd, name, data, opts, display, staged));
+  if (!opts.sync) {
+    if (::close(staged.fd.Release()) != 0) {
+      int e = errno;
+      ::unlinkat(dirfd, staged.tmp.c_str(), 0);
+      return IoError(e, "cannot write " + display + ": close");
+    }
+    return AtomicCommitStaged(staged, opts);
+  }
   KEEL_TRY(AtomicSyncStaged(staged));
   KEEL_TRY(AtomicCommitStaged(staged, opts));
   return AtomicSyncDir(dirfd, display);

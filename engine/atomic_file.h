@@ -58,6 +58,10 @@ struct AtomicWriteOptions {
   /// a write that fails earlier (a full disk) leaves no backup behind. Its
   /// error fails the write (the temp file removed).
   std::function<Result<void>()> before_rename;
+  /// false: no fsync of the file nor of the directory (still atomic against
+  /// a kill: old or new content, never a mix; a power loss may keep the old
+  /// file). Only for keel's own reports of runs that changed nothing.
+  bool sync = true;
 };
 
 /// ".keel-<name>.<12 hex>": the temp file name of a write of `name` (kept

@@ -145,9 +145,11 @@ std::string RunMarker(const Report& report) {
   return JsonPretty(Value(std::move(m))) + "\n";
 }
 
-// Before a real run changes anything: temp files of killed runs swept, the
-// owed refreshes readable, space reserved, last_run.json marked. False (the
-// error logged) when the run must not go on.
+// Before a real run converges: temp files of killed runs swept, the owed
+// refreshes readable, space reserved. False (the error logged) when the run
+// must not go on. last_run.json is marked later, before the first change
+// (RunOptions::before_change): a run that changes nothing never waits for
+// the disk.
 bool PrepareStateDir(StateDir& state, const LoadedRun& l, const Report& report) {
   int swept = state.SweepTemps();
   if (swept > 0)
@@ -159,11 +161,6 @@ bool PrepareStateDir(StateDir& state, const LoadedRun& l, const Report& report) 
   }
   if (auto r = state.Reserve(ReserveBytes(l.catalog)); !r.ok()) {
     log::Error(r.error().message + "; nothing changed");
-    return false;
-  }
-  if (auto m = state.MarkRunStarted(RunMarker(report)); !m.ok()) {
-    state.ReleaseReserve();
-    log::Error(m.error().message + "; nothing changed");
     return false;
   }
   state.SetBackupOrigin("run " + report.started_at + " " + std::to_string(::getpid()));
@@ -403,6 +400,13 @@ RunOutcome RunPipeline(const RunRequest& f) {
     return out;
   }
   RunOptions opts{.noop = dry, .jobs = std::max(1, f.jobs), .tags = f.tags, .on_start = f.on_start};
+  bool marked = false;  // something was about to change: the report is written durably
+  if (!dry) {
+    opts.before_change = [&]() -> Result<void> {
+      marked = true;
+      return l->state->MarkRunStarted(RunMarker(report));
+    };
+  }
   RunTransaction(l->catalog, *l->graph, l->registry, *l->host, ctx, l->state.get(), opts, report);
 
   out.converged = true;
@@ -411,7 +415,7 @@ RunOutcome RunPipeline(const RunRequest& f) {
   if (!dry) {
     // Failing to write the report is a failure of the run; the marker of
     // the run in progress is then removed rather than left standing.
-    auto w = l->state->WriteLastRun(out.json + "\n");
+    auto w = l->state->WriteLastRun(out.json + "\n", marked);
     if (!w.ok()) {
       std::string msg = "cannot write last_run.json: " + w.error().message;
       log::Error(msg);

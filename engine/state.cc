@@ -329,11 +329,12 @@ Result<std::vector<std::string>> StateDir::OwedRefreshes() const {
   return ids;
 }
 
-Result<void> StateDir::WriteStateFile(const std::string& name, std::string_view data) {
+Result<void> StateDir::WriteStateFile(const std::string& name, std::string_view data, bool sync) {
   auto dfd = DirFd(true);
   if (!dfd.ok()) return dfd.error();
   std::string path = dir_ + "/" + name;
-  auto w = AtomicWriteAt(*dfd, name, data, AtomicWriteOptions{.mode = 0600}, path);
+  const AtomicWriteOptions opts{.mode = 0600, .sync = sync};
+  auto w = AtomicWriteAt(*dfd, name, data, opts, path);
   if (w.ok() || !reserved_) return w;
   const std::string& m = w.error().message;
   if (m.find(std::strerror(ENOSPC)) == std::string::npos &&
@@ -341,7 +342,7 @@ Result<void> StateDir::WriteStateFile(const std::string& name, std::string_view 
     return w;
   // The disk filled up during the run: the reserve was kept for this.
   ReleaseReserve();
-  return AtomicWriteAt(*dfd, name, data, AtomicWriteOptions{.mode = 0600}, path);
+  return AtomicWriteAt(*dfd, name, data, opts, path);
 }
 
 Result<void> StateDir::SetOwedRefreshes(const std::vector<std::string>& ids) {
@@ -359,8 +360,8 @@ Result<void> StateDir::SetOwedRefreshes(const std::vector<std::string>& ids) {
   return WriteStateFile("owed_refreshes", text);
 }
 
-Result<void> StateDir::WriteLastRun(const std::string& json) {
-  return WriteStateFile("last_run.json", json);
+Result<void> StateDir::WriteLastRun(const std::string& json, bool durable) {
+  return WriteStateFile("last_run.json", json, durable);
 }
 
 Result<void> StateDir::MarkRunStarted(const std::string& marker) {
@@ -409,7 +410,8 @@ Result<void> StateDir::Reserve(uint64_t bytes) {
       done += n;
     }
   }
-  if (err == 0 && ::fsync(fd) != 0) err = errno;
+  // No fsync: fallocate (or the delayed allocation of the written zeros)
+  // holds the space at once, and the reserve matters only while this run lives.
   if (err != 0) {
     f.Reset();
     ::unlinkat(*dfd, kReserve, 0);

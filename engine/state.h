@@ -85,8 +85,12 @@ class StateDir : public BackupSink {
   Result<std::vector<std::string>> OwedRefreshes() const;
   Result<void> SetOwedRefreshes(const std::vector<std::string>& ids);
 
-  /// Replaces last_run.json (uses the reserve on ENOSPC).
-  Result<void> WriteLastRun(const std::string& json);
+  /// Replaces last_run.json (uses the reserve on ENOSPC). `durable`: fsync
+  /// of the file and the directory; a run that changed nothing (and so
+  /// never marked itself started) writes its report atomically but without
+  /// waiting for the disk: a kill leaves the old or the new report, a
+  /// power loss may keep the old one.
+  Result<void> WriteLastRun(const std::string& json, bool durable = true);
   /// At the start of a real run, before anything changes: replaces
   /// last_run.json by `marker` (a run in progress), or removes it when that
   /// cannot be written, so an earlier run's report never passes for this
@@ -116,7 +120,7 @@ class StateDir : public BackupSink {
   std::string root_display_;
   // Writes `name` atomically; on ENOSPC/EDQUOT releases the reserve and
   // tries once more.
-  Result<void> WriteStateFile(const std::string& name, std::string_view data);
+  Result<void> WriteStateFile(const std::string& name, std::string_view data, bool sync = true);
   std::string origin_;
   bool reserved_ = false;
   mutable std::mutex mu_;  // --jobs: backups are saved concurrently

@@ -491,6 +491,7 @@ class Transaction {
       AddMessage(rep, "noop");
       return false;
     }
+    if (!BeforeChange(rep)) return false;
     // Owed before the change: the notify targets are on disk before Apply
     // touches anything, so no kill can lose their refresh.
     applied_[i] = changes;
@@ -518,6 +519,24 @@ class Transaction {
     return true;
   }
 
+  // RunOptions::before_change, once, before the first change; false (the
+  // resource failed, nothing changed) when it could not be done.
+  bool BeforeChange(ResourceReport& rep) {
+    if (options_.noop || !options_.before_change) return true;
+    std::string err;
+    {
+      std::lock_guard<std::mutex> lock(change_mu_);
+      if (!change_prepared_) {
+        change_prepared_ = true;
+        if (auto r = options_.before_change(); !r.ok()) change_error_ = r.error().message;
+      }
+      err = change_error_;
+    }
+    if (err.empty()) return true;
+    Fail(rep, err + "; not changed");
+    return false;
+  }
+
   // Runs the owed refresh of resource i. A refresh is a change: the
   // resource is reported changed and its own notify targets are owed in
   // turn (claimed before the refresh runs).
@@ -536,6 +555,7 @@ class Transaction {
       }
       return;
     }
+    if (!BeforeChange(rep)) return;  // stays owed
     if (std::string err; !ClaimTargets(i, err)) {
       Fail(rep, "refresh not run: " + err);
       return;  // stays owed
@@ -691,6 +711,9 @@ class Transaction {
   std::vector<std::vector<Change>> applied_;        // the changes handed to Apply
   std::vector<std::string> run_errors_;             // failures of the run itself
   std::vector<const std::string*> unflushed_type_;  // per resource: its type while unflushed
+  std::mutex change_mu_;  // before_change: once
+  bool change_prepared_ = false;
+  std::string change_error_;
   std::vector<uint32_t> visited_;                   // FlushAncestors' marks (visit_gen_)
   uint32_t visit_gen_ = 0;
 };

@@ -25,6 +25,11 @@ struct RunOptions {
   /// one call at a time): `started` counts from 1 up to `total` (the
   /// selected resources). For a progress display; may be empty.
   std::function<void(const Resource& r, size_t started, size_t total)> on_start;
+  /// Called once, before the first change of a real run (an Apply, a
+  /// refresh, the owed refreshes claimed for them): the run's marker in the
+  /// state dir. Its error fails every resource that would change, with
+  /// nothing changed. Not called in noop, nor when nothing changes. May be empty.
+  std::function<Result<void>()> before_change;
 };
 
 /// Runs the transaction. `host` is the real Host of the root; in noop the

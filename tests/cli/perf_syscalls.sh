@@ -50,6 +50,18 @@ per_file=$(((b - a) / 200))
 echo "no-op apply: $a system calls for 100 files, $b for 300: $per_file per file"
 [ "$per_file" -le 8 ] || fail "a no-op apply spends $per_file file system calls per file (want <= 8)"
 
+# A no-op run waits for the disk not once: the run marker is written only
+# before a first change, the reserve is not synced, and the report of a run
+# that changed nothing is replaced atomically without fsync.
+strace -f -qq -o "$T/trace-noop-sync" -e trace=fsync,fdatasync,syncfs,sync,sync_file_range \
+  "$KEEL" apply "$T/site-300.yaml" --root "$T/root-300" --state-dir "$T/state-300" \
+  --detailed-exitcodes >"$T/out" 2>&1 || fail "no-op apply changed something: $(cat "$T/out")"
+noop_syncs=$(calls "$T/trace-noop-sync")
+echo "no-op apply: $noop_syncs fsyncs"
+[ "$noop_syncs" = 0 ] || fail "a no-op apply made $noop_syncs fsyncs: $(grep -E 'sync' "$T/trace-noop-sync" | head -5)"
+grep -q '"changed": 0' "$T/state-300/last_run.json" || fail "the no-op run's report was not written"
+grep -q in_progress "$T/state-300/last_run.json" && fail "the no-op run left its marker"
+
 # Cold: the 300 files are synced together; the directory once per batch.
 r=$T/root-cold
 mkdir -p "$r/etc"

@@ -595,3 +595,56 @@ TEST_CASE("transaction: a refresh owed to a resource outside --tags is kept for 
   CHECK(g_events.refreshes["web"] == 1);
   CHECK(state.OwedRefreshes().value().empty());
 }
+
+TEST_CASE("transaction: before_change runs once, before the first change, and never on a no-op") {
+  Fixture f;
+  f.Add("kv", "a", {{"value", "1"}});
+  f.Add("kv", "b", {{"value", "2"}}).require.push_back(At("kv[a]"));
+  int calls = 0;
+  size_t log_at_call = SIZE_MAX;
+  RunOptions opts;
+  opts.before_change = [&]() -> Result<void> {
+    ++calls;
+    log_at_call = g_events.log.size();
+    return {};
+  };
+  Report r1 = f.Run(opts);
+  CHECK(calls == 1);
+  CHECK(r1.Count(Status::kChanged) == 2);
+  // Called after kv[a] was read and before it was applied.
+  CHECK(log_at_call > g_events.Pos("read kv[a]"));
+  CHECK(log_at_call <= g_events.Pos("apply kv[a]"));
+
+  Report r2 = f.Run(opts);  // nothing to change: never called
+  CHECK(calls == 1);
+  CHECK(r2.Count(Status::kUnchanged) == 2);
+
+  opts.noop = true;  // a dry run never calls it
+  f.cat.resources[0].attrs.Set("value", Value("3"));
+  Report r3 = f.Run(opts);
+  CHECK(calls == 1);
+  CHECK(r3.Count(Status::kChanged) == 1);
+}
+
+TEST_CASE("transaction: a failing before_change fails what would change, and changes nothing") {
+  Fixture f;
+  f.root.Write("/kv/same", "1");
+  f.Add("kv", "same", {{"value", "1"}});
+  f.Add("kv", "a", {{"value", "1"}});
+  f.Add("kv", "b", {{"value", "2"}});
+  int calls = 0;
+  RunOptions opts;
+  opts.before_change = [&]() -> Result<void> {
+    ++calls;
+    return MakeError(ErrorCode::kIo, "cannot mark the run");
+  };
+  Report r = f.Run(opts);
+  CHECK(calls == 1);
+  CHECK(Find(r, "kv[same]").status == Status::kUnchanged);
+  CHECK(Find(r, "kv[a]").status == Status::kFailed);
+  CHECK(Find(r, "kv[b]").status == Status::kFailed);
+  CHECK(Find(r, "kv[a]").error.value_or("").find("cannot mark the run; not changed") != std::string::npos);
+  CHECK_FALSE(f.root.Exists("/kv/a"));
+  CHECK_FALSE(f.root.Exists("/kv/b"));
+  CHECK(g_events.Pos("apply kv[a]") == SIZE_MAX);
+}
