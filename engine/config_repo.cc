@@ -1,7 +1,6 @@
 #include "engine/config_repo.h"
 
 #include <fcntl.h>
-#include <git2.h>
 #include <signal.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -24,6 +23,7 @@
 #include "engine/digest.h"
 #include "engine/git_transport.h"
 #include "engine/git_verify.h"
+#include "engine/lazy_git.h"  // last: redefines the library calls
 #include "engine/subprocess.h"
 
 namespace keel {

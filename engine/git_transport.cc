@@ -1,7 +1,5 @@
 #include "engine/git_transport.h"
 
-#include <git2.h>
-#include <libssh2.h>
 #include <pwd.h>
 #include <unistd.h>
 
@@ -9,6 +7,8 @@
 #include <filesystem>
 #include <fstream>
 #include <vector>
+
+#include "engine/lazy_git.h"  // last: redefines the library calls
 
 namespace keel {
 namespace {

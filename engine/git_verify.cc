@@ -1,7 +1,5 @@
 #include "engine/git_verify.h"
 
-#include <git2.h>
-#include <gpgme.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -11,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "engine/lazy_git.h"  // last: redefines the library calls
 #include "engine/subprocess.h"
 
 namespace keel {

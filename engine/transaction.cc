@@ -711,10 +711,10 @@ class Transaction {
   std::vector<std::vector<Change>> applied_;        // the changes handed to Apply
   std::vector<std::string> run_errors_;             // failures of the run itself
   std::vector<const std::string*> unflushed_type_;  // per resource: its type while unflushed
-  std::mutex change_mu_;  // before_change: once
+  std::mutex change_mu_;                            // before_change: once
   bool change_prepared_ = false;
   std::string change_error_;
-  std::vector<uint32_t> visited_;                   // FlushAncestors' marks (visit_gen_)
+  std::vector<uint32_t> visited_;  // FlushAncestors' marks (visit_gen_)
   uint32_t visit_gen_ = 0;
 };
 

@@ -6,7 +6,6 @@
 #include "engine/cli/version.h"
 
 #include <fmt/core.h>
-#include <git2/common.h>
 #include <openssl/crypto.h>
 #include <spdlog/version.h>
 
@@ -14,6 +13,7 @@
 #include <boost/version.hpp>
 #include <nlohmann/json.hpp>
 
+#include "engine/lazy_git.h"  // last: redefines the library calls
 #include "keel_build_info.h"
 
 #ifndef KEEL_VERSION
@@ -31,9 +31,14 @@ std::string VersionText() {
   std::string out = std::string("keel ") + KEEL_VERSION + "\n";
   out += "commit " + Or(KEEL_BUILD_COMMIT) + "\n";
   out += "yaml-cpp " + Or(KEEL_BUILD_YAML_CPP_VERSION) + "\n";
-  int major = 0, minor = 0, rev = 0;
-  git_libgit2_version(&major, &minor, &rev);
-  out += fmt::format("libgit2 {}.{}.{}\n", major, minor, rev);
+  // libgit2 is loaded on first use (engine/lazy_lib.h): loaded here to ask.
+  if (auto loaded = lazy::Require(lazy::Lib::kGit2); loaded.ok()) {
+    int major = 0, minor = 0, rev = 0;
+    git_libgit2_version(&major, &minor, &rev);
+    out += fmt::format("libgit2 {}.{}.{}\n", major, minor, rev);
+  } else {
+    out += "libgit2 not loaded: " + loaded.error().message + "\n";
+  }
   out += fmt::format("Boost {}.{}.{}\n", BOOST_VERSION / 100000, BOOST_VERSION / 100 % 1000,
                      BOOST_VERSION % 100);
   out += "RE2 " + Or(KEEL_BUILD_RE2_VERSION) + "\n";

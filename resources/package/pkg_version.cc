@@ -3,11 +3,10 @@
 // functions only.
 #include "resources/package/pkg_version.h"
 
-#include <apt-pkg/debversion.h>
-#include <rpm/rpmver.h>
-
 #include <cctype>
 #include <string>
+
+#include "resources/package/lazy_pkg.h"  // last: redefines the library calls
 
 namespace keel::pkg {
 namespace {
@@ -35,7 +34,11 @@ Evr SplitEvr(std::string_view s) {
 }  // namespace
 
 int CompareDeb(std::string_view a, std::string_view b) {
-  return Sign(debVS.CmpVersion(std::string(a), std::string(b)));
+  // libapt-pkg's Debian versioning system, found by name: CmpVersion is
+  // virtual, so no symbol of the library is linked.
+  static auto* const deb =
+      static_cast<pkgVersioningSystem*>(lazy::Symbol(lazy::Lib::kAptPkg, "debVS"));
+  return Sign(deb->CmpVersion(std::string(a), std::string(b)));
 }
 
 int CompareRpm(std::string_view a, std::string_view b) {

@@ -643,7 +643,8 @@ TEST_CASE("transaction: a failing before_change fails what would change, and cha
   CHECK(Find(r, "kv[same]").status == Status::kUnchanged);
   CHECK(Find(r, "kv[a]").status == Status::kFailed);
   CHECK(Find(r, "kv[b]").status == Status::kFailed);
-  CHECK(Find(r, "kv[a]").error.value_or("").find("cannot mark the run; not changed") != std::string::npos);
+  CHECK(Find(r, "kv[a]").error.value_or("").find("cannot mark the run; not changed") !=
+        std::string::npos);
   CHECK_FALSE(f.root.Exists("/kv/a"));
   CHECK_FALSE(f.root.Exists("/kv/b"));
   CHECK(g_events.Pos("apply kv[a]") == SIZE_MAX);
