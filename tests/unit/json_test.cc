@@ -109,3 +109,87 @@ TEST_CASE("json: facts and reports with invalid UTF-8 parse back") {
   CHECK(res["changes"][0]["to"][0] == kNastyReplaced);
   CHECK(res["changes"][0]["to"][1] == 1.5);
 }
+
+namespace {
+
+// The reference: nlohmann's own dump of the same tree (JsonPretty and
+// JsonLine write JSON directly since issue 14; they must match it byte for
+// byte, invalid UTF-8 included).
+nlohmann::ordered_json RefJson(const Value& v) {
+  switch (v.kind()) {
+    case ValueKind::kNull:
+      return nullptr;
+    case ValueKind::kBool:
+      return v.as_bool();
+    case ValueKind::kInt:
+      return v.as_int();
+    case ValueKind::kDouble:
+      return v.as_double();
+    case ValueKind::kString:
+      return v.as_string();
+    case ValueKind::kList: {
+      auto a = nlohmann::ordered_json::array();
+      for (const Value& e : v.as_list()) a.push_back(RefJson(e));
+      return a;
+    }
+    case ValueKind::kMap: {
+      auto o = nlohmann::ordered_json::object();
+      for (const auto& [k, e] : v.as_map()) o[k] = RefJson(e);
+      return o;
+    }
+  }
+  return nullptr;
+}
+
+std::string RefPretty(const Value& v) {
+  return RefJson(v).dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+}
+
+}  // namespace
+
+TEST_CASE("JsonPretty writes exactly what nlohmann's dump(2) writes") {
+  std::vector<Value> scalars = {Value(nullptr),
+                                Value(true),
+                                Value(false),
+                                Value(0),
+                                Value(-7),
+                                Value(static_cast<int64_t>(INT64_MIN)),
+                                Value(static_cast<int64_t>(INT64_MAX)),
+                                Value(1.5),
+                                Value(2.0),
+                                Value(1e20),
+                                Value(-0.0),
+                                Value(1e-7),
+                                Value(0.1),
+                                Value(""),
+                                Value(kNasty),
+                                Value("plain"),
+                                Value("é€😀")};
+  // every single byte, and every two-byte and three-byte prefix shape
+  for (int c = 0; c < 256; ++c) {
+    scalars.emplace_back(std::string(1, static_cast<char>(c)));
+    scalars.emplace_back(std::string("x") + static_cast<char>(c) + "\x80\x80y");
+    scalars.emplace_back(std::string("\xe0") + static_cast<char>(c) + "\x80");
+    scalars.emplace_back(std::string("\xf0") + static_cast<char>(c) + "\x80\x80");
+    scalars.emplace_back(std::string("\xed") + static_cast<char>(c) + "\x80");
+    scalars.emplace_back(std::string("\xf4") + static_cast<char>(c) + "\x80\x80");
+  }
+  for (const Value& s : scalars) {
+    CHECK(JsonPretty(s) == RefPretty(s));
+    List l{s, Value(List{}), Value(Map{}), Value(List{s, s})};
+    Map m;
+    m.Set("k", s);
+    if (s.is_string()) m.Set(s.as_string(), Value(List{s}));  // as a key too
+    m.Set("empty", Value(Map{}));
+    m.Set("list", Value(l));
+    Value nested(Map{{"a", Value(List{Value(m), Value(l)})}});
+    CHECK(JsonPretty(Value(l)) == RefPretty(Value(l)));
+    CHECK(JsonPretty(Value(m)) == RefPretty(Value(m)));
+    CHECK(JsonPretty(nested) == RefPretty(nested));
+    // the one-line form: nlohmann's scalars with ", " and ": " separators
+    std::string ref =
+        RefJson(s).dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+    CHECK(JsonLine(s) == ref);
+    CHECK(JsonLine(Value(List{s, s})) == "[" + ref + ", " + ref + "]");
+  }
+}
