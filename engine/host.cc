@@ -188,8 +188,25 @@ Result<FileInfo> Host::LstatRead(const HostPath& path, std::optional<std::string
 std::vector<Result<void>> Host::WriteFilesAtomic(std::span<const Write> writes) {
   std::vector<Result<void>> out;
   out.reserve(writes.size());
-  for (const auto& w : writes) out.push_back(WriteFileAtomic(w.path, w.data, w.attrs));
+  for (size_t k = 0; k < writes.size(); ++k) {
+    if (auto e = FailedBefore(writes, k, out)) {
+      out.push_back(*e);
+      continue;
+    }
+    out.push_back(WriteFileAtomic(writes[k].path, writes[k].data, writes[k].attrs));
+  }
   return out;
+}
+
+std::optional<Error> Host::FailedBefore(std::span<const Write> writes, size_t k,
+                                        std::span<const Result<void>> out) {
+  for (size_t j : writes[k].after) {
+    if (j >= k || j >= out.size() || out[j].ok()) continue;
+    return MakeError(ErrorCode::kIo, "cannot write " + writes[k].path.str() +
+                                         ": not written, it must follow " + writes[j].path.str() +
+                                         ", whose write failed");
+  }
+  return std::nullopt;
 }
 
 Result<uint32_t> LookupUid(Host& host, std::string_view name) {

@@ -135,7 +135,14 @@ class Host {
     HostPath path;
     std::string data;
     FileAttrs attrs;
+    /// Earlier writes of the same batch (indices) this one must follow:
+    /// when one of them failed, this one is not written either.
+    std::vector<size_t> after;
   };
+  /// The error of a write not done because write `k` of its batch, which it
+  /// must follow, failed (nullopt: none did).
+  static std::optional<Error> FailedBefore(std::span<const Write> writes, size_t k,
+                                           std::span<const Result<void>> out);
   virtual std::vector<Result<void>> WriteFilesAtomic(std::span<const Write> writes);
   /// Creates one directory (mode default 0755); ok when it already is one.
   virtual Result<void> MakeDir(const HostPath& path, const FileAttrs& attrs) = 0;

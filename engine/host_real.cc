@@ -266,7 +266,12 @@ class RealHost : public Host {
       for (size_t j = 0; j < staged_k.size(); ++j) {
         size_t k = staged_k[j];
         PreparedWrite& pw = *ws[k - from];
-        if (synced[j].ok()) {
+        if (auto failed = FailedBefore(writes, k, out)) {
+          // A write it must follow failed (in order: every earlier one is
+          // settled by now): its temp file goes, the old file stays.
+          ::unlinkat(pw.staged.dirfd, pw.staged.tmp.c_str(), 0);
+          out[k] = *failed;
+        } else if (synced[j].ok()) {
           out[k] = AtomicCommitStaged(pw.staged, pw.opts);
           if (out[k].ok()) dirs[pw.path.Parent().str()].push_back(k);
         } else {

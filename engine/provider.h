@@ -154,6 +154,31 @@ class Provider {
   /// engine flushes this provider then, so only a run of consecutive
   /// resources of this type is batched and manifest order holds otherwise.
   virtual bool FlushBeforeOtherTypes() const { return false; }
+  /// True when a resource of this type may run while resources of the same
+  /// type that it requires are applied but not yet flushed, provided that
+  /// DefersApply says its own Apply only queues: FlushBatch then commits the
+  /// queue in order and never a queued change whose prerequisite in the
+  /// batch failed. A chain of files is one batch (one journal commit), not
+  /// one flush per link. The engine flushes first whenever DefersApply is
+  /// false, and re-reads.
+  virtual bool FlushesInOrder() const { return false; }
+  /// With FlushesInOrder: Apply of `changes` would only queue work for
+  /// Flush, and Read did not depend on queued work of other resources.
+  virtual bool DefersApply(const Resource& want, const Observation& have,
+                           std::span<const Change> changes) const {
+    (void)want, (void)have, (void)changes;
+    return false;
+  }
+  /// Flush, given for each of `changed` the positions in `changed` of the
+  /// resources it requires: a provider that FlushesInOrder must not commit
+  /// the change of a resource whose prerequisite's change failed (and names
+  /// it in FlushFailedIds). The default is Flush.
+  virtual Result<void> FlushBatch(std::span<const Resource* const> changed,
+                                  std::span<const std::vector<size_t>> after, Host& host,
+                                  RunContext& ctx) {
+    (void)after;
+    return Flush(changed, host, ctx);
+  }
 };
 
 /// The default Diff, for providers that override Diff and want it too.

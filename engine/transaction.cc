@@ -38,9 +38,11 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <shared_mutex>
 #include <thread>
+#include <unordered_map>
 
 #include "engine/clock.h"
 #include "engine/digest.h"
@@ -143,6 +145,7 @@ class Transaction {
     cause_.assign(n, "");
     reports_.assign(n, ResourceReport{});
     unflushed_type_.assign(n, nullptr);
+    own_pending_.assign(n, 0);
     visited_.assign(n, 0);
     total_ = static_cast<size_t>(std::count(selected_.begin(), selected_.end(), true));
 
@@ -330,6 +333,7 @@ class Transaction {
         if (type != own && ts->provider && ts->provider->FlushBeforeOtherTypes())
           to_flush.insert(type);
       }
+      own_pending_[i] = 0;
       if (!any) return;
       // Visited marks by generation: no per-call clearing of n flags.
       if (++visit_gen_ == 0) {
@@ -345,6 +349,16 @@ class Transaction {
         if (unflushed_type_[v]) to_flush.insert(*unflushed_type_[v]);
         for (size_t d : graph_.deps(v))
           if (visited_[d] != visit_gen_) stack.push_back(d);
+      }
+    }
+    // A provider that flushes in order keeps its own type's queue: i runs
+    // behind it unless its Apply would do more than queue (ReadDiffApply).
+    if (to_flush.count(own)) {
+      const TypeState& ts = *types_.at(own);
+      if (ts.provider && ts.provider->FlushesInOrder()) {
+        to_flush.erase(own);
+        std::lock_guard<std::mutex> lock(mu_);
+        own_pending_[i] = 1;
       }
     }
     for (const auto& type : type_order_)
@@ -365,8 +379,19 @@ class Transaction {
     if (batch.empty()) return;
     std::vector<const Resource*> rs;
     for (size_t i : batch) rs.push_back(&catalog_.resources[i]);
+    // For each: the positions in the batch of what it requires (the batch
+    // is in the order the resources ran: prerequisites first).
+    std::vector<std::vector<size_t>> after(batch.size());
+    {
+      std::unordered_map<size_t, size_t> pos;
+      for (size_t k = 0; k < batch.size(); ++k) pos.emplace(batch[k], k);
+      for (size_t k = 0; k < batch.size(); ++k)
+        for (size_t d : graph_.deps(batch[k]))
+          if (auto it = pos.find(d); it != pos.end() && it->second < k)
+            after[k].push_back(it->second);
+    }
     auto t0 = Clock::now();
-    auto fl = ts.provider->Flush(rs, *host_, ctx_);
+    auto fl = ts.provider->FlushBatch(rs, after, *host_, ctx_);
     double took = std::chrono::duration<double>(Clock::now() - t0).count();
     // A failed flush: a resource whose re-read shows nothing changed does
     // not keep the refreshes it claimed (a refresh for a change that never
@@ -387,11 +412,34 @@ class Transaction {
       if (!concerned.empty() &&
           std::find(concerned.begin(), concerned.end(), rep.id) == concerned.end())
         continue;
+      // Not written because a prerequisite in the batch failed: skipped,
+      // as if the prerequisite had been flushed before it ran.
+      std::optional<size_t> failed_before;
+      for (size_t a : after[k])
+        if (status_[batch[a]] == Status::kFailed || status_[batch[a]] == Status::kSkipped)
+          failed_before = batch[a];
+      if (failed_before) {
+        status_[i] = rep.status = Status::kSkipped;
+        rep.symbol = '?';
+        cause_[i] = cause_[*failed_before];
+        rep.error = "skipped: requires " + cause_[i] + " which failed";
+        continue;
+      }
       status_[i] = rep.status = Status::kFailed;
       rep.symbol = '!';
       rep.error = "flush: " + fl.error().message;
       cause_[i] = rep.id;
     }
+  }
+
+  // The cause of the first failed or skipped prerequisite of i ("" none).
+  std::string FailedDep(size_t i) {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (size_t d : graph_.deps(i)) {
+      if (!selected_[d]) continue;
+      if (status_[d] == Status::kFailed || status_[d] == Status::kSkipped) return cause_[d];
+    }
+    return "";
   }
 
   // Converges resource i and records its report. Its prerequisites are done.
@@ -407,17 +455,7 @@ class Transaction {
     rep.type = r.type();
     rep.title = r.title();
 
-    std::string failed_dep;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      for (size_t d : graph_.deps(i)) {
-        if (!selected_[d]) continue;
-        if (status_[d] == Status::kFailed || status_[d] == Status::kSkipped) {
-          failed_dep = cause_[d];
-          break;
-        }
-      }
-    }
+    std::string failed_dep = FailedDep(i);
     TypeState& ts = *types_.at(r.type());
     bool apply_succeeded = false;
     if (!failed_dep.empty()) {
@@ -427,8 +465,25 @@ class Transaction {
     } else if (ts.prefetch_error) {
       Fail(rep, *ts.prefetch_error);
     } else {
-      std::shared_lock<std::shared_mutex> shared(ts.lock);
-      apply_succeeded = ReadDiffApply(i, *ts.provider, rep);
+      bool flush_first = false;
+      {
+        std::shared_lock<std::shared_mutex> shared(ts.lock);
+        apply_succeeded = ReadDiffApply(i, *ts.provider, rep, &flush_first);
+      }
+      if (flush_first) {
+        // Its Apply would not only queue: what it requires of its own type
+        // lands first, then it is read again.
+        FlushType(r.type());
+        failed_dep = FailedDep(i);
+        if (!failed_dep.empty()) {
+          rep.status = Status::kSkipped;
+          rep.symbol = '?';
+          rep.error = "skipped: requires " + failed_dep + " which failed";
+        } else {
+          std::shared_lock<std::shared_mutex> shared(ts.lock);
+          apply_succeeded = ReadDiffApply(i, *ts.provider, rep, nullptr);
+        }
+      }
     }
 
     // The claims made before Apply: settled at once unless a flush of this
@@ -469,7 +524,10 @@ class Transaction {
 
   // Read -> Diff -> Apply -> verify. True when Apply ran and succeeded
   // (the resource changed, or would change in a dry run).
-  bool ReadDiffApply(size_t i, Provider& p, ResourceReport& rep) {
+  // `flush_first`: when given and resources of i's own type that i requires
+  // are still unflushed (own_pending_), set instead of applying when the
+  // provider says Apply would not only queue (nothing is recorded then).
+  bool ReadDiffApply(size_t i, Provider& p, ResourceReport& rep, bool* flush_first) {
     const Resource& r = catalog_.resources[i];
     Host& host = *host_;
     auto have = p.Read(r, host, ctx_);
@@ -479,6 +537,17 @@ class Transaction {
     }
     std::vector<Change> changes = p.Diff(r, *have, ctx_);
     if (changes.empty()) return false;
+    if (flush_first && !options_.noop) {
+      bool pending;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        pending = own_pending_[i] != 0;
+      }
+      if (pending && !p.DefersApply(r, *have, changes)) {
+        *flush_first = true;
+        return false;
+      }
+    }
     rep.status = Status::kChanged;
     rep.symbol = SymbolFor(changes);
     for (const auto& c : changes) {
@@ -711,7 +780,11 @@ class Transaction {
   std::vector<std::vector<Change>> applied_;        // the changes handed to Apply
   std::vector<std::string> run_errors_;             // failures of the run itself
   std::vector<const std::string*> unflushed_type_;  // per resource: its type while unflushed
-  std::mutex change_mu_;                            // before_change: once
+  // Per resource: FlushAncestors left resources of its own type that it
+  // requires unflushed (FlushesInOrder); ReadDiffApply flushes them unless
+  // DefersApply.
+  std::vector<char> own_pending_;
+  std::mutex change_mu_;  // before_change: once
   bool change_prepared_ = false;
   std::string change_error_;
   std::vector<uint32_t> visited_;  // FlushAncestors' marks (visit_gen_)

@@ -397,21 +397,53 @@ class FileProvider : public Provider {
     return {};
   }
 
-  /// The queued writes of `changed`, all at once. A failed write fails its
-  /// resource only (FlushFailedIds).
+  /// A file that requires other files runs behind their queued writes when
+  /// its own change is a queued write too (below): a chain of files is one
+  /// batch. Its Read cannot see their new content, so a path that one of
+  /// them writes is never deferred (two resources on one file through a
+  /// symlink), nor is anything done at once (a directory, a link, a
+  /// removal, attributes alone, replacing what stands at the path).
+  bool FlushesInOrder() const override { return true; }
+  bool DefersApply(const Resource& want, const Observation& have,
+                   std::span<const Change> changes) const override {
+    const Observed* o = have.State<Observed>();
+    if (!o || o->ensure != "file") return false;
+    bool content = false;
+    for (const auto& c : changes) content |= c.attr == "ensure" || c.attr == "content";
+    if (!content) return false;
+    if (o->info.type != FileType::kFile && o->info.type != FileType::kNone) return false;
+    (void)want;
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& p : pending_)
+      if (p.write.path == o->real || p.write.path == o->path) return false;
+    return true;
+  }
+
   Result<void> Flush(std::span<const Resource* const> changed, Host& host,
                      RunContext& ctx) override {
+    return FlushBatch(changed, {}, host, ctx);
+  }
+
+  /// The queued writes of `changed`, all at once. A failed write fails its
+  /// resource only (FlushFailedIds), and the writes of the resources that
+  /// require it (`after`), which are not done.
+  Result<void> FlushBatch(std::span<const Resource* const> changed,
+                          std::span<const std::vector<size_t>> after, Host& host,
+                          RunContext& ctx) override {
     (void)ctx;
     failed_ids_.clear();
-    std::set<std::string> ids;
-    for (const Resource* r : changed) ids.insert(r->id());
+    std::map<std::string, size_t> ids;  // id -> position in `changed`
+    for (size_t k = 0; k < changed.size(); ++k) ids.emplace(changed[k]->id(), k);
     std::vector<std::string> write_ids;
     std::vector<Host::Write> writes;
+    std::map<size_t, size_t> write_of;  // position in `changed` -> its write
     {
       std::lock_guard<std::mutex> lock(mu_);
       std::vector<Pending> rest;
       for (auto& p : pending_) {
-        if (ids.count(p.id)) {
+        auto it = ids.find(p.id);
+        if (it != ids.end()) {
+          write_of.emplace(it->second, writes.size());
           write_ids.push_back(std::move(p.id));
           writes.push_back(std::move(p.write));
         } else {
@@ -421,6 +453,14 @@ class FileProvider : public Provider {
       pending_.swap(rest);
     }
     if (writes.empty()) return {};
+    // Each write follows the writes of what its resource requires (queued
+    // first: pending_ is in the order Apply ran).
+    for (const auto& [k, w] : write_of) {
+      if (k >= after.size()) continue;
+      for (size_t a : after[k])
+        if (auto it = write_of.find(a); it != write_of.end() && it->second < w)
+          writes[w].after.push_back(it->second);
+    }
     auto results = host.WriteFilesAtomic(writes);
     std::string first;
     for (size_t k = 0; k < results.size(); ++k) {
@@ -571,7 +611,7 @@ class FileProvider : public Provider {
     return std::optional<std::string>(std::move(*rendered));
   }
 
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::set<std::string> managed_;  // paths of every file resource of the run
   file::RepoReader repo_;          // source/template files
 };

@@ -557,3 +557,73 @@ TEST_CASE_FIXTURE(FileFixture, "file: a failed write of a batch fails its own re
   CHECK(root.Read("/etc/f3") == "three\n");
   CHECK(sink.saved.empty());  // the failed write took no backup
 }
+
+namespace {
+int g_chain_fsyncs = 0, g_chain_dirsyncs = 0;
+bool g_chain_fail_f1 = false;
+int ChainHook(FaultStep s, const std::string& path) {
+  if (s == FaultStep::kFsync) {
+    ++g_chain_fsyncs;
+    if (g_chain_fail_f1 && path.find("/etc/f1") != std::string::npos) return EIO;
+  }
+  if (s == FaultStep::kDirFsync) ++g_chain_dirsyncs;
+  return 0;
+}
+Resource Requiring(Resource r, const std::string& id) {
+  r.require.push_back(RefAt{*Ref::Parse(id), {}});
+  return r;
+}
+}  // namespace
+
+TEST_CASE_FIXTURE(FileFixture,
+                  "file: a chain of files is one batch; a failed write skips its "
+                  "dependents, unwritten") {
+  root.Mkdir("/etc");
+  root.Write("/etc/f5", "five\n");
+  auto chain = [&] {
+    return std::vector<Resource>{
+        File("/etc/f1", {{"content", Value("one\n")}}),
+        Requiring(File("/etc/f2", {{"content", Value("two\n")}}), "file[/etc/f1]"),
+        Requiring(File("/etc/f3", {{"content", Value("three\n")}}), "file[/etc/f2]"),
+        File("/etc/f4", {{"content", Value("four\n")}}),
+        // attributes alone are changed at once: f1 is flushed before it
+        Requiring(File("/etc/f5", {{"mode", Value("0600")}}), "file[/etc/f1]")};
+  };
+  SUBCASE("no failure: f1-f4 in one batch, one directory fsync; f5 after they landed") {
+    g_chain_fsyncs = g_chain_dirsyncs = 0;
+    g_chain_fail_f1 = false;
+    SetAtomicFaultHook(ChainHook);
+    auto rs = RunAll(chain());
+    SetAtomicFaultHook(nullptr);
+    for (const auto& r : rs) CHECK_MESSAGE(r.status == Converged::kChanged, r.error);
+    CHECK(root.Read("/etc/f3") == "three\n");
+    CHECK((Stat("/etc/f5").st_mode & 07777) == 0600);
+    CHECK(g_chain_fsyncs == 4);
+    // f1-f4 in one batch, flushed before f5's chmod (graph order f1..f5);
+    // one flush per link of the chain made three
+    CHECK(g_chain_dirsyncs == 1);
+  }
+  SUBCASE("f1's write fails: f2 and f3 skipped and not written, f4 written, f5 skipped") {
+    g_chain_fsyncs = g_chain_dirsyncs = 0;
+    g_chain_fail_f1 = true;
+    SetAtomicFaultHook(ChainHook);
+    auto rs = RunAll(chain());
+    SetAtomicFaultHook(nullptr);
+    REQUIRE(rs.size() == 5);
+    CHECK(rs[0].status == Converged::kFailed);
+    CHECK(rs[1].status == Converged::kSkipped);
+    CHECK(rs[1].error == "skipped: requires file[/etc/f1] which failed");
+    CHECK(rs[2].status == Converged::kSkipped);
+    CHECK(rs[2].error == "skipped: requires file[/etc/f1] which failed");
+    CHECK(rs[3].status == Converged::kChanged);
+    CHECK(rs[4].status == Converged::kSkipped);
+    CHECK_FALSE(std::filesystem::exists(root.Real("/etc/f1")));
+    CHECK_FALSE(std::filesystem::exists(root.Real("/etc/f2")));
+    CHECK_FALSE(std::filesystem::exists(root.Real("/etc/f3")));
+    CHECK(root.Read("/etc/f4") == "four\n");
+    CHECK((Stat("/etc/f5").st_mode & 07777) != 0600);
+    // no temp file left behind
+    for (const auto& e : std::filesystem::directory_iterator(root.Real("/etc")))
+      CHECK_MESSAGE(e.path().filename().string().rfind(".keel-", 0) != 0, e.path().string());
+  }
+}
