@@ -24,10 +24,10 @@ class ResourceBuilder {
   void ResolveRefs();
 
  private:
-  void Resource1(const Manifest& m, const YAML::Node& entry);
+  void Resource1(const Manifest& m, const yaml::Node& entry);
   void CheckDroppedAttrs(const Manifest& m, const TypeInfo& type,
                          const std::vector<Entry>& entries);
-  void ParseRefs(const Manifest& m, const char* meta, const YAML::Node& n,
+  void ParseRefs(const Manifest& m, const char* meta, const yaml::Node& n,
                  std::vector<RefAt>& refs);
   bool RefsFromValue(const Manifest& m, const char* meta, const Value& v, const SourceLoc& loc,
                      std::vector<RefAt>& refs);
