@@ -293,7 +293,7 @@ std::vector<Entry> ManifestReader::Entries(const Manifest& m, const yaml::Node& 
 }
 
 bool ManifestReader::Convert(const Manifest& m, const yaml::Node& n, const Value& ctx, Value& out,
-                             int depth, size_t& nodes) {
+                             int depth, size_t& nodes, ExprCache* cache) {
   if (++nodes > kMaxNodesPerValue || depth > kMaxDepth) {
     nodes = kMaxNodesPerValue + 1;  // ConvertValue reports it once
     return false;
@@ -306,7 +306,7 @@ bool ManifestReader::Convert(const Manifest& m, const yaml::Node& n, const Value
       Value v = ScalarFromYaml(n);
       if (v.is_string() && HasBraces(v.as_string())) {
         size_t offset = 0;
-        Result<Value> r = Interpolate(v.as_string(), ctx, &offset);
+        Result<Value> r = Interpolate(v.as_string(), ctx, &offset, cache);
         if (!r.ok()) {
           if (last_undefined_.empty()) last_undefined_ = UndefinedVariableIn(r.error().message);
           Fail(ScalarPlace(m, n, v.as_string(), offset), r.error().message);
@@ -325,7 +325,7 @@ bool ManifestReader::Convert(const Manifest& m, const yaml::Node& n, const Value
       bool ok = true;
       for (const auto& item : n) {
         Value e;
-        ok = Convert(m, item, ctx, e, depth + 1, nodes) && ok;
+        ok = Convert(m, item, ctx, e, depth + 1, nodes, cache) && ok;
         list.push_back(std::move(e));
         if (nodes > kMaxNodesPerValue) return false;
       }
@@ -342,7 +342,7 @@ bool ManifestReader::Convert(const Manifest& m, const yaml::Node& n, const Value
           continue;
         }
         Value e;
-        ok = Convert(m, kv.second, ctx, e, depth + 1, nodes) && ok;
+        ok = Convert(m, kv.second, ctx, e, depth + 1, nodes, cache) && ok;
         map.Set(std::string(kv.first.Scalar()), std::move(e));
         if (nodes > kMaxNodesPerValue) return false;
       }
@@ -392,10 +392,10 @@ bool ManifestReader::EvalWhen(const Manifest& m, const yaml::Node& n, const Valu
 }
 
 bool ManifestReader::ConvertValue(const Manifest& m, const yaml::Node& n, const Value& ctx,
-                                  Value& out) {
+                                  Value& out, ExprCache* cache) {
   size_t nodes = 0;
   last_undefined_.clear();
-  bool ok = Convert(m, n, ctx, out, 0, nodes);
+  bool ok = Convert(m, n, ctx, out, 0, nodes, cache);
   if (nodes > kMaxNodesPerValue) {
     Fail(Loc(m, n.GetMark()), "value too large or nested too deeply (more than " +
                                   std::to_string(kMaxNodesPerValue) + " nodes or " +

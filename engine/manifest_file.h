@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "engine/expr.h"
 #include "engine/manifest_loader.h"
 #include "engine/yaml_tree.h"
 
@@ -104,7 +105,9 @@ class ManifestReader {
   std::vector<Entry> Entries(const Manifest& m, const yaml::Node& map, int depth = 0);
   /// YAML -> Value, interpolating strings with `ctx`. False (reported) when
   /// a value does not interpolate or is too large.
-  bool ConvertValue(const Manifest& m, const yaml::Node& n, const Value& ctx, Value& out);
+  /// `cache` (optional) memoises expressions evaluated against this `ctx`.
+  bool ConvertValue(const Manifest& m, const yaml::Node& n, const Value& ctx, Value& out,
+                    ExprCache* cache = nullptr);
   /// The variable named by the first "undefined variable 'x'" error of the
   /// last ConvertValue ("" when none), recorded also while quiet.
   const std::string& last_undefined() const { return last_undefined_; }
@@ -125,7 +128,7 @@ class ManifestReader {
   /// yaml::kMaxParseDepth and unterminated quoted scalars.
   std::optional<yaml::Node> ParseYaml(Manifest& m);
   bool Convert(const Manifest& m, const yaml::Node& n, const Value& ctx, Value& out, int depth,
-               size_t& nodes);
+               size_t& nodes, ExprCache* cache);
 
   const LoadOptions& opts_;
   LoadResult& out_;

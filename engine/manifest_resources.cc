@@ -36,13 +36,13 @@ void ResourceBuilder::ParseRefs(const Manifest& m, const char* meta, const yaml:
   if (n.IsSequence()) {
     for (const auto& item : n) {
       Value v;
-      if (!reader_.ConvertValue(m, item, ctx_, v)) continue;
+      if (!reader_.ConvertValue(m, item, ctx_, v, &cache_)) continue;
       RefsFromValue(m, meta, v, reader_.Loc(m, item.GetMark()), refs);
     }
     return;
   }
   Value v;
-  if (!reader_.ConvertValue(m, n, ctx_, v)) return;
+  if (!reader_.ConvertValue(m, n, ctx_, v, &cache_)) return;
   if (v.is_null()) return;
   RefsFromValue(m, meta, v, reader_.Loc(m, n.GetMark()), refs);
 }
@@ -129,7 +129,7 @@ void ResourceBuilder::Resource1(const Manifest& m, const yaml::Node& entry) {
   }
 
   Value title_v;
-  if (!reader_.ConvertValue(m, title_node, ctx_, title_v)) return;
+  if (!reader_.ConvertValue(m, title_node, ctx_, title_v, &cache_)) return;
   if (!title_v.is_scalar() || title_v.is_null() || title_v.ToString().empty()) {
     reader_.Fail(reader_.Loc(m, title_node.GetMark()),
                  "the title of a " + type_name + " must be a non-empty string");
@@ -148,6 +148,8 @@ void ResourceBuilder::Resource1(const Manifest& m, const yaml::Node& entry) {
     CheckDroppedAttrs(m, *type, entries);
     return;
   }
+  r.attrs.reserve(entries.size());
+  r.attr_locs.reserve(entries.size());
   r.manifest_path = m.display;
   r.repo_dir = reader_.repo_dir();
 
@@ -181,7 +183,7 @@ void ResourceBuilder::Resource1(const Manifest& m, const yaml::Node& entry) {
       ParseRefs(m, "subscribe", val, r.subscribe);
     } else if (name == "tags") {
       Value v;
-      if (!reader_.ConvertValue(m, val, ctx_, v)) continue;
+      if (!reader_.ConvertValue(m, val, ctx_, v, &cache_)) continue;
       if (v.is_list()) {
         for (const auto& t : v.as_list()) {
           if (!t.is_scalar() || t.is_null()) {
@@ -197,7 +199,7 @@ void ResourceBuilder::Resource1(const Manifest& m, const yaml::Node& entry) {
       }
     } else if (name == "noop" || name == "sensitive") {
       Value v;
-      if (!reader_.ConvertValue(m, val, ctx_, v)) continue;
+      if (!reader_.ConvertValue(m, val, ctx_, v, &cache_)) continue;
       if (!v.is_bool()) {
         reader_.Fail(
             reader_.Loc(m, val.GetMark()),
@@ -208,7 +210,7 @@ void ResourceBuilder::Resource1(const Manifest& m, const yaml::Node& entry) {
       (name == "noop" ? r.noop : r.sensitive) = v.as_bool();
     } else {
       Value v;
-      if (!reader_.ConvertValue(m, val, ctx_, v)) failed.push_back(name);
+      if (!reader_.ConvertValue(m, val, ctx_, v, &cache_)) failed.push_back(name);
       r.attrs.Set(name, std::move(v));
       r.attr_locs.emplace_back(name, kloc);
     }

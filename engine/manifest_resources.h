@@ -36,6 +36,7 @@ class ResourceBuilder {
 
   ManifestReader& reader_;
   const Value ctx_;
+  ExprCache cache_;                                     // expressions evaluated against ctx_
   std::unordered_map<std::string, size_t> identities_;  // type '\0' identity -> index
   std::unordered_map<std::string, SourceLoc> dropped_;  // ref -> where declared (when false)
   std::unordered_set<std::string> broken_;  // refs declared with errors that kept them out

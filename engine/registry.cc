@@ -36,6 +36,10 @@ std::vector<AttrProblem> PrepareResource(const TypeInfo& type, Resource& r) {
   if (type.normalize) type.normalize(r);
 
   Attrs coerced;
+  size_t want = r.attrs.size();  // exactly: the attributes then the defaults
+  for (const auto& spec : schema.attrs)
+    if (spec.default_value && !r.attrs.Has(spec.name)) ++want;
+  coerced.reserve(want);
   for (const auto& [name, value] : r.attrs) {
     const AttrSpec* spec = schema.Find(name);
     if (!spec) {
