@@ -709,7 +709,8 @@ Result<Value> EvaluateExpression(std::string_view text, const Value& vars, size_
   return EvalAt(text, 0, vars, error_offset);
 }
 
-Result<Value> Interpolate(std::string_view text, const Value& vars, size_t* error_offset) {
+Result<Value> Interpolate(std::string_view text, const Value& vars, size_t* error_offset,
+                          ExprCache* cache) {
   size_t open = text.find("{{");
   if (open == std::string_view::npos) return Value(std::string(text));
   std::string out;
@@ -729,8 +730,10 @@ Result<Value> Interpolate(std::string_view text, const Value& vars, size_t* erro
       if (error_offset) *error_offset = open;
       return MakeError(ErrorCode::kInvalid, "empty '{{ }}'");
     }
-    auto v = EvalAt(expr, open + 2, vars, error_offset);
+    const Value* memo = cache ? cache->Find(expr) : nullptr;
+    Result<Value> v = memo ? Result<Value>(*memo) : EvalAt(expr, open + 2, vars, error_offset);
     if (!v.ok()) return v.error();
+    if (cache && !memo) cache->Put(expr, *v);
     if (open == 0 && close + 2 == text.size()) return std::move(v).value();  // keeps its type
     out.append(text.substr(pos, open - pos));
     if (v->is_string()) {

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "engine/result.h"
 #include "engine/value.h"
@@ -36,11 +37,37 @@ namespace keel {
 Result<Value> EvaluateExpression(std::string_view text, const Value& vars,
                                  size_t* error_offset = nullptr);
 
+/// Values of expressions already evaluated against one `vars` (the language
+/// has no side effects: an expression's value depends on its text and the
+/// variables only). Loading 100,000 resources evaluates the same few
+/// expressions ("{{ base }}", "{{ owner }}") over and over.
+class ExprCache {
+ public:
+  const Value* Find(std::string_view expr) const {
+    auto it = memo_.find(expr);
+    return it == memo_.end() ? nullptr : &it->second;
+  }
+  void Put(std::string_view expr, const Value& v) {
+    if (memo_.size() < kMax) memo_.emplace(std::string(expr), v);
+  }
+
+ private:
+  static constexpr size_t kMax = 10000;
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, Value, Hash, std::equal_to<>> memo_;
+};
+
 /// Replaces each `{{ EXPR }}` in `text`. A text that is exactly one
 /// `{{ EXPR }}` (surrounding blanks allowed inside the braces only) keeps the
 /// value's type; otherwise the result is a string. `{{ "{{" }}` writes `{{`.
 /// Text without `{{` is returned unchanged (fast path).
-Result<Value> Interpolate(std::string_view text, const Value& vars, size_t* error_offset = nullptr);
+/// With `cache` (which must belong to this `vars`), each expression's value
+/// is looked up there first and kept there after a successful evaluation.
+Result<Value> Interpolate(std::string_view text, const Value& vars, size_t* error_offset = nullptr,
+                          ExprCache* cache = nullptr);
 
 /// The name in an "undefined variable 'x'" error message; "" for any other.
 std::string UndefinedVariableIn(std::string_view message);

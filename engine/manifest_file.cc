@@ -1,9 +1,11 @@
 // Reading manifest files (engine/manifest_file.h).
 #include "engine/manifest_file.h"
 
+#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
-#include <yaml-cpp/depthguard.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -37,8 +39,32 @@ std::string BaseTag(const std::string& display) {
   return base;
 }
 
-bool IsMergeKey(const YAML::Node& key) {
-  return key.IsScalar() && key.Tag() == "?" && key.Scalar() == "<<";
+// One open, one fstat, one read (more only for a file that grows).
+bool ReadWholeFile(const std::string& path, std::string& out) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  struct stat st;
+  size_t size = ::fstat(fd, &st) == 0 && st.st_size > 0 ? static_cast<size_t>(st.st_size) : 0;
+  out.resize(size + 1);  // the extra byte sees the end of the file in the same pass
+  size_t got = 0;
+  ssize_t n;
+  for (;;) {
+    if (got == out.size()) out.resize(out.size() * 2);
+    n = ::read(fd, out.data() + got, out.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    got += static_cast<size_t>(n);
+  }
+  int saved = errno;
+  ::close(fd);
+  errno = saved;
+  out.resize(got);
+  if (out.capacity() > got + 4096) out.shrink_to_fit();
+  return n == 0;
+}
+
+bool IsMergeKey(const yaml::Node& key) {
+  return key.IsScalar() && key.Scalar() == "<<" && key.Tag() == "?";
 }
 
 }  // namespace
@@ -73,14 +99,14 @@ void ManifestReader::Fail(SourceLoc loc, std::string message) {
   out_.errors.push_back(LoadError{std::move(loc), std::move(message)});
 }
 
-SourceLoc ManifestReader::Loc(const Manifest& m, const YAML::Mark& mark) const {
+SourceLoc ManifestReader::Loc(const Manifest& m, const yaml::Mark& mark) const {
   if (mark.is_null()) return SourceLoc{m.display, 0, 0};
   return SourceLoc{m.display, mark.line + 1, mark.column + 1};
 }
 
-SourceLoc ManifestReader::ScalarPlace(const Manifest& m, const YAML::Node& n,
+SourceLoc ManifestReader::ScalarPlace(const Manifest& m, const yaml::Node& n,
                                       std::string_view value, size_t offset) const {
-  YAML::Mark mk = n.Mark();
+  yaml::Mark mk = n.GetMark();
   SourceLoc loc = Loc(m, mk);
   if (mk.is_null() || mk.pos < 0 || static_cast<size_t>(mk.pos) >= m.text.size()) return loc;
   offset = std::min(offset, value.size());
@@ -124,22 +150,18 @@ std::optional<size_t> ManifestReader::LoadFile(const std::string& display,
   manifests_.push_back(std::move(m));
   Manifest& mf = *manifests_.back();
 
-  std::ifstream in(canonical, std::ios::binary);
-  if (!in) {
+  if (!ReadWholeFile(canonical, mf.text)) {
     Fail(from, "cannot read manifest " + display + ": " + std::strerror(errno));
     return std::nullopt;
   }
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  mf.text = ss.str();
 
-  std::optional<YAML::Node> parsed = ParseYaml(mf);
+  std::optional<yaml::Node> parsed = ParseYaml(mf);
   if (!parsed) return std::nullopt;
-  YAML::Node root = *parsed;
+  yaml::Node root = *parsed;
   mf.parsed = true;
   if (!root || root.IsNull()) return index;  // an empty manifest declares nothing
   if (!root.IsMap()) {
-    Fail(Loc(mf, root.Mark()),
+    Fail(Loc(mf, root.GetMark()),
          "a manifest must be a map with the keys vars, hierarchy, include, resources");
     return index;
   }
@@ -148,12 +170,12 @@ std::optional<size_t> ManifestReader::LoadFile(const std::string& display,
   int include_pos = -1, resources_pos = -1, pos = 0;
   for (const auto& kv : root) {
     ++pos;
-    SourceLoc kloc = Loc(mf, kv.first.Mark());
+    SourceLoc kloc = Loc(mf, kv.first.GetMark());
     if (!kv.first.IsScalar()) {
       Fail(kloc, "a top-level key must be one of vars, hierarchy, include, resources");
       continue;
     }
-    const std::string& key = kv.first.Scalar();
+    const std::string key(kv.first.Scalar());
     if (std::find(keys.begin(), keys.end(), key) == keys.end()) {
       std::string msg = "unknown top-level key '" + key + "'";
       std::string near = ClosestName(key, keys);
@@ -174,7 +196,7 @@ std::optional<size_t> ManifestReader::LoadFile(const std::string& display,
         continue;
       }
       mf.hierarchy = kv.second;
-      mf.hierarchy_mark = kv.first.Mark();
+      mf.hierarchy_mark = kv.first.GetMark();
     } else if (key == "include") {
       mf.include = kv.second;
       include_pos = pos;
@@ -187,107 +209,61 @@ std::optional<size_t> ManifestReader::LoadFile(const std::string& display,
   return index;
 }
 
+void ManifestReader::Release(size_t index) {
+  Manifest& m = *manifests_[index];
+  m.vars = m.hierarchy = m.include = m.resources = yaml::Node();
+  m.doc.reset();
+  std::string().swap(m.text);
+}
+
 std::optional<size_t> ManifestReader::Find(const std::string& canonical) const {
   auto it = by_canonical_.find(canonical);
   if (it == by_canonical_.end()) return std::nullopt;
   return it->second;
 }
 
-std::optional<YAML::Node> ManifestReader::LoadDataFile(const std::string& display,
+std::optional<yaml::Node> ManifestReader::LoadDataFile(const std::string& display,
                                                        const std::string& path, Manifest*& data) {
   // Parsed as a manifest-like file so that marks and ScalarPlace work.
   data_files_.push_back(std::make_unique<Manifest>());
   data = data_files_.back().get();
   data->display = display;
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  data->text = ss.str();
+  ReadWholeFile(path, data->text);
   return ParseYaml(*data);
 }
 
-std::optional<YAML::Node> ManifestReader::ParseYaml(const Manifest& m) {
-  YAML::Node root;
-  try {
-    root = YAML::Load(m.text);
-  } catch (const YAML::DeepRecursion& e) {
-    Fail(Loc(m, e.mark), "YAML nested too deeply (more than " + std::to_string(e.depth() - 1) +
-                             " levels of lists and maps)");
-    return std::nullopt;
-  } catch (const YAML::Exception& e) {
-    Fail(Loc(m, e.mark), "YAML syntax error: " + e.msg);
-    return std::nullopt;
+std::optional<yaml::Node> ManifestReader::ParseYaml(Manifest& m) {
+  yaml::ParseError err;
+  m.doc = yaml::Document::Parse(m.text, &err);
+  if (m.doc) return m.doc->root();
+  switch (err.kind) {
+    case yaml::ParseError::kDepth:
+      Fail(Loc(m, err.mark), "YAML nested too deeply (more than " +
+                                 std::to_string(yaml::kMaxParseDepth) +
+                                 " levels of lists and maps)");
+      break;
+    case yaml::ParseError::kUnterminatedQuote:
+      // A truncated manifest: the quoted scalar would run to the end.
+      Fail(Loc(m, err.mark), std::string("unterminated ") +
+                                 (err.quote == '\'' ? "single" : "double") +
+                                 "-quoted string: no closing " + err.quote +
+                                 " before the end of the file (a truncated manifest?)");
+      break;
+    case yaml::ParseError::kSyntax:
+      Fail(Loc(m, err.mark), "YAML syntax error: " + err.message);
+      break;
   }
-  if (!CheckQuotes(m, root)) return std::nullopt;
-  return root;
-}
-
-// yaml-cpp 0.7 accepts a quoted scalar whose closing quote never comes: the
-// scalar runs to the end of the file, swallowing the lines after it (a
-// truncated manifest would apply garbage). Every quoted scalar is checked
-// here against the text: it must close before the end of the file.
-bool ManifestReader::CheckQuotes(const Manifest& m, const YAML::Node& root) {
-  const std::string& t = m.text;
-  // Nodes by start offset: an alias is the node it names (same mark), so
-  // each node is visited once, whatever the aliases (`&a [*a, *a]`).
-  std::unordered_set<int> checked, collections;
-  std::vector<std::pair<YAML::Node, int>> stack{{root, 0}};
-  size_t visited = 0;
-  while (!stack.empty() && ++visited <= kMaxNodesPerValue) {
-    auto [n, depth] = stack.back();
-    stack.pop_back();
-    if (!n.IsDefined() || depth > kMaxDepth) continue;
-    if (!n.IsScalar()) {
-      const YAML::Mark mk = n.Mark();
-      if (!mk.is_null() && !collections.insert(mk.pos).second) continue;
-    }
-    if (n.IsScalar()) {
-      const YAML::Mark mk = n.Mark();
-      if (mk.is_null() || mk.pos < 0 || static_cast<size_t>(mk.pos) >= t.size()) continue;
-      const char q = t[mk.pos];
-      if ((q != '"' && q != '\'') || !checked.insert(mk.pos).second) continue;
-      size_t i = mk.pos + 1;
-      bool closed = false;
-      while (i < t.size()) {
-        if (q == '"' && t[i] == '\\') {
-          i += 2;
-        } else if (t[i] == q) {
-          if (q == '\'' && i + 1 < t.size() && t[i + 1] == '\'') {
-            i += 2;  // '' is a quote inside single quotes
-          } else {
-            closed = true;
-            break;
-          }
-        } else {
-          ++i;
-        }
-      }
-      if (!closed) {
-        Fail(Loc(m, mk), std::string("unterminated ") + (q == '"' ? "double" : "single") +
-                             "-quoted string: no closing " + q +
-                             " before the end of the file (a truncated manifest?)");
-        return false;
-      }
-    } else if (n.IsSequence()) {
-      for (const auto& item : n) stack.emplace_back(item, depth + 1);
-    } else if (n.IsMap()) {
-      for (const auto& kv : n) {
-        stack.emplace_back(kv.first, depth + 1);
-        stack.emplace_back(kv.second, depth + 1);
-      }
-    }
-  }
-  return true;
+  return std::nullopt;
 }
 
 // The entries of a map with YAML merge keys (`<<: *defaults`, or a list of
-// them) expanded, as YAML 1.1 defines them (yaml-cpp 0.7 keeps `<<` as a
+// them) expanded, as YAML 1.1 defines them (the parser keeps `<<` as a
 // plain key): keys written in the map win over merged ones, an earlier
 // merged map over a later one. Merged entries follow the written ones.
-std::vector<Entry> ManifestReader::Entries(const Manifest& m, const YAML::Node& map, int depth) {
+std::vector<Entry> ManifestReader::Entries(const Manifest& m, const yaml::Node& map, int depth) {
   std::vector<Entry> out;
   out.reserve(map.size());
-  std::vector<YAML::Node> merges;
+  std::vector<yaml::Node> merges;
   for (const auto& kv : map) {
     if (IsMergeKey(kv.first))
       merges.push_back(kv.second);
@@ -295,12 +271,12 @@ std::vector<Entry> ManifestReader::Entries(const Manifest& m, const YAML::Node& 
       out.emplace_back(kv.first, kv.second);
   }
   if (merges.empty()) return out;
-  std::unordered_set<std::string> have;
+  std::unordered_set<std::string_view> have;
   for (const auto& e : out)
     if (e.first.IsScalar()) have.insert(e.first.Scalar());
-  auto add = [&](const YAML::Node& src) {
+  auto add = [&](const yaml::Node& src) {
     if (!src.IsMap() || depth > kMaxDepth) {
-      Fail(Loc(m, src.Mark()), "a merge key '<<' needs a map or a list of maps");
+      Fail(Loc(m, src.GetMark()), "a merge key '<<' needs a map or a list of maps");
       return;
     }
     for (auto& e : Entries(m, src, depth + 1))
@@ -316,22 +292,21 @@ std::vector<Entry> ManifestReader::Entries(const Manifest& m, const YAML::Node& 
   return out;
 }
 
-bool ManifestReader::Convert(const Manifest& m, const YAML::Node& n, const Value& ctx, Value& out,
-                             int depth, size_t& nodes) {
+bool ManifestReader::Convert(const Manifest& m, const yaml::Node& n, const Value& ctx, Value& out,
+                             int depth, size_t& nodes, ExprCache* cache) {
   if (++nodes > kMaxNodesPerValue || depth > kMaxDepth) {
     nodes = kMaxNodesPerValue + 1;  // ConvertValue reports it once
     return false;
   }
   switch (n.Type()) {
-    case YAML::NodeType::Undefined:
-    case YAML::NodeType::Null:
+    case yaml::NodeType::Null:
       out = Value();
       return true;
-    case YAML::NodeType::Scalar: {
+    case yaml::NodeType::Scalar: {
       Value v = ScalarFromYaml(n);
       if (v.is_string() && HasBraces(v.as_string())) {
         size_t offset = 0;
-        Result<Value> r = Interpolate(v.as_string(), ctx, &offset);
+        Result<Value> r = Interpolate(v.as_string(), ctx, &offset, cache);
         if (!r.ok()) {
           if (last_undefined_.empty()) last_undefined_ = UndefinedVariableIn(r.error().message);
           Fail(ScalarPlace(m, n, v.as_string(), offset), r.error().message);
@@ -344,31 +319,31 @@ bool ManifestReader::Convert(const Manifest& m, const YAML::Node& n, const Value
       }
       return true;
     }
-    case YAML::NodeType::Sequence: {
+    case yaml::NodeType::Sequence: {
       List list;
       list.reserve(n.size());
       bool ok = true;
       for (const auto& item : n) {
         Value e;
-        ok = Convert(m, item, ctx, e, depth + 1, nodes) && ok;
+        ok = Convert(m, item, ctx, e, depth + 1, nodes, cache) && ok;
         list.push_back(std::move(e));
         if (nodes > kMaxNodesPerValue) return false;
       }
       out = Value(std::move(list));
       return ok;
     }
-    case YAML::NodeType::Map: {
+    case yaml::NodeType::Map: {
       Map map;
       bool ok = true;
       for (const auto& kv : Entries(m, n)) {
         if (!kv.first.IsScalar()) {
-          Fail(Loc(m, kv.first.Mark()), "a map key must be a string");
+          Fail(Loc(m, kv.first.GetMark()), "a map key must be a string");
           ok = false;
           continue;
         }
         Value e;
-        ok = Convert(m, kv.second, ctx, e, depth + 1, nodes) && ok;
-        map.Set(kv.first.Scalar(), std::move(e));
+        ok = Convert(m, kv.second, ctx, e, depth + 1, nodes, cache) && ok;
+        map.Set(std::string(kv.first.Scalar()), std::move(e));
         if (nodes > kMaxNodesPerValue) return false;
       }
       out = Value(std::move(map));
@@ -381,15 +356,15 @@ bool ManifestReader::Convert(const Manifest& m, const YAML::Node& n, const Value
 // `when` must be a boolean: a YAML true/false, or an expression (or one
 // {{ }}) whose value is one. A string such as "no", "false" or "0", a
 // number, a list... is an error naming its type, never a truth test.
-bool ManifestReader::EvalWhen(const Manifest& m, const YAML::Node& n, const Value& ctx,
+bool ManifestReader::EvalWhen(const Manifest& m, const yaml::Node& n, const Value& ctx,
                               bool& keep) {
   if (!n.IsScalar()) {
-    Fail(Loc(m, n.Mark()), "'when' expects an expression or true/false");
+    Fail(Loc(m, n.GetMark()), "'when' expects an expression or true/false");
     return false;
   }
   Value v = ScalarFromYaml(n);
   if (v.is_null()) {
-    Fail(Loc(m, n.Mark()), "'when' has no expression");
+    Fail(Loc(m, n.GetMark()), "'when' has no expression");
     return false;
   }
   if (v.is_string()) {
@@ -406,24 +381,25 @@ bool ManifestReader::EvalWhen(const Manifest& m, const YAML::Node& n, const Valu
   if (!v.is_bool()) {
     std::string shown = v.is_string() ? v.ToJson() : v.ToString();
     if (shown.size() > 60) shown = shown.substr(0, 57) + "...";
-    Fail(Loc(m, n.Mark()), "'when' must be true or false, got " + std::string(KindName(v.kind())) +
-                               (v.is_null() ? std::string() : " " + shown) +
-                               " (compare it: x == \"yes\", x != 0, x in [...])");
+    Fail(Loc(m, n.GetMark()), "'when' must be true or false, got " +
+                                  std::string(KindName(v.kind())) +
+                                  (v.is_null() ? std::string() : " " + shown) +
+                                  " (compare it: x == \"yes\", x != 0, x in [...])");
     return false;
   }
   keep = v.as_bool();
   return true;
 }
 
-bool ManifestReader::ConvertValue(const Manifest& m, const YAML::Node& n, const Value& ctx,
-                                  Value& out) {
+bool ManifestReader::ConvertValue(const Manifest& m, const yaml::Node& n, const Value& ctx,
+                                  Value& out, ExprCache* cache) {
   size_t nodes = 0;
   last_undefined_.clear();
-  bool ok = Convert(m, n, ctx, out, 0, nodes);
+  bool ok = Convert(m, n, ctx, out, 0, nodes, cache);
   if (nodes > kMaxNodesPerValue) {
-    Fail(Loc(m, n.Mark()), "value too large or nested too deeply (more than " +
-                               std::to_string(kMaxNodesPerValue) + " nodes or " +
-                               std::to_string(kMaxDepth) + " levels once aliases are expanded)");
+    Fail(Loc(m, n.GetMark()), "value too large or nested too deeply (more than " +
+                                  std::to_string(kMaxNodesPerValue) + " nodes or " +
+                                  std::to_string(kMaxDepth) + " levels once aliases are expanded)");
     out = Value();
     return false;
   }

@@ -5,8 +5,6 @@
 // Internal to the loader: callers use LoadManifests.
 #pragma once
 
-#include <yaml-cpp/yaml.h>
-
 #include <memory>
 #include <optional>
 #include <string>
@@ -15,14 +13,16 @@
 #include <utility>
 #include <vector>
 
+#include "engine/expr.h"
 #include "engine/manifest_loader.h"
+#include "engine/yaml_tree.h"
 
 namespace keel::loader {
 
 constexpr int kMaxDepth = 512;
 constexpr size_t kMaxNodesPerValue = 1'000'000;
 
-using Entry = std::pair<YAML::Node, YAML::Node>;
+using Entry = std::pair<yaml::Node, yaml::Node>;
 
 /// One manifest (or hierarchy data file) as read.
 struct Manifest {
@@ -32,8 +32,9 @@ struct Manifest {
   std::string text;
   std::string tag;  // basename without .yaml
   bool parsed = false;
-  YAML::Node vars, hierarchy, include, resources;
-  YAML::Mark hierarchy_mark;
+  std::unique_ptr<yaml::Document> doc;  // the nodes below; views into `text`
+  yaml::Node vars, hierarchy, include, resources;
+  yaml::Mark hierarchy_mark;
   bool include_first = false;    // `include` written before `resources`
   std::vector<size_t> children;  // manifests this one included, in order
 };
@@ -72,12 +73,12 @@ class ManifestReader {
     ManifestReader& r_;
   };
 
-  SourceLoc Loc(const Manifest& m, const YAML::Mark& mark) const;
+  SourceLoc Loc(const Manifest& m, const yaml::Mark& mark) const;
   /// Where offset `offset` of a scalar's value is in the file. Exact for
   /// plain scalars on one line and for literal blocks (`|`); for quoted
   /// scalars exact unless escapes or line breaks come before the offset;
   /// for folded blocks and multi-line plain scalars the line of the start.
-  SourceLoc ScalarPlace(const Manifest& m, const YAML::Node& n, std::string_view value,
+  SourceLoc ScalarPlace(const Manifest& m, const yaml::Node& n, std::string_view value,
                         size_t offset) const;
 
   /// Reads and parses a manifest, checks its top-level keys. nullopt when
@@ -87,24 +88,31 @@ class ManifestReader {
                                  const SourceLoc& from);
   Manifest& manifest(size_t index) { return *manifests_[index]; }
   const Manifest& manifest(size_t index) const { return *manifests_[index]; }
+  /// Frees the text and nodes of a manifest whose resources are built
+  /// (its vars, hierarchy, include and resources become null).
+  void Release(size_t index);
+  /// Frees the hierarchy data files (once the variables are resolved).
+  void ReleaseDataFiles() { data_files_.clear(); }
   /// Index of a manifest read before, by realpath.
   std::optional<size_t> Find(const std::string& canonical) const;
 
   /// A YAML data file (hierarchy) kept for marks; its root node, or
   /// nullopt when it is not valid YAML (reported).
-  std::optional<YAML::Node> LoadDataFile(const std::string& display, const std::string& path,
+  std::optional<yaml::Node> LoadDataFile(const std::string& display, const std::string& path,
                                          Manifest*& data);
 
   /// The entries of a map with YAML merge keys (`<<: *defaults`) expanded.
-  std::vector<Entry> Entries(const Manifest& m, const YAML::Node& map, int depth = 0);
+  std::vector<Entry> Entries(const Manifest& m, const yaml::Node& map, int depth = 0);
   /// YAML -> Value, interpolating strings with `ctx`. False (reported) when
   /// a value does not interpolate or is too large.
-  bool ConvertValue(const Manifest& m, const YAML::Node& n, const Value& ctx, Value& out);
+  /// `cache` (optional) memoises expressions evaluated against this `ctx`.
+  bool ConvertValue(const Manifest& m, const yaml::Node& n, const Value& ctx, Value& out,
+                    ExprCache* cache = nullptr);
   /// The variable named by the first "undefined variable 'x'" error of the
   /// last ConvertValue ("" when none), recorded also while quiet.
   const std::string& last_undefined() const { return last_undefined_; }
   /// Evaluates a `when`; false (reported) when it is malformed.
-  bool EvalWhen(const Manifest& m, const YAML::Node& n, const Value& ctx, bool& keep);
+  bool EvalWhen(const Manifest& m, const yaml::Node& n, const Value& ctx, bool& keep);
 
   /// The config repo: the directory of the entry manifest (realpath).
   const std::string& repo_dir() const { return repo_real_; }
@@ -116,12 +124,11 @@ class ManifestReader {
                                              const std::string& given, const SourceLoc& at);
 
  private:
-  /// Parses m.text; reports syntax errors, nesting deeper than yaml-cpp's
-  /// guard and unterminated quoted scalars.
-  std::optional<YAML::Node> ParseYaml(const Manifest& m);
-  bool CheckQuotes(const Manifest& m, const YAML::Node& root);
-  bool Convert(const Manifest& m, const YAML::Node& n, const Value& ctx, Value& out, int depth,
-               size_t& nodes);
+  /// Parses m.text into m.doc; reports syntax errors, nesting deeper than
+  /// yaml::kMaxParseDepth and unterminated quoted scalars.
+  std::optional<yaml::Node> ParseYaml(Manifest& m);
+  bool Convert(const Manifest& m, const yaml::Node& n, const Value& ctx, Value& out, int depth,
+               size_t& nodes, ExprCache* cache);
 
   const LoadOptions& opts_;
   LoadResult& out_;

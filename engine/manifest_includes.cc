@@ -38,10 +38,10 @@ std::vector<size_t> Includes::Order() const {
 void Includes::WalkIncludes(size_t index, std::vector<size_t>& stack) {
   stack.push_back(index);
   const Manifest& m = reader_.manifest(index);
-  const YAML::Node inc = m.include;
+  const yaml::Node inc = m.include;
   if (inc && !inc.IsNull()) {
     if (!inc.IsSequence()) {
-      reader_.Fail(reader_.Loc(m, inc.Mark()),
+      reader_.Fail(reader_.Loc(m, inc.GetMark()),
                    "'include' must be a list of paths or {path, when} maps");
     } else {
       for (const auto& entry : inc) IncludeEntry(index, entry, stack);
@@ -50,16 +50,16 @@ void Includes::WalkIncludes(size_t index, std::vector<size_t>& stack) {
   stack.pop_back();
 }
 
-void Includes::IncludeEntry(size_t index, const YAML::Node& entry, std::vector<size_t>& stack) {
+void Includes::IncludeEntry(size_t index, const yaml::Node& entry, std::vector<size_t>& stack) {
   const Manifest& m = reader_.manifest(index);
-  YAML::Node path_node, when_node;
+  yaml::Node path_node, when_node;
   bool has_path = false, has_when = false;
   if (entry.IsScalar()) {
     path_node = entry;
     has_path = true;
   } else if (entry.IsMap()) {
     for (const auto& kv : entry) {
-      std::string key = kv.first.IsScalar() ? kv.first.Scalar() : "";
+      std::string key(kv.first.IsScalar() ? kv.first.Scalar() : std::string_view());
       if (key == "path") {
         path_node = kv.second;
         has_path = true;
@@ -67,16 +67,16 @@ void Includes::IncludeEntry(size_t index, const YAML::Node& entry, std::vector<s
         when_node = kv.second;
         has_when = true;
       } else {
-        reader_.Fail(reader_.Loc(m, kv.first.Mark()),
+        reader_.Fail(reader_.Loc(m, kv.first.GetMark()),
                      "unknown key '" + key + "' in include (expected path, when)");
       }
     }
     if (!has_path) {
-      reader_.Fail(reader_.Loc(m, entry.Mark()), "include entry has no 'path'");
+      reader_.Fail(reader_.Loc(m, entry.GetMark()), "include entry has no 'path'");
       return;
     }
   } else {
-    reader_.Fail(reader_.Loc(m, entry.Mark()),
+    reader_.Fail(reader_.Loc(m, entry.GetMark()),
                  "an include entry must be a path or a {path, when} map");
     return;
   }
@@ -86,17 +86,17 @@ void Includes::IncludeEntry(size_t index, const YAML::Node& entry, std::vector<s
     if (!reader_.EvalWhen(m, when_node, ctx, keep) || !keep) return;
   }
   if (!path_node.IsScalar()) {
-    reader_.Fail(reader_.Loc(m, path_node.Mark()), "an include path must be a string");
+    reader_.Fail(reader_.Loc(m, path_node.GetMark()), "an include path must be a string");
     return;
   }
   Value pv;
   if (!reader_.ConvertValue(m, path_node, ctx, pv)) return;
   if (!pv.is_string() || pv.as_string().empty()) {
-    reader_.Fail(reader_.Loc(m, path_node.Mark()), "an include path must be a non-empty string");
+    reader_.Fail(reader_.Loc(m, path_node.GetMark()), "an include path must be a non-empty string");
     return;
   }
   const std::string& rel = pv.as_string();
-  SourceLoc at = reader_.Loc(m, path_node.Mark());
+  SourceLoc at = reader_.Loc(m, path_node.GetMark());
   std::string base_display = DirOf(m.display);
   std::string base_real = m.real_dir;
   std::vector<std::string> rels;  // relative to the including file (or absolute)

@@ -25,7 +25,7 @@ class Includes {
 
  private:
   void WalkIncludes(size_t index, std::vector<size_t>& stack);
-  void IncludeEntry(size_t index, const YAML::Node& entry, std::vector<size_t>& stack);
+  void IncludeEntry(size_t index, const yaml::Node& entry, std::vector<size_t>& stack);
   void Flatten(size_t index, std::vector<size_t>& order) const;
 
   ManifestReader& reader_;

@@ -74,8 +74,19 @@ LoadResult LoadManifests(const LoadOptions& options) {
   includes.Walk(0);
 
   ResourceBuilder builder(reader, vars.BuildContext(/*report=*/true));
-  for (size_t i : includes.Order())
-    if (reader.manifest(i).parsed) builder.Build(reader.manifest(i));
+  reader.ReleaseDataFiles();  // hierarchy values are in the context now
+  std::vector<size_t> order = includes.Order();
+  size_t total = 0;
+  for (size_t i : order)
+    if (reader.manifest(i).parsed) total += reader.manifest(i).resources.size();
+  out.catalog.resources.reserve(total);
+  for (size_t i : order) {
+    if (!reader.manifest(i).parsed) continue;
+    builder.Build(reader.manifest(i));
+    // Its nodes are not needed any more: at 100,000 resources, keeping
+    // every file's tree until the end would double the peak memory.
+    reader.Release(i);
+  }
   builder.ResolveRefs();
   return out;
 }

@@ -31,27 +31,27 @@ bool ResourceBuilder::RefsFromValue(const Manifest& m, const char* meta, const V
   return true;
 }
 
-void ResourceBuilder::ParseRefs(const Manifest& m, const char* meta, const YAML::Node& n,
+void ResourceBuilder::ParseRefs(const Manifest& m, const char* meta, const yaml::Node& n,
                                 std::vector<RefAt>& refs) {
   if (n.IsSequence()) {
     for (const auto& item : n) {
       Value v;
-      if (!reader_.ConvertValue(m, item, ctx_, v)) continue;
-      RefsFromValue(m, meta, v, reader_.Loc(m, item.Mark()), refs);
+      if (!reader_.ConvertValue(m, item, ctx_, v, &cache_)) continue;
+      RefsFromValue(m, meta, v, reader_.Loc(m, item.GetMark()), refs);
     }
     return;
   }
   Value v;
-  if (!reader_.ConvertValue(m, n, ctx_, v)) return;
+  if (!reader_.ConvertValue(m, n, ctx_, v, &cache_)) return;
   if (v.is_null()) return;
-  RefsFromValue(m, meta, v, reader_.Loc(m, n.Mark()), refs);
+  RefsFromValue(m, meta, v, reader_.Loc(m, n.GetMark()), refs);
 }
 
 void ResourceBuilder::Build(const Manifest& m) {
-  const YAML::Node& res = m.resources;
+  const yaml::Node& res = m.resources;
   if (!res || res.IsNull()) return;
   if (!res.IsSequence()) {
-    reader_.Fail(reader_.Loc(m, res.Mark()), "'resources' must be a list");
+    reader_.Fail(reader_.Loc(m, res.GetMark()), "'resources' must be a list");
     return;
   }
   for (const auto& entry : res) Resource1(m, entry);
@@ -64,7 +64,7 @@ void ResourceBuilder::CheckDroppedAttrs(const Manifest& m, const TypeInfo& type,
   for (size_t i = 1; i < entries.size(); ++i) {
     const Entry& kv = entries[i];
     if (!kv.first.IsScalar()) continue;
-    const std::string& name = kv.first.Scalar();
+    const std::string name(kv.first.Scalar());
     const auto& metas = MetaParamNames();
     if (type.schema.Find(name) || std::find(metas.begin(), metas.end(), name) != metas.end())
       continue;
@@ -73,30 +73,30 @@ void ResourceBuilder::CheckDroppedAttrs(const Manifest& m, const TypeInfo& type,
     std::string msg = "unknown attribute '" + name + "' for type " + type.schema.name;
     std::string near = ClosestName(name, valid);
     if (!near.empty()) msg += " (did you mean '" + near + "'?)";
-    reader_.Fail(reader_.Loc(m, kv.first.Mark()), msg);
+    reader_.Fail(reader_.Loc(m, kv.first.GetMark()), msg);
   }
 }
 
-void ResourceBuilder::Resource1(const Manifest& m, const YAML::Node& entry) {
+void ResourceBuilder::Resource1(const Manifest& m, const yaml::Node& entry) {
   if (!entry.IsMap()) {
-    reader_.Fail(reader_.Loc(m, entry.Mark()),
+    reader_.Fail(reader_.Loc(m, entry.GetMark()),
                  "a resource must be a map whose first key is its type");
     return;
   }
   const std::vector<Entry> entries = reader_.Entries(m, entry);
   if (entries.empty()) {
-    reader_.Fail(reader_.Loc(m, entry.Mark()),
+    reader_.Fail(reader_.Loc(m, entry.GetMark()),
                  "a resource must be a map whose first key is its type");
     return;
   }
-  const YAML::Node type_node = entries[0].first;
-  const YAML::Node title_node = entries[0].second;
-  SourceLoc loc = reader_.Loc(m, type_node.Mark());
+  const yaml::Node type_node = entries[0].first;
+  const yaml::Node title_node = entries[0].second;
+  SourceLoc loc = reader_.Loc(m, type_node.GetMark());
   if (!type_node.IsScalar()) {
     reader_.Fail(loc, "a resource must be a map whose first key is its type");
     return;
   }
-  const std::string& type_name = type_node.Scalar();
+  const std::string type_name(type_node.Scalar());
   const TypeInfo* type =
       reader_.options().registry ? reader_.options().registry->Find(type_name) : nullptr;
   if (!type) {
@@ -113,7 +113,7 @@ void ResourceBuilder::Resource1(const Manifest& m, const YAML::Node& entry) {
     return;
   }
   if (!title_node.IsScalar()) {
-    reader_.Fail(reader_.Loc(m, title_node.Mark()),
+    reader_.Fail(reader_.Loc(m, title_node.GetMark()),
                  "the title of a " + type_name + " must be a string");
     return;
   }
@@ -129,9 +129,9 @@ void ResourceBuilder::Resource1(const Manifest& m, const YAML::Node& entry) {
   }
 
   Value title_v;
-  if (!reader_.ConvertValue(m, title_node, ctx_, title_v)) return;
+  if (!reader_.ConvertValue(m, title_node, ctx_, title_v, &cache_)) return;
   if (!title_v.is_scalar() || title_v.is_null() || title_v.ToString().empty()) {
-    reader_.Fail(reader_.Loc(m, title_node.Mark()),
+    reader_.Fail(reader_.Loc(m, title_node.GetMark()),
                  "the title of a " + type_name + " must be a non-empty string");
     return;
   }
@@ -148,24 +148,30 @@ void ResourceBuilder::Resource1(const Manifest& m, const YAML::Node& entry) {
     CheckDroppedAttrs(m, *type, entries);
     return;
   }
+  r.attrs.reserve(entries.size());
+  r.attr_locs.reserve(entries.size());
   r.manifest_path = m.display;
   r.repo_dir = reader_.repo_dir();
 
-  std::set<std::string> failed;  // attributes whose value did not interpolate
-  std::set<std::string> keys;
+  // A resource has a handful of attributes: vectors, not sets.
+  std::vector<std::string> failed;  // attributes whose value did not interpolate
+  std::vector<std::string_view> keys;
+  keys.reserve(entries.size());
   for (size_t i = 1; i < entries.size(); ++i) {
     const Entry& kv = entries[i];
-    SourceLoc kloc = reader_.Loc(m, kv.first.Mark());
+    SourceLoc kloc = reader_.Loc(m, kv.first.GetMark());
     if (!kv.first.IsScalar()) {
       reader_.Fail(kloc, "an attribute name must be a string");
       continue;
     }
-    const std::string& name = kv.first.Scalar();
-    if (!keys.insert(name).second) {
-      reader_.Fail(kloc, "duplicate attribute '" + name + "'");
+    const std::string_view name_view = kv.first.Scalar();
+    if (std::find(keys.begin(), keys.end(), name_view) != keys.end()) {
+      reader_.Fail(kloc, "duplicate attribute '" + std::string(name_view) + "'");
       continue;
     }
-    const YAML::Node& val = kv.second;
+    keys.push_back(name_view);
+    const std::string name(name_view);
+    const yaml::Node& val = kv.second;
     if (name == "when") continue;
     if (name == "require") {
       ParseRefs(m, "require", val, r.require);
@@ -177,7 +183,7 @@ void ResourceBuilder::Resource1(const Manifest& m, const YAML::Node& entry) {
       ParseRefs(m, "subscribe", val, r.subscribe);
     } else if (name == "tags") {
       Value v;
-      if (!reader_.ConvertValue(m, val, ctx_, v)) continue;
+      if (!reader_.ConvertValue(m, val, ctx_, v, &cache_)) continue;
       if (v.is_list()) {
         for (const auto& t : v.as_list()) {
           if (!t.is_scalar() || t.is_null()) {
@@ -193,10 +199,10 @@ void ResourceBuilder::Resource1(const Manifest& m, const YAML::Node& entry) {
       }
     } else if (name == "noop" || name == "sensitive") {
       Value v;
-      if (!reader_.ConvertValue(m, val, ctx_, v)) continue;
+      if (!reader_.ConvertValue(m, val, ctx_, v, &cache_)) continue;
       if (!v.is_bool()) {
         reader_.Fail(
-            reader_.Loc(m, val.Mark()),
+            reader_.Loc(m, val.GetMark()),
             "'" + name + "' expects true or false, got " + KindName(v.kind()) +
                 (v.is_scalar() && !v.is_null() ? " '" + v.ToString() + "'" : std::string()));
         continue;
@@ -204,7 +210,7 @@ void ResourceBuilder::Resource1(const Manifest& m, const YAML::Node& entry) {
       (name == "noop" ? r.noop : r.sensitive) = v.as_bool();
     } else {
       Value v;
-      if (!reader_.ConvertValue(m, val, ctx_, v)) failed.insert(name);
+      if (!reader_.ConvertValue(m, val, ctx_, v, &cache_)) failed.push_back(name);
       r.attrs.Set(name, std::move(v));
       r.attr_locs.emplace_back(name, kloc);
     }
@@ -214,7 +220,8 @@ void ResourceBuilder::Resource1(const Manifest& m, const YAML::Node& entry) {
 
   std::vector<AttrProblem> problems = PrepareResource(*type, r);
   for (const auto& p : problems) {
-    if (!p.attr.empty() && failed.count(p.attr)) continue;  // already reported
+    if (!p.attr.empty() && std::find(failed.begin(), failed.end(), p.attr) != failed.end())
+      continue;  // already reported
     reader_.Fail(p.attr.empty() ? r.loc : r.LocOf(p.attr), p.message);
   }
   if (problems.empty() && failed.empty()) ResolveRepoPaths(m, *type, r);

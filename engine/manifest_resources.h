@@ -24,10 +24,10 @@ class ResourceBuilder {
   void ResolveRefs();
 
  private:
-  void Resource1(const Manifest& m, const YAML::Node& entry);
+  void Resource1(const Manifest& m, const yaml::Node& entry);
   void CheckDroppedAttrs(const Manifest& m, const TypeInfo& type,
                          const std::vector<Entry>& entries);
-  void ParseRefs(const Manifest& m, const char* meta, const YAML::Node& n,
+  void ParseRefs(const Manifest& m, const char* meta, const yaml::Node& n,
                  std::vector<RefAt>& refs);
   bool RefsFromValue(const Manifest& m, const char* meta, const Value& v, const SourceLoc& loc,
                      std::vector<RefAt>& refs);
@@ -36,6 +36,7 @@ class ResourceBuilder {
 
   ManifestReader& reader_;
   const Value ctx_;
+  ExprCache cache_;                                     // expressions evaluated against ctx_
   std::unordered_map<std::string, size_t> identities_;  // type '\0' identity -> index
   std::unordered_map<std::string, SourceLoc> dropped_;  // ref -> where declared (when false)
   std::unordered_set<std::string> broken_;  // refs declared with errors that kept them out

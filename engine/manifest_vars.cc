@@ -20,13 +20,13 @@ namespace {
 // a flow list "[a, b]" becomes a list; anything else is the text as given.
 Value ParseCliValue(const std::string& text) {
   if (text.empty()) return Value(std::string());
-  try {
-    YAML::Node n = YAML::Load(text);
+  yaml::ParseError err;
+  if (std::unique_ptr<yaml::Document> doc = yaml::Document::Parse(text, &err)) {
+    yaml::Node n = doc->root();
     if (n.IsScalar()) return ScalarFromYaml(n);
     if (n.IsSequence() && text.front() == '[') return FromYaml(n);
     if (n.IsNull() && (text == "~" || text == "null" || text == "Null" || text == "NULL"))
       return Value();
-  } catch (const YAML::Exception&) {
   }
   return Value(text);
 }
@@ -47,19 +47,20 @@ void Variables::SetCommandLine(const std::vector<std::pair<std::string, std::str
 }
 
 void Variables::ReadVars(const Manifest& m) {
-  const YAML::Node& vars = m.vars;
+  const yaml::Node& vars = m.vars;
   if (!vars || vars.IsNull()) return;
   if (!vars.IsMap()) {
-    reader_.Fail(reader_.Loc(m, vars.Mark()), "'vars' must be a map of variable names to values");
+    reader_.Fail(reader_.Loc(m, vars.GetMark()),
+                 "'vars' must be a map of variable names to values");
     return;
   }
   for (const auto& kv : vars) {
-    SourceLoc kloc = reader_.Loc(m, kv.first.Mark());
+    SourceLoc kloc = reader_.Loc(m, kv.first.GetMark());
     if (!kv.first.IsScalar()) {
       reader_.Fail(kloc, "a variable name must be a string");
       continue;
     }
-    const std::string& name = kv.first.Scalar();
+    const std::string name(kv.first.Scalar());
     if (name == "facts") {
       reader_.Fail(kloc, "'facts' is reserved for the fact map and cannot be set in vars");
       continue;
@@ -81,10 +82,10 @@ void Variables::ReadVars(const Manifest& m) {
 }
 
 void Variables::ReadHierarchy(const Manifest& entry) {
-  const YAML::Node& h = entry.hierarchy;
+  const yaml::Node& h = entry.hierarchy;
   if (!h || h.IsNull()) return;
   if (!h.IsSequence()) {
-    reader_.Fail(reader_.Loc(entry, h.Mark()), "'hierarchy' must be a list of file paths");
+    reader_.Fail(reader_.Loc(entry, h.GetMark()), "'hierarchy' must be a list of file paths");
     return;
   }
   Value ctx = BuildContext();
@@ -92,12 +93,12 @@ void Variables::ReadHierarchy(const Manifest& entry) {
   for (const auto& item : h) {
     Value pv;
     if (!item.IsScalar()) {
-      reader_.Fail(reader_.Loc(entry, item.Mark()), "a hierarchy entry must be a file path");
+      reader_.Fail(reader_.Loc(entry, item.GetMark()), "a hierarchy entry must be a file path");
       continue;
     }
     if (!reader_.ConvertValue(entry, item, ctx, pv)) continue;
     if (!pv.is_string() || pv.as_string().empty()) {
-      reader_.Fail(reader_.Loc(entry, item.Mark()), "a hierarchy entry must be a file path");
+      reader_.Fail(reader_.Loc(entry, item.GetMark()), "a hierarchy entry must be a file path");
       continue;
     }
     std::string display = JoinDisplay(base_dir, pv.as_string());
@@ -105,54 +106,56 @@ void Variables::ReadHierarchy(const Manifest& entry) {
                            ? pv.as_string()
                            : entry.real_dir + "/" + pv.as_string();
     if (!IsInside(fs::path(path).lexically_normal().string(), reader_.repo_dir())) {
-      reader_.Fail(reader_.Loc(entry, item.Mark()), "hierarchy file '" + pv.as_string() +
-                                                        "' is outside the config repo " +
-                                                        reader_.repo_dir());
+      reader_.Fail(reader_.Loc(entry, item.GetMark()), "hierarchy file '" + pv.as_string() +
+                                                           "' is outside the config repo " +
+                                                           reader_.repo_dir());
       continue;
     }
     struct stat st;
     if (::stat(path.c_str(), &st) != 0) continue;  // missing files are skipped
     std::string real = RealPath(path);
     if (real.empty() || !IsInside(real, reader_.repo_dir())) {
-      reader_.Fail(reader_.Loc(entry, item.Mark()), "hierarchy file " + display + " resolves to " +
-                                                        real + ", outside the config repo " +
-                                                        reader_.repo_dir() + "; not read");
+      reader_.Fail(reader_.Loc(entry, item.GetMark()),
+                   "hierarchy file " + display + " resolves to " + real +
+                       ", outside the config repo " + reader_.repo_dir() + "; not read");
       continue;
     }
     if (!S_ISREG(st.st_mode)) {
-      reader_.Fail(reader_.Loc(entry, item.Mark()),
+      reader_.Fail(reader_.Loc(entry, item.GetMark()),
                    "hierarchy file " + display + " is not a regular file");
       continue;
     }
     Manifest* data_file = nullptr;
-    std::optional<YAML::Node> loaded = reader_.LoadDataFile(display, path, data_file);
+    std::optional<yaml::Node> loaded = reader_.LoadDataFile(display, path, data_file);
     if (!loaded) continue;
     const Manifest& data = *data_file;
-    const YAML::Node& root = *loaded;
+    const yaml::Node& root = *loaded;
     if (!root || root.IsNull()) continue;
     if (!root.IsMap()) {
-      reader_.Fail(reader_.Loc(data, root.Mark()), "a hierarchy file must be a map of variables");
+      reader_.Fail(reader_.Loc(data, root.GetMark()),
+                   "a hierarchy file must be a map of variables");
       continue;
     }
     for (const auto& kv : root) {
       if (!kv.first.IsScalar()) {
-        reader_.Fail(reader_.Loc(data, kv.first.Mark()), "a variable name must be a string");
+        reader_.Fail(reader_.Loc(data, kv.first.GetMark()), "a variable name must be a string");
         continue;
       }
-      const std::string& name = kv.first.Scalar();
+      const std::string name(kv.first.Scalar());
       if (name == "facts") {
-        reader_.Fail(reader_.Loc(data, kv.first.Mark()), "'facts' is reserved for the fact map");
+        reader_.Fail(reader_.Loc(data, kv.first.GetMark()), "'facts' is reserved for the fact map");
         continue;
       }
       if (hier_index_.count(name)) continue;  // the first file defining it wins
       hier_index_.emplace(name, hier_vars_.size());
-      hier_vars_.emplace_back(name, DefineVar(data, kv.second, reader_.Loc(data, kv.first.Mark())));
+      hier_vars_.emplace_back(name,
+                              DefineVar(data, kv.second, reader_.Loc(data, kv.first.GetMark())));
       ++vars_version_;
     }
   }
 }
 
-VarDef Variables::DefineVar(const Manifest& m, const YAML::Node& value, SourceLoc loc) {
+VarDef Variables::DefineVar(const Manifest& m, const yaml::Node& value, SourceLoc loc) {
   VarDef def{&m, value, std::move(loc)};
   // A value using only facts (or nothing) is final now; one that fails is
   // kept as written and interpolated once the other variables are known.

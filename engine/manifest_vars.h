@@ -17,7 +17,7 @@ namespace keel::loader {
 /// other variables are known (the value uses them).
 struct VarDef {
   const Manifest* m = nullptr;
-  YAML::Node node;
+  yaml::Node node;
   SourceLoc loc;
   Value value;
   bool resolved = false;
@@ -42,7 +42,7 @@ class Variables {
   Value BuildContext(bool report = false);
 
  private:
-  VarDef DefineVar(const Manifest& m, const YAML::Node& value, SourceLoc loc);
+  VarDef DefineVar(const Manifest& m, const yaml::Node& value, SourceLoc loc);
 
   ManifestReader& reader_;
   Value facts_ctx_;  // {facts}: the context of variable values

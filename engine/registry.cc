@@ -35,12 +35,16 @@ std::vector<AttrProblem> PrepareResource(const TypeInfo& type, Resource& r) {
     r.attrs.Set(nv->name, Value(r.ref.title));
   if (type.normalize) type.normalize(r);
 
-  std::vector<std::string> valid = schema.AttrNames();
-  for (const auto& m : MetaParamNames()) valid.push_back(m);
   Attrs coerced;
+  size_t want = r.attrs.size();  // exactly: the attributes then the defaults
+  for (const auto& spec : schema.attrs)
+    if (spec.default_value && !r.attrs.Has(spec.name)) ++want;
+  coerced.reserve(want);
   for (const auto& [name, value] : r.attrs) {
     const AttrSpec* spec = schema.Find(name);
     if (!spec) {
+      std::vector<std::string> valid = schema.AttrNames();  // only on this error
+      for (const auto& m : MetaParamNames()) valid.push_back(m);
       std::string msg = "unknown attribute '" + name + "' for type " + schema.name;
       std::string near = ClosestName(name, valid);
       if (!near.empty()) msg += " (did you mean '" + near + "'?)";

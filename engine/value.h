@@ -33,6 +33,7 @@ class Map {
   void Set(std::string key, Value value);
   bool Erase(std::string_view key);
   size_t size() const { return entries_.size(); }
+  void reserve(size_t n) { entries_.reserve(n); }
   bool empty() const { return entries_.empty(); }
   auto begin() const { return entries_.begin(); }
   auto end() const { return entries_.end(); }

@@ -57,15 +57,15 @@ struct Converter {
   size_t nodes = 0;
   bool cut = false;
 
-  Value Convert(const YAML::Node& node, int depth) {
+  Value Convert(const yaml::Node& node, int depth) {
     if (++nodes > kMaxNodes || depth > kMaxDepth) {
       cut = true;
       return Value();
     }
     switch (node.Type()) {
-      case YAML::NodeType::Scalar:
+      case yaml::NodeType::Scalar:
         return ScalarFromYaml(node);
-      case YAML::NodeType::Sequence: {
+      case yaml::NodeType::Sequence: {
         List list;
         list.reserve(node.size());
         for (const auto& item : node) {
@@ -74,12 +74,12 @@ struct Converter {
         }
         return Value(std::move(list));
       }
-      case YAML::NodeType::Map: {
+      case yaml::NodeType::Map: {
         Map map;
         for (const auto& kv : node) {
           std::string key;
           if (kv.first.IsScalar()) {
-            key = kv.first.Scalar();
+            key = std::string(kv.first.Scalar());
           } else if (!kv.first.IsNull()) {
             key = Convert(kv.first, depth + 1).ToJson();
           }
@@ -321,37 +321,41 @@ Value TypePlainScalar(std::string_view t) {
   return Value(std::string(t));
 }
 
-Value ScalarFromYaml(const YAML::Node& scalar) {
-  if (!scalar.IsDefined() || scalar.IsNull()) return Value();
+Value ScalarFromYaml(const yaml::Node& scalar) {
   if (!scalar.IsScalar()) return Value();
-  const std::string& tag = scalar.Tag();
+  std::string_view tag = scalar.Tag();
   if (tag == "!" || tag == "tag:yaml.org,2002:str") return Value(scalar.Scalar());
   return TypePlainScalar(scalar.Scalar());
 }
 
-Value FromYaml(const YAML::Node& node) {
+Value FromYaml(const yaml::Node& node) {
   Converter c;
   return c.Convert(node, 0);
 }
 
 Result<Value> ParseYaml(std::string_view text, const std::string& filename) {
-  try {
-    YAML::Node node = YAML::Load(std::string(text));
-    Converter c;
-    Value v = c.Convert(node, 0);
-    if (c.cut) {
-      return MakeError(ErrorCode::kInvalid,
-                       filename + ": document nested too deeply or too large (alias expansion)");
+  yaml::ParseError err;
+  std::unique_ptr<yaml::Document> doc = yaml::Document::Parse(text, &err);
+  if (!doc) {
+    std::string msg = err.message;
+    if (err.kind == yaml::ParseError::kDepth) {
+      msg = "YAML nested too deeply (more than " + std::to_string(yaml::kMaxParseDepth) +
+            " levels of lists and maps)";
+    } else if (err.kind == yaml::ParseError::kUnterminatedQuote) {
+      msg = std::string("unterminated ") + (err.quote == '\'' ? "single" : "double") +
+            "-quoted string";
     }
-    return v;
-  } catch (const YAML::Exception& e) {
-    std::string msg = e.msg.empty() ? std::string(e.what()) : e.msg;
-    if (e.mark.is_null()) return MakeError(ErrorCode::kInvalid, filename + ": " + msg);
-    return MakeError(ErrorCode::kInvalid, filename + ":" + std::to_string(e.mark.line + 1) + ":" +
-                                              std::to_string(e.mark.column + 1) + ": " + msg);
-  } catch (const std::exception& e) {
-    return MakeError(ErrorCode::kInvalid, filename + ": " + e.what());
+    if (err.mark.is_null()) return MakeError(ErrorCode::kInvalid, filename + ": " + msg);
+    return MakeError(ErrorCode::kInvalid, filename + ":" + std::to_string(err.mark.line + 1) + ":" +
+                                              std::to_string(err.mark.column + 1) + ": " + msg);
   }
+  Converter c;
+  Value v = c.Convert(doc->root(), 0);
+  if (c.cut) {
+    return MakeError(ErrorCode::kInvalid,
+                     filename + ": document nested too deeply or too large (alias expansion)");
+  }
+  return v;
 }
 
 std::string ToYaml(const Value& v) {

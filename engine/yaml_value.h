@@ -1,8 +1,8 @@
-// The yaml-cpp <-> keel::Value adapter: the one place YAML text is typed,
-// parsed and written. yaml-cpp exceptions never leave this module.
+// The YAML <-> keel::Value adapter: the one place YAML text is typed,
+// parsed (engine/yaml_tree.h, libyaml) and written.
 //
 // Typing of YAML scalars (ScalarFromYaml), applied in this order:
-//   1. A quoted scalar ('x' or "x", node.Tag() == "!") or one tagged !!str is
+//   1. A quoted or block scalar ('x', "x", |, >: node.Tag() == "!") or one tagged !!str is
 //      always a string.
 //   2. Plain `true` `True` `TRUE` `false` `False` `FALSE` -> bool.
 //      (`yes`/`no`/`on`/`off` stay strings: YAML 1.2 core schema.)
@@ -26,19 +26,18 @@
 // multi-line strings use literal blocks.
 #pragma once
 
-#include <yaml-cpp/yaml.h>
-
 #include <string>
 #include <string_view>
 
 #include "engine/result.h"
 #include "engine/value.h"
+#include "engine/yaml_tree.h"
 
 namespace keel {
 
 /// Types one scalar node by the rule above. A Null node gives null; a
 /// non-scalar node gives null (use FromYaml for collections).
-Value ScalarFromYaml(const YAML::Node& scalar);
+Value ScalarFromYaml(const yaml::Node& scalar);
 
 /// Types the text of a PLAIN (unquoted) scalar by rules 2-6 above.
 Value TypePlainScalar(std::string_view text);
@@ -48,11 +47,11 @@ Value TypePlainScalar(std::string_view text);
 /// map key becomes its JSON text. Aliases are expanded; a tree nested deeper
 /// than 512 levels or expanding to more than 10 million nodes (alias bombs)
 /// is cut off with nulls (ParseYaml reports it as an error instead).
-Value FromYaml(const YAML::Node& node);
+Value FromYaml(const yaml::Node& node);
 
 /// Parses the first YAML document of `text` (empty text -> null). Error
-/// (kInvalid) "FILE:LINE:COL: message" with a 1-based line and column from
-/// yaml-cpp's mark, or "FILE: message" when there is no position.
+/// (kInvalid) "FILE:LINE:COL: message" with a 1-based line and column,
+/// or "FILE: message" when there is no position.
 Result<Value> ParseYaml(std::string_view text, const std::string& filename);
 
 /// Block-style YAML of `v`, ending in a newline. ParseYaml(ToYaml(v)) == v

@@ -502,7 +502,7 @@ TEST_CASE_FIXTURE(Fixture, "manifest_loader: malformed sections and reserved nam
                 "site.yaml:7:5: include entry has no 'path'",
                 "site.yaml:8:15: undefined variable 'nope'",
                 "site.yaml:10:15: undefined variable 'nope2'",
-                "a.yaml:5:3: a resource must be a map whose first key is its type",
+                "a.yaml:4:4: a resource must be a map whose first key is its type",
                 "a.yaml:5:10: the title of a pkg must be a string",
                 "a.yaml:6:5: resource pkg has no title",
                 "site.yaml:11:12: 'resources' must be a list"});
