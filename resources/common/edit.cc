@@ -44,7 +44,9 @@ Change ContentChange(const HostPath& path, const std::optional<std::string>& bef
   if (before) c.from = Value("{sha256}" + Sha256Hex(*before));
   if (after) c.to = Value("{sha256}" + Sha256Hex(*after));
   if (!sensitive) {
-    c.detail = UnifiedDiff(before.value_or(""), after.value_or(""),
+    // Views, not value_or(""): that would copy both texts.
+    c.detail = UnifiedDiff(before ? std::string_view(*before) : std::string_view(),
+                           after ? std::string_view(*after) : std::string_view(),
                            before ? path.str() : std::string("/dev/null"),
                            after ? path.str() : std::string("/dev/null"));
   }
