@@ -340,6 +340,8 @@ void ShellFile::Index() {
   auto unsure = [&](size_t off, const std::string& why) {
     if (!unsure_) unsure_ = "line " + std::to_string(LineOf(off)) + ": " + why;
   };
+  // At most one chunk a line: reserved once (no regrowth, no slack).
+  entries_.reserve(static_cast<size_t>(std::count(t.begin(), t.end(), '\n')) + 1);
   int depth = 0;
   std::vector<char> blocks;  // the blocks open (CodeScan::blocks)
   size_t top = 0;            // the entry that opened the top-level block we are in
