@@ -119,11 +119,11 @@ CodeScan ScanCode(std::string_view t, const std::vector<char>& open_blocks) {
   bool fn_name = false;  // after `function`: the next word is the name
   bool fn_body = false;  // a function was named: the next block is its body
   int paren = 0;
-  auto open = [&] {
+  auto open_block = [&] {
     cs.blocks.push_back(fn_body ? kFunctionBody : kOtherBlock);
     fn_body = false;
   };
-  auto close = [&] {
+  auto close_block = [&] {
     if (!cs.blocks.empty()) cs.blocks.pop_back();
   };
   // Skips `( )` after a function's name (at i).
@@ -209,13 +209,13 @@ CodeScan ScanCode(std::string_view t, const std::vector<char>& open_blocks) {
       continue;
     }
     if (c == '(') {
-      if (cmd) ++paren, ++cs.depth, open();
+      if (cmd) ++paren, ++cs.depth, open_block();
       cmd = true;
       ++i;
       continue;
     }
     if (c == ')') {
-      if (paren > 0) --paren, --cs.depth, close();
+      if (paren > 0) --paren, --cs.depth, close_block();
       cmd = true;
       ++i;
       continue;
@@ -254,10 +254,10 @@ CodeScan ScanCode(std::string_view t, const std::vector<char>& open_blocks) {
     }
     if (OneOf(w, {"if", "case", "for", "while", "until", "select", "{"})) {
       ++cs.depth;
-      open();
+      open_block();
     } else if (OneOf(w, {"fi", "esac", "done", "}"})) {
       --cs.depth;
-      close();
+      close_block();
     }
     if (cs.stops.empty()) {
       const bool in_function =
