@@ -185,6 +185,18 @@ Result<FileInfo> Host::LstatRead(const HostPath& path, std::optional<std::string
   return st;
 }
 
+Result<std::shared_ptr<const std::string>> Host::ReadFileShared(const HostPath& path) {
+  auto data = ReadFile(path);
+  if (!data.ok()) return data.error();
+  if (!data->has_value()) return std::shared_ptr<const std::string>();
+  return std::shared_ptr<const std::string>(std::make_shared<std::string>(std::move(**data)));
+}
+
+Result<void> Host::WriteFileShared(const HostPath& path, std::shared_ptr<const std::string> data,
+                                   const FileAttrs& attrs) {
+  return WriteFileAtomic(path, *data, attrs);
+}
+
 std::vector<Result<void>> Host::WriteFilesAtomic(std::span<const Write> writes) {
   std::vector<Result<void>> out;
   out.reserve(writes.size());

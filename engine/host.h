@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -110,6 +111,10 @@ class Host {
   /// nullopt when nothing exists at the path. Error when it is a directory
   /// or cannot be read.
   virtual Result<std::optional<std::string>> ReadFile(const HostPath& path) = 0;
+  /// ReadFile as a shared, immutable text (nullptr when nothing exists at
+  /// the path): the plan overlay hands out the text it holds without a
+  /// copy (a large edited file is held once). Default: ReadFile.
+  virtual Result<std::shared_ptr<const std::string>> ReadFileShared(const HostPath& path);
   /// Does not follow a final symlink. type kNone when absent.
   virtual Result<FileInfo> Lstat(const HostPath& path) = 0;
   /// Lstat, and when a regular file is at the path, its content too (set
@@ -126,6 +131,11 @@ class Host {
   /// owner, fsync, rename, fsync of the directory). The parent must exist.
   virtual Result<void> WriteFileAtomic(const HostPath& path, std::string_view data,
                                        const FileAttrs& attrs) = 0;
+  /// WriteFileAtomic of a shared, immutable text: the plan overlay keeps
+  /// `data` itself instead of a copy. Default: WriteFileAtomic(*data).
+  virtual Result<void> WriteFileShared(const HostPath& path,
+                                       std::shared_ptr<const std::string> data,
+                                       const FileAttrs& attrs);
   /// Several WriteFileAtomic at once, paying for durability once per batch:
   /// every temp file written, then all synced together, then the renames,
   /// then one fsync per directory. Each write succeeds or fails on its own

@@ -29,7 +29,7 @@ class OverlayHost : public Host {
     if (!c.ok()) return c.error();
     auto it = layer_.find(c->str());
     if (it != layer_.end() && it->second.kind == Node::kFile) {
-      return std::optional<std::string>(it->second.data);
+      return std::optional<std::string>(*it->second.content);
     }
     auto info = RawLstat(*c);
     if (!info.ok()) return info.error();
@@ -38,6 +38,18 @@ class OverlayHost : public Host {
       return MakeError(ErrorCode::kIo, "cannot read " + path.str() + ": is a directory");
     }
     return base_.ReadFile(*c);
+  }
+
+  Result<std::shared_ptr<const std::string>> ReadFileShared(const HostPath& path) override {
+    std::lock_guard<std::recursive_mutex> lock(mu_);
+    if (!layer_.empty()) {
+      auto c = Canonical(path, true);
+      if (c.ok()) {
+        auto it = layer_.find(c->str());
+        if (it != layer_.end() && it->second.kind == Node::kFile) return it->second.content;
+      }
+    }
+    return Host::ReadFileShared(path);  // ReadFile: its errors and the base's text
   }
 
   Result<FileInfo> Lstat(const HostPath& path) override {
@@ -97,6 +109,12 @@ class OverlayHost : public Host {
 
   Result<void> WriteFileAtomic(const HostPath& path, std::string_view data,
                                const FileAttrs& attrs) override {
+    return WriteFileShared(path, std::make_shared<const std::string>(data), attrs);
+  }
+
+  // The text is kept, not copied: an edited file is held once.
+  Result<void> WriteFileShared(const HostPath& path, std::shared_ptr<const std::string> data,
+                               const FileAttrs& attrs) override {
     std::lock_guard<std::recursive_mutex> lock(mu_);
     auto c = Canonical(path, true);
     if (!c.ok()) return c.error();
@@ -113,12 +131,12 @@ class OverlayHost : public Host {
     bool was_file = old->type == FileType::kFile;
     Node n;
     n.kind = Node::kFile;
-    n.data = std::string(data);
+    n.info.size = data->size();
+    n.content = std::move(data);
     n.info.type = FileType::kFile;
     n.info.mode = attrs.mode ? *attrs.mode : (was_file ? old->mode : 0644);
     n.info.uid = attrs.uid ? *attrs.uid : (old->exists() ? old->uid : 0);
     n.info.gid = attrs.gid ? *attrs.gid : (old->exists() ? old->gid : 0);
-    n.info.size = data.size();
     Put(*c, std::move(n));
     return {};
   }
@@ -238,9 +256,10 @@ class OverlayHost : public Host {
  private:
   struct Node {
     enum Kind { kFile, kDir, kSymlink, kRemoved, kAttrs } kind = kFile;
-    std::string data;  // file content or link target
-    FileInfo info;     // for kFile / kDir / kSymlink
-    FileAttrs attrs;   // for kAttrs: overrides over the base entry
+    std::string data;                            // link target
+    std::shared_ptr<const std::string> content;  // kFile: the content (shared, immutable)
+    FileInfo info;                               // for kFile / kDir / kSymlink
+    FileAttrs attrs;                             // for kAttrs: overrides over the base entry
   };
 
   // Replaces the node at `p`; what the layer held below it is gone.

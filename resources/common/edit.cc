@@ -6,6 +6,12 @@
 #include "engine/text_diff.h"
 
 namespace keel::edit {
+namespace {
+Result<void> WriteEditedImpl(Host& host, const HostPath& path,
+                             const std::optional<std::string>& content,
+                             std::shared_ptr<const std::string> shared,
+                             const std::map<HostPath, DeclaredAttrs>* declared);
+}  // namespace
 
 Result<std::optional<std::string>> ReadEditable(Host& host, const HostPath& path) {
   auto info = host.Stat(path);
@@ -44,16 +50,32 @@ Change ContentChange(const HostPath& path, const std::optional<std::string>& bef
   if (before) c.from = Value("{sha256}" + Sha256Hex(*before));
   if (after) c.to = Value("{sha256}" + Sha256Hex(*after));
   if (!sensitive) {
-    c.detail = UnifiedDiff(before.value_or(""), after.value_or(""),
+    // Views, not value_or(""): that would copy both texts.
+    c.detail = UnifiedDiff(before ? std::string_view(*before) : std::string_view(),
+                           after ? std::string_view(*after) : std::string_view(),
                            before ? path.str() : std::string("/dev/null"),
                            after ? path.str() : std::string("/dev/null"));
   }
   return c;
 }
 
+Result<void> WriteEdited(Host& host, const HostPath& path, const Content& content,
+                         const std::map<HostPath, DeclaredAttrs>* declared) {
+  return WriteEditedImpl(host, path, *content, content->has_value() ? SharedText(content) : nullptr,
+                         declared);
+}
+
 Result<void> WriteEdited(Host& host, const HostPath& path,
                          const std::optional<std::string>& content,
                          const std::map<HostPath, DeclaredAttrs>* declared) {
+  return WriteEditedImpl(host, path, content, nullptr, declared);
+}
+
+namespace {
+Result<void> WriteEditedImpl(Host& host, const HostPath& path,
+                             const std::optional<std::string>& content,
+                             std::shared_ptr<const std::string> shared,
+                             const std::map<HostPath, DeclaredAttrs>* declared) {
   auto declared_for = [&](const HostPath& p) -> const DeclaredAttrs* {
     if (!declared) return nullptr;
     auto it = declared->find(p);
@@ -114,13 +136,16 @@ Result<void> WriteEdited(Host& host, const HostPath& path,
       if (create->attrs.gid) attrs.gid = create->attrs.gid;
     }
   }
-  auto w = host.WriteFileAtomic(path, *content, attrs);
+  auto w = shared ? host.WriteFileShared(path, std::move(shared), attrs)
+                  : host.WriteFileAtomic(path, *content, attrs);
   if (!w.ok()) {
     Error e = w.error();
     return e.Context("writing " + path.str());
   }
   return {};
 }
+
+}  // namespace
 
 }  // namespace keel::edit
 
@@ -142,6 +167,22 @@ Result<std::map<HostPath, EditSession::Entry>::iterator> EditSession::Load(Host&
                                                                            const HostPath& path) {
   auto it = files_.find(path);
   if (it != files_.end()) return it;
+  if (host.dry_run()) {
+    // What this run wrote to the overlay, when the overlay still holds
+    // that very text: no copy (a large file is held once).
+    auto w = written_.find(path);
+    Content mine = w == written_.end() ? nullptr : w->second.lock();
+    if (mine && mine->has_value()) {
+      auto now = host.ReadFileShared(path);
+      if (now.ok() && now->get() == &**mine) {
+        ++reads_;
+        Entry e;
+        e.base_digest = Digest(*mine);
+        e.current = std::move(mine);
+        return files_.emplace(path, std::move(e)).first;
+      }
+    }
+  }
   auto content = ReadEditable(host, path);
   if (!content.ok()) return content.error();
   ++reads_;
@@ -177,7 +218,8 @@ Result<void> EditSession::Stage(Host& host, const HostPath& path, Content conten
   if (host.dry_run()) {
     // The overlay is memory: write at once so every other reader of the
     // host (a file resource, an exec's creates) sees the planned state.
-    KEEL_TRY(WriteEdited(host, path, *content, &declared_));
+    KEEL_TRY(WriteEdited(host, path, content, &declared_));
+    written_[path] = content;
     e.base_digest = Digest(*content);
     e.current = std::move(content);
     e.dirty = false;

@@ -45,6 +45,12 @@ std::string RenderLines(const std::vector<Line>& lines, bool final_newline) {
   return out;
 }
 
+/// The text of `c` as a view ("" when absent): what a format's Parse takes,
+/// without the copy `c.value_or("")` makes of the whole file.
+inline std::string_view TextOf(const std::optional<std::string>& c) {
+  return c ? std::string_view(*c) : std::string_view();
+}
+
 /// The content of an edited file, shared without copying between the
 /// session, observations and edits: never null; nullopt inside = no file.
 /// A 30 MB file is held once however many resources edit it.
@@ -80,6 +86,10 @@ struct DeclaredAttrs {
 /// removes the file.
 Result<void> WriteEdited(Host& host, const HostPath& path,
                          const std::optional<std::string>& content,
+                         const std::map<HostPath, DeclaredAttrs>* declared = nullptr);
+/// The same with shared content: the plan overlay keeps `content` itself
+/// (Host::WriteFileShared), not a copy.
+Result<void> WriteEdited(Host& host, const HostPath& path, const Content& content,
                          const std::map<HostPath, DeclaredAttrs>* declared = nullptr);
 
 /// The files edited in one run, shared by every editing provider through
@@ -137,6 +147,10 @@ class EditSession {
   Result<void> FlushSome(Host& host, const std::vector<HostPath>* only);
   std::mutex mu_;
   std::map<HostPath, Entry> files_;
+  // Dry run: the content last written to the overlay for each path. The
+  // overlay holds it (shared): a later read of the path gets it back
+  // without a copy when the overlay still holds that very text.
+  std::map<HostPath, std::weak_ptr<const std::optional<std::string>>> written_;
   std::map<HostPath, DeclaredAttrs> declared_;
   int writes_ = 0;
   int reads_ = 0;

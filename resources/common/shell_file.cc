@@ -60,19 +60,83 @@ struct CodeScan {
   bool unsure = false;        // a construct this scanner does not follow
   int depth = 0;              // blocks opened minus closed (if/case/loops/{ }/( ))
   std::vector<HereDoc> heredocs;
+  // The blocks open after the chunk, innermost last: kFunctionBody or
+  // kOtherBlock (given the blocks open before it).
+  std::vector<char> blocks;
+  // A command that may stop the sourcing of the file: `exit` or `logout`
+  // anywhere (a function holding it may be called), `return` outside a
+  // function body, `exec` (it may replace the shell). Set commands are
+  // words in command position; in $( ) or ` ` they are a subshell's.
+  std::string_view stops;
 };
+
+constexpr char kFunctionBody = 'f';
+constexpr char kOtherBlock = 'b';
 
 bool OneOf(std::string_view w, std::initializer_list<std::string_view> set) {
   return std::find(set.begin(), set.end(), w) != set.end();
 }
 
-CodeScan ScanCode(std::string_view t) {
+// True when the rest of a simple command is only redirections (`exec
+// 3>/dev/null 2>&1`: the shell goes on); false when a word might be a
+// command (`exec prog`: the shell is replaced) or when unsure.
+bool OnlyRedirections(std::string_view t) {
+  size_t j = 0;
+  const size_t n = t.size();
+  for (;;) {
+    while (j < n && IsBlank(t[j])) ++j;
+    if (j >= n || t[j] == '\n' || t[j] == ';' || t[j] == '#' ||
+        (t[j] == '&' && !(j + 1 < n && t[j + 1] == '>')) ||
+        (t[j] == '|' && !(j + 1 < n && t[j + 1] == '|')))
+      return true;
+    if (t[j] == '|') return true;  // `||`: the next command
+    // [n] or {name} before the operator.
+    if (t[j] == '{') {
+      while (j < n && t[j] != '}' && (IsKeyChar(t[j]) || t[j] == '{')) ++j;
+      if (j >= n || t[j] != '}') return false;
+      ++j;
+    } else {
+      while (j < n && t[j] >= '0' && t[j] <= '9') ++j;
+    }
+    if (j >= n || (t[j] != '<' && t[j] != '>' && t[j] != '&')) return false;
+    while (j < n && (t[j] == '<' || t[j] == '>' || t[j] == '&' || t[j] == '|')) ++j;
+    while (j < n && IsBlank(t[j])) ++j;
+    size_t target = j;
+    while (j < n && !IsBlank(t[j]) && !IsOperator(t[j])) {
+      if (t[j] == '\'' || t[j] == '"' || t[j] == '`' || t[j] == '\\') return false;
+      ++j;
+    }
+    if (j == target) return false;
+  }
+}
+
+CodeScan ScanCode(std::string_view t, const std::vector<char>& open_blocks) {
   CodeScan cs;
+  cs.blocks = open_blocks;
   const size_t n = t.size();
   size_t i = 0;
   bool cmd = true;       // at the start of a command: a reserved word counts
   bool fn_name = false;  // after `function`: the next word is the name
+  bool fn_body = false;  // a function was named: the next block is its body
   int paren = 0;
+  auto open_block = [&] {
+    cs.blocks.push_back(fn_body ? kFunctionBody : kOtherBlock);
+    fn_body = false;
+  };
+  auto close_block = [&] {
+    if (!cs.blocks.empty()) cs.blocks.pop_back();
+  };
+  // Skips `( )` after a function's name (at i).
+  auto skip_parens = [&] {
+    size_t k = i;
+    while (k < n && IsBlank(t[k])) ++k;
+    if (k >= n || t[k] != '(') return false;
+    ++k;
+    while (k < n && IsBlank(t[k])) ++k;
+    if (k >= n || t[k] != ')') return false;
+    i = k + 1;
+    return true;
+  };
   auto expansion = [&](size_t after, char close, bool in_dq) {
     size_t k = after;
     Scan s = ScanExpansion(t, k, close, in_dq, 0);
@@ -145,13 +209,13 @@ CodeScan ScanCode(std::string_view t) {
       continue;
     }
     if (c == '(') {
-      if (cmd) ++paren, ++cs.depth;
+      if (cmd) ++paren, ++cs.depth, open_block();
       cmd = true;
       ++i;
       continue;
     }
     if (c == ')') {
-      if (paren > 0) --paren, --cs.depth;
+      if (paren > 0) --paren, --cs.depth, close_block();
       cmd = true;
       ++i;
       continue;
@@ -177,20 +241,38 @@ CodeScan ScanCode(std::string_view t) {
     std::string_view w = t.substr(start, i - start);
     if (fn_name) {
       fn_name = false;
+      fn_body = true;
+      skip_parens();
       cmd = true;  // `function name {`: the brace opens the body
       continue;
     }
     if (!cmd) continue;
-    if (OneOf(w, {"if", "case", "for", "while", "until", "select", "{"}))
+    if (skip_parens()) {  // `name() {`: a function definition
+      fn_body = true;
+      cmd = true;
+      continue;
+    }
+    if (OneOf(w, {"if", "case", "for", "while", "until", "select", "{"})) {
       ++cs.depth;
-    else if (OneOf(w, {"fi", "esac", "done", "}"}))
+      open_block();
+    } else if (OneOf(w, {"fi", "esac", "done", "}"})) {
       --cs.depth;
+      close_block();
+    }
+    if (cs.stops.empty()) {
+      const bool in_function =
+          std::find(cs.blocks.begin(), cs.blocks.end(), kFunctionBody) != cs.blocks.end();
+      if (OneOf(w, {"exit", "logout"}) || (w == "return" && !in_function) ||
+          (w == "exec" && !OnlyRedirections(t.substr(i))))
+        cs.stops = w;
+    }
     if (w == "function") {
       fn_name = true;
       cmd = false;
     } else {
+      // `builtin exit`, `command exec`: the next word is the command.
       cmd = OneOf(w, {"if", "then", "else", "elif", "do", "while", "until", "{", "}", "!", "fi",
-                      "done", "esac", "time"});
+                      "done", "esac", "time", "builtin", "command"});
     }
   }
   return cs;
@@ -231,6 +313,7 @@ void ShellFile::Index() {
   entries_.clear();
   parsed_.clear();
   unsure_.reset();
+  stop_.reset();
   const std::string_view t = *text_;
   const size_t n = t.size();
   if (n >= std::numeric_limits<uint32_t>::max()) {
@@ -257,7 +340,11 @@ void ShellFile::Index() {
   auto unsure = [&](size_t off, const std::string& why) {
     if (!unsure_) unsure_ = "line " + std::to_string(LineOf(off)) + ": " + why;
   };
+  // At most one chunk a line: reserved once (no regrowth, no slack).
+  entries_.reserve(static_cast<size_t>(std::count(t.begin(), t.end(), '\n')) + 1);
   int depth = 0;
+  std::vector<char> blocks;  // the blocks open (CodeScan::blocks)
+  size_t top = 0;            // the entry that opened the top-level block we are in
   std::vector<HereDoc> pending;
   size_t pos = 0;
   Assignment a;
@@ -297,12 +384,22 @@ void ShellFile::Index() {
     }
     // Other code, perhaps continued over several lines.
     end = next;
-    CodeScan cs = ScanCode(body(pos, end));
+    CodeScan cs = ScanCode(body(pos, end), blocks);
     for (size_t k = 0; cs.unterminated && end < n && k < kMaxContinuation; ++k) {
       end = line_end(end);
-      cs = ScanCode(body(pos, end));
+      cs = ScanCode(body(pos, end), blocks);
     }
+    if (depth == 0) top = entries_.size();
     push(pos, end, kCode);
+    if (!cs.stops.empty() && !stop_) {
+      // The sourcing may end here: a new assignment goes before the
+      // top-level command that holds the stop (a function holding `exit`
+      // is defined before any call of it).
+      stop_ = top;
+      stop_word_ = std::string(cs.stops);
+      stop_delta_ = static_cast<size_t>(cs.stops.data() - t.data()) - entries_[top].off;
+    }
+    blocks = std::move(cs.blocks);
     if (cs.unterminated) unsure(pos, "a quote, expansion or continued line that does not end");
     if (cs.unsure)
       unsure(pos,
@@ -414,7 +511,7 @@ std::optional<std::string> ShellFile::Problem(std::string_view key, bool removal
     }
     return "keel cannot read this file exactly as bash does (" + *unsure_ + "); not editing it";
   }
-  if (!removal) return std::nullopt;
+  if (!removal) return StopConflict(key);
   for (const auto& e : entries_) {
     if (e.kind == kNested && KeyOf(e) == key)
       return "line " + std::to_string(LineOf(e.off)) + ": " + std::string(key) +
@@ -431,50 +528,126 @@ std::optional<std::string> ShellFile::Problem(std::string_view key, bool removal
   return std::nullopt;
 }
 
+size_t ShellFile::LastSetter(std::string_view key, size_t end) const {
+  for (size_t i = end; i-- > 0;) {
+    const Entry& e = entries_[i];
+    if (e.kind != kCode && KeyOf(e) == key) {
+      if (e.kind == kNested) return std::string::npos;
+      Assignment a;
+      if (!ParseOwn(e, a)) return std::string::npos;
+      return i;
+    }
+    Mention m = MentionIn(e, key);
+    if (m == Mention::kSets || m == Mention::kUnset) return std::string::npos;
+  }
+  return std::string::npos;
+}
+
+bool ShellFile::ParseOwn(const Entry& e, Assignment& a) const {
+  std::string_view c = Chunk(e);
+  if (!c.empty() && c.back() == '\n') c.remove_suffix(1);
+  return ParseAssignment(c, a) == ParseStatus::kAssignment;
+}
+
+std::optional<std::string> ShellFile::StopConflict(std::string_view key) const {
+  if (!stop_) return std::nullopt;
+  const size_t s = *stop_;
+  const size_t last = LastSetter(key, entries_.size());
+  if (last != std::string::npos && last < s) return std::nullopt;  // changed in place
+  for (size_t i = s; i < entries_.size(); ++i) {
+    const Entry& e = entries_[i];
+    Assignment a;
+    if (e.kind == kAssign && KeyOf(e) == key && ParseOwn(e, a)) continue;  // rewritten too
+    Mention m = e.kind != kCode && KeyOf(e) == key ? Mention::kSets : MentionIn(e, key);
+    if (m == Mention::kNone || m == Mention::kExportOnly) continue;
+    return "line " + std::to_string(LineOf(e.off)) + ": " + std::string(key) +
+           " is used there, after line " + std::to_string(StopLine()) + " (`" + stop_word_ +
+           "`) where bash may stop reading the file; an assignment placed before line " +
+           std::to_string(LineOf(entries_[s].off)) +
+           " would change that use, one at the end may never be read (edit the file by hand or "
+           "manage it whole)";
+  }
+  return std::nullopt;
+}
+
+size_t ShellFile::StopLine() const {
+  return stop_ ? LineOf(entries_[*stop_].off + stop_delta_) : 0;
+}
+
 std::optional<std::vector<ShellFile::Splice>> ShellFile::PlanSet(
     std::string_view key, std::string_view value, std::optional<QuoteStyle> requested,
     std::optional<QuoteStyle> new_style) const {
+  // Rewrites entry i (a plain top-level assignment of key) unless it
+  // already gives the value.
+  auto rewrite = [&](size_t i, std::vector<Splice>& out) {
+    const Entry& e = entries_[i];
+    Assignment a;
+    std::string_view c = Chunk(e);
+    const bool nl = !c.empty() && c.back() == '\n';
+    if (!ParseOwn(e, a) || Satisfies(a, value, requested)) return;
+    QuoteStyle style = ChooseStyle(requested, a.style, value);
+    a.raw_value = Quote(value, style);
+    Splice s;
+    s.off = e.off;
+    s.len = e.len;
+    s.text = a.Render() + (nl ? "\n" : "");
+    s.entry = i;
+    out.push_back(std::move(s));
+  };
+  // A new `KEY=value` line ending as `like` does (CRLF stays CRLF).
+  auto new_line = [&](std::string_view like) {
+    Assignment a;
+    a.key = std::string(key);
+    a.raw_value = Quote(value, ChooseStyle(requested ? requested : new_style, std::nullopt, value));
+    if (!like.empty() && like.back() == '\r') a.eol = "\r";
+    return a.Render() + "\n";
+  };
+  std::vector<Splice> out;
   // The last place that may set the key: only a plain top-level assignment
   // is rewritten in place.
-  for (size_t i = entries_.size(); i-- > 0;) {
-    const Entry& e = entries_[i];
-    if (e.kind != kCode && KeyOf(e) == key) {
-      if (e.kind == kNested) break;
-      Assignment a;
-      std::string_view c = Chunk(e);
-      const bool nl = !c.empty() && c.back() == '\n';
-      if (nl) c.remove_suffix(1);
-      if (ParseAssignment(c, a) != ParseStatus::kAssignment) break;
-      if (Satisfies(a, value, requested)) return std::nullopt;
-      QuoteStyle style = ChooseStyle(requested, a.style, value);
-      a.raw_value = Quote(value, style);
-      Splice s;
-      s.off = e.off;
-      s.len = e.len;
-      s.text = a.Render() + (nl ? "\n" : "");
-      s.entry = i;
-      return std::vector<Splice>{std::move(s)};
-    }
-    Mention m = MentionIn(e, key);
-    if (m == Mention::kSets || m == Mention::kUnset) break;
+  const size_t last = LastSetter(key, entries_.size());
+  if (last != std::string::npos && (!stop_ || last < *stop_)) {
+    rewrite(last, out);
+    if (out.empty()) return std::nullopt;
+    return out;
   }
-  // Appended at the end, after everything that might set the key.
   const std::string& t = *text_;
-  Assignment a;
-  a.key = std::string(key);
-  a.raw_value = Quote(value, ChooseStyle(requested ? requested : new_style, std::nullopt, value));
-  // In a CRLF file the new line ends as the last one does.
-  std::string_view last = t;
-  if (!last.empty() && last.back() == '\n') last.remove_suffix(1);
-  if (size_t nl = last.rfind('\n'); nl != std::string_view::npos) last.remove_prefix(nl + 1);
-  if (!last.empty() && last.back() == '\r') a.eol = "\r";
-  Splice s;
-  s.off = t.size();
-  s.len = 0;
-  // The old last line gets its '\n' when a line is appended after it.
-  s.text = (!t.empty() && t.back() != '\n' ? "\n" : "") + a.Render() + "\n";
-  s.entry = std::string::npos;
-  return std::vector<Splice>{std::move(s)};
+  if (!stop_) {
+    // Appended at the end, after everything that might set the key.
+    std::string_view last_line = t;
+    if (!last_line.empty() && last_line.back() == '\n') last_line.remove_suffix(1);
+    if (size_t nl = last_line.rfind('\n'); nl != std::string_view::npos)
+      last_line.remove_prefix(nl + 1);
+    Splice s;
+    s.off = t.size();
+    s.len = 0;
+    // The old last line gets its '\n' when a line is appended after it.
+    s.text = (!t.empty() && t.back() != '\n' ? "\n" : "") + new_line(last_line);
+    s.entry = std::string::npos;
+    return std::vector<Splice>{std::move(s)};
+  }
+  // bash may stop reading at the stop entry (exit, return, exec): the value
+  // is set before it, and every plain assignment of the key after it gets
+  // the value too (StopConflict: nothing else after it uses the key).
+  const size_t stop = *stop_;
+  const size_t pre = LastSetter(key, stop);
+  if (pre != std::string::npos) {
+    rewrite(pre, out);
+  } else {
+    const Entry& e = entries_[stop];
+    std::string_view first = Chunk(e).substr(0, Chunk(e).find('\n'));
+    Splice s;
+    s.off = e.off;
+    s.len = 0;
+    s.text = new_line(first);
+    s.entry = stop;
+    s.insert = true;
+    out.push_back(std::move(s));
+  }
+  for (size_t i = stop; i < entries_.size(); ++i)
+    if (entries_[i].kind == kAssign && KeyOf(entries_[i]) == key) rewrite(i, out);
+  if (out.empty()) return std::nullopt;
+  return out;
 }
 
 std::vector<ShellFile::Splice> ShellFile::PlanRemove(std::string_view key) const {
@@ -516,9 +689,19 @@ void ShellFile::Apply(const std::vector<Splice>& splices) {
   out.reserve(entries_.size() + 1);
   int64_t shift = 0;
   size_t si = 0;
+  std::optional<size_t> stop;
   for (size_t i = 0; i < entries_.size(); ++i) {
     Entry e = entries_[i];
     e.off = static_cast<uint32_t>(e.off + shift);
+    for (; si < splices.size() && splices[si].entry == i && splices[si].insert; ++si) {
+      // A new line before entry i.
+      const Splice& s = splices[si];
+      out.push_back(
+          Entry{e.off, static_cast<uint32_t>(s.text.size()), static_cast<uint32_t>(kAssign)});
+      shift += static_cast<int64_t>(s.text.size());
+      e.off = static_cast<uint32_t>(e.off + s.text.size());
+    }
+    if (stop_ && *stop_ == i) stop = out.size();
     if (si < splices.size() && splices[si].entry == i) {
       const Splice& s = splices[si++];
       shift += static_cast<int64_t>(s.text.size()) - static_cast<int64_t>(s.len);
@@ -542,6 +725,7 @@ void ShellFile::Apply(const std::vector<Splice>& splices) {
   }
   text_ = std::move(text);
   entries_ = std::move(out);
+  stop_ = stop;  // the stop entry is code: never removed
   parsed_.clear();
   if (text_->size() >= std::numeric_limits<uint32_t>::max()) Index();
 }

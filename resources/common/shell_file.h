@@ -11,6 +11,8 @@
 // closes, a construct the scanner does not follow), the index says so:
 // Set then appends a new top-level assignment after it instead of cutting
 // the line, and Problem() names the line so that a removal fails clearly.
+// A new line never goes after a command that may stop the sourcing (exit,
+// return, exec): bash would never read it.
 // Pure: text in, text out.
 #pragma once
 
@@ -50,6 +52,12 @@ class ShellFile {
   /// at the end of the file (in `new_style` when given and nothing is
   /// requested, else as `requested` / auto). Nothing changes when that last
   /// assignment already gives `value` (and is in the requested style).
+  /// A file that may stop being read (a top-level `exit`, `return`, `exec`,
+  /// or `exit` in a function, at line S): a line that must be new goes
+  /// before the top-level command holding the first stop instead of at the
+  /// end, and plain top-level assignments of the key after it get the value
+  /// too — so bash sees the value whether or not it stops there.
+  /// Problem(key, false) refuses when anything else after it uses the key.
   /// Call Problem(key, false) first: on a file keel cannot follow, appending
   /// is not safe either.
   void Set(std::string_view key, std::string_view value, std::optional<QuoteStyle> requested,
@@ -95,11 +103,23 @@ class ShellFile {
     std::string text;
     size_t entry = 0;
     bool remove = false;
+    bool insert = false;  // a new kAssign chunk inserted before `entry` (len 0)
   };
   std::optional<std::vector<Splice>> PlanSet(std::string_view key, std::string_view value,
                                              std::optional<QuoteStyle> requested,
                                              std::optional<QuoteStyle> new_style) const;
   std::vector<Splice> PlanRemove(std::string_view key) const;
+  // The plain top-level assignment of `key` among entries [0, end) that is
+  // the last place that may set it (what Set rewrites); npos when a new
+  // assignment is needed (none, or the last setter is nested or other code).
+  size_t LastSetter(std::string_view key, size_t end) const;
+  // Parses an assignment chunk.
+  bool ParseOwn(const Entry& e, Assignment& a) const;
+  // Why Set cannot place `key` where bash reads it in a file that may stop
+  // being read (exit, return, exec): the key is used after the stop.
+  std::optional<std::string> StopConflict(std::string_view key) const;
+  // The line of the first stop command (0 when none).
+  size_t StopLine() const;
   std::string ApplyText(const std::vector<Splice>& s) const;
   void Apply(const std::vector<Splice>& s);
   void Index();
@@ -116,7 +136,14 @@ class ShellFile {
 
   std::shared_ptr<const std::string> text_;
   std::vector<Entry> entries_;
-  std::optional<std::string> unsure_;            // why the whole file cannot be followed
+  std::optional<std::string> unsure_;  // why the whole file cannot be followed
+  // The first top-level entry at which bash may stop reading the file (a
+  // command holding exit, logout, exec, or return outside a function, or
+  // the block around it); nullopt when none. A new assignment goes before
+  // it. stop_word_ is the command, stop_delta_ its offset in the entry.
+  std::optional<size_t> stop_;
+  std::string stop_word_;
+  size_t stop_delta_ = 0;
   mutable std::map<size_t, Assignment> parsed_;  // Find's answers, by entry
 };
 

@@ -71,7 +71,7 @@ void Validate(const Resource& r, std::vector<AttrProblem>& problems) {
 
 std::optional<std::string> Edited(const Resource& want, const std::optional<std::string>& before) {
   std::string name = want.GetString("name");
-  hosts::HostsFile f = hosts::HostsFile::Parse(before.value_or(""));
+  hosts::HostsFile f = hosts::HostsFile::Parse(edit::TextOf(before));
   if (want.GetString("ensure") == "absent") {
     if (!before) return before;
     f.Remove(name);
@@ -89,7 +89,7 @@ class HostProvider : public edit::EditProvider {
  protected:
   void Observe(const Resource& want, const std::optional<std::string>& before,
                Observation& have) const override {
-    auto entry = hosts::HostsFile::Parse(before.value_or("")).Find(want.GetString("name"));
+    auto entry = hosts::HostsFile::Parse(edit::TextOf(before)).Find(want.GetString("name"));
     have.Set("ensure", Value(entry ? "present" : "absent"));
     if (!entry) return;
     have.Set("ip", Value(entry->ip));

@@ -134,7 +134,7 @@ class IfcfgProvider : public edit::EditProvider {
   Result<std::optional<std::string>> Edit(const Resource& want,
                                           const std::optional<std::string>& before) const override {
     if (want.GetString("ensure") == "absent") return std::optional<std::string>();
-    auto file = shell::ShellFile::Parse(before.value_or(""));
+    auto file = shell::ShellFile::Parse(edit::TextOf(before));
     const Value* settings = want.Get("settings");
     static const Map kEmpty;
     const Map& map = settings && settings->is_map() ? settings->as_map() : kEmpty;

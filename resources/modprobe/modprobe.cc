@@ -216,7 +216,7 @@ class ModprobeProvider : public edit::EditProvider {
  protected:
   void Observe(const Resource& want, const std::optional<std::string>& before,
                Observation& have) const override {
-    auto s = modprobe::ModprobeConf::Parse(before.value_or("")).Inspect(want.GetString("name"));
+    auto s = modprobe::ModprobeConf::Parse(edit::TextOf(before)).Inspect(want.GetString("name"));
     // Not in its own file but in another one modprobe reads: that file's
     // settings are what is in force (and `keel resource` prints that file).
     std::vector<Found> others = Elsewhere(want);
@@ -261,7 +261,7 @@ class ModprobeProvider : public edit::EditProvider {
   }
   Result<std::optional<std::string>> Edit(const Resource& want,
                                           const std::optional<std::string>& before) const override {
-    modprobe::ModprobeConf f = modprobe::ModprobeConf::Parse(before.value_or(""));
+    modprobe::ModprobeConf f = modprobe::ModprobeConf::Parse(edit::TextOf(before));
     modprobe::ModuleSpec spec = SpecOf(want);
     if (spec.absent && !before) return before;
     f.Apply(spec);

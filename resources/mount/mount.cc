@@ -122,7 +122,7 @@ class MountProvider : public edit::EditProvider {
  protected:
   void Observe(const Resource& want, const std::optional<std::string>& before,
                Observation& have) const override {
-    auto entry = fstab::Fstab::Parse(before.value_or("")).Find(want.GetString("name"));
+    auto entry = fstab::Fstab::Parse(edit::TextOf(before)).Find(want.GetString("name"));
     have.Set("ensure", Value(entry ? "present" : "absent"));
     if (!entry) return;
     have.Set("device", Value(entry->device));
@@ -196,7 +196,7 @@ class MountProvider : public edit::EditProvider {
   }
   Result<std::optional<std::string>> Edit(const Resource& want,
                                           const std::optional<std::string>& before) const override {
-    fstab::Fstab f = fstab::Fstab::Parse(before.value_or(""));
+    fstab::Fstab f = fstab::Fstab::Parse(edit::TextOf(before));
     if (want.GetString("ensure") == "absent") {
       if (!before) return before;
       f.Remove(want.GetString("name"));

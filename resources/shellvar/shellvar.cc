@@ -103,7 +103,7 @@ class ShellvarProvider : public edit::EditProvider {
                                           const std::optional<std::string>& before) const override {
     const bool present = want.GetString("ensure") != "absent";
     if (!before && !present) return before;
-    auto file = shell::ShellFile::Parse(before.value_or(""));
+    auto file = shell::ShellFile::Parse(edit::TextOf(before));
     auto after = EditText(want, file, nullptr);
     if (!after.ok()) return after.error();
     if (!*after) return before;
@@ -136,6 +136,7 @@ class ShellvarProvider : public edit::EditProvider {
 
  private:
   static constexpr size_t kDeriveMax = 1 << 16;
+  static constexpr size_t kLargeText = 1 << 20;
   struct Cached {
     std::weak_ptr<const std::optional<std::string>> content;
     std::shared_ptr<const shell::ShellFile> file;  // its text is not owned: `content` is
@@ -159,6 +160,13 @@ class ShellvarProvider : public edit::EditProvider {
       std::erase_if(cache_, [](const Cached& e) { return e.content.expired(); });
       for (const auto& e : cache_)
         if (e.content.lock() == c) return e.file;
+    }
+    if (c->has_value() && (*c)->size() > kLargeText) {
+      // A large file: the indexes no caller holds are dropped first (an
+      // index is about half the size of a file of short lines), so that
+      // the index of an old version is not alive beside the new one.
+      std::lock_guard<std::mutex> lock(mu_);
+      std::erase_if(cache_, [](const Cached& e) { return e.file.use_count() == 1; });
     }
     auto f = std::make_shared<const shell::ShellFile>(shell::ShellFile::Parse(Unowned(c)));
     Put(c, f);

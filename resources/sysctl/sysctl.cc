@@ -108,7 +108,7 @@ class SysctlProvider : public edit::EditProvider {
  protected:
   void Observe(const Resource& want, const std::optional<std::string>& before,
                Observation& have) const override {
-    auto v = sysctl::SysctlConf::Parse(before.value_or("")).Get(want.GetString("name"));
+    auto v = sysctl::SysctlConf::Parse(edit::TextOf(before)).Get(want.GetString("name"));
     if (!v) {
       // Not in its own file: the value in force is the last other file's.
       auto others = Elsewhere(want);
@@ -178,7 +178,7 @@ class SysctlProvider : public edit::EditProvider {
   }
   Result<std::optional<std::string>> Edit(const Resource& want,
                                           const std::optional<std::string>& before) const override {
-    sysctl::SysctlConf f = sysctl::SysctlConf::Parse(before.value_or(""));
+    sysctl::SysctlConf f = sysctl::SysctlConf::Parse(edit::TextOf(before));
     f.Set(want.GetString("name"), want.GetString("value"));
     std::string after = f.Render();
     if (before && after == *before) return before;

@@ -291,3 +291,55 @@ TEST_CASE("edit: session reads once, writes once, and refuses a lost update") {
   CHECK(fl.error().code == ErrorCode::kConflict);
   CHECK(root.Read("/etc/f") == "theirs\n");
 }
+
+TEST_CASE("edit: ShellFile.Set never puts a new line where bash has stopped reading") {
+  // A new key goes before the first top-level command that may stop the
+  // sourcing, not at the end (issue 11 item 18).
+  auto r = shell::ShellFile::Parse("A=1\n[ -n \"$X\" ] || return 0\nB=2\n");
+  r.Set("NEW", "v", std::nullopt);
+  CHECK(r.Render() == "A=1\nNEW=v\n[ -n \"$X\" ] || return 0\nB=2\n");
+  r.Set("NEW", "v", std::nullopt);  // a fixed point
+  CHECK(r.Render() == "A=1\nNEW=v\n[ -n \"$X\" ] || return 0\nB=2\n");
+  // A key assigned after the stop: set before it, and after it too.
+  r.Set("B", "3", std::nullopt);
+  CHECK(r.Render() == "A=1\nNEW=v\nB=3\n[ -n \"$X\" ] || return 0\nB=3\n");
+  r.Set("B", "3", std::nullopt);
+  CHECK(r.Render() == "A=1\nNEW=v\nB=3\n[ -n \"$X\" ] || return 0\nB=3\n");
+  // Before the stop: changed in place only.
+  r.Set("A", "2", std::nullopt);
+  CHECK(r.Render() == "A=2\nNEW=v\nB=3\n[ -n \"$X\" ] || return 0\nB=3\n");
+  // `exit` inside an if block: before the block.
+  auto e = shell::ShellFile::Parse("A=1\nif [ -z \"$Y\" ]; then\n  exit 1\nfi\n");
+  e.Set("N", "x", std::nullopt);
+  CHECK(e.Render() == "A=1\nN=x\nif [ -z \"$Y\" ]; then\n  exit 1\nfi\n");
+  // `return` in a function body returns from the function only; `exit` in
+  // one may be called: before the definition.
+  auto f = shell::ShellFile::Parse("f() {\n  return 1\n}\nA=1\n");
+  f.Set("N", "x", std::nullopt);
+  CHECK(f.Render() == "f() {\n  return 1\n}\nA=1\nN=x\n");
+  auto g = shell::ShellFile::Parse("A=1\nfunction die { echo; exit 1; }\nB=2\n");
+  g.Set("N", "x", std::nullopt);
+  CHECK(g.Render() == "A=1\nN=x\nfunction die { echo; exit 1; }\nB=2\n");
+  // `exec` with only redirections goes on; `exec prog` replaces the shell.
+  auto x = shell::ShellFile::Parse("exec 3>/dev/null 2>&1\nA=1\n");
+  x.Set("N", "x", std::nullopt);
+  CHECK(x.Render() == "exec 3>/dev/null 2>&1\nA=1\nN=x\n");
+  auto y = shell::ShellFile::Parse("A=1\nexec /bin/prog\n");
+  y.Set("N", "x", std::nullopt);
+  CHECK(y.Render() == "A=1\nN=x\nexec /bin/prog\n");
+  // `exit` in $( ) or quoted is not a stop.
+  auto q = shell::ShellFile::Parse("A=$(exit 1)\necho 'exit'\n");
+  q.Set("N", "x", std::nullopt);
+  CHECK(q.Render() == "A=$(exit 1)\necho 'exit'\nN=x\n");
+  // The key used after the stop: keel cannot place it; Set is refused.
+  auto u = shell::ShellFile::Parse("if true; then A=1; fi\n[ -n \"$X\" ] && return\nB=$A\n");
+  auto why = u.Problem("A", false);
+  REQUIRE(why);
+  CHECK(why->find("line 3: A is used there, after line 2 (`return`)") != std::string::npos);
+  CHECK_FALSE(u.Problem("B", false));
+  CHECK_FALSE(shell::ShellFile::Parse("A=1\nexit\n").Problem("A", false));
+  // CRLF: the inserted line ends as the stop's line does.
+  auto c = shell::ShellFile::Parse("A=1\r\nexit 0\r\n");
+  c.Set("N", "x", std::nullopt);
+  CHECK(c.Render() == "A=1\r\nN=x\r\nexit 0\r\n");
+}
