@@ -6,7 +6,7 @@
 # `keel facts` and `keel plan` end (no hang), never die by a signal, exit as
 # SPEC 5 says, and change no byte. The package manager runs on the build
 # machine with root+path: a FIFO as its database is refused at once (it
-# blocked dpkg-query for 300 s), and a symlink on its paths leading out of
+# blocked dpkg-query for 300 s), so is a --facts FIFO, and a symlink on its paths leading out of
 # the root (relative ones too) is refused before anything runs.
 . "$(dirname "$0")/lib.sh"
 
@@ -62,6 +62,25 @@ for kind in fifo binary longline; do
     n=$((n + 1))
   done
 done
+
+# --facts FILE that is a FIFO, a device or a directory: refused at once
+# (a FIFO or /dev/zero hung keel; a directory was read as no facts).
+printf 'resources: []\n' >"$T/empty.yaml"
+mkfifo "$T/facts.fifo"
+for f in "$T/facts.fifo" /dev/zero "$T"; do
+  run_limited 20 "$KEEL" validate "$T/empty.yaml" --facts "$f"
+  assert_eq 1 "$RC" "validate --facts $f"
+  assert_contains "$ERR" "$f: facts file is not a regular file"
+  run_limited 20 "$KEEL" facts --facts "$f"
+  assert_eq 1 "$RC" "facts --facts $f"
+done
+if [ "${KEEL_HOSTILE_KNOWN:-0}" = 1 ]; then
+  # KNOWN: a manifest that is a FIFO blocks `keel validate` forever
+  # (engine/manifest_file: not this helper's files).
+  mkfifo "$T/site.fifo"
+  run_limited 20 "$KEEL" validate "$T/site.fifo"
+  assert_eq 1 "$RC" "validate of a FIFO manifest"
+fi
 
 if has_type package && command -v dpkg-deb >/dev/null && command -v dpkg-query >/dev/null; then
   # A FIFO as the dpkg database: a clear failure at once, not a 300 s wait.
