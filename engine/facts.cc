@@ -41,6 +41,8 @@
 //   no hardware yet). is_virtual is true unless virtual is physical/unknown.
 #include "engine/facts.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -585,14 +587,43 @@ Value GatherFacts(Host& host) {
 }
 
 Result<void> MergeFactsFile(Value& facts, const std::string& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) {
-    return MakeError(errno == ENOENT ? ErrorCode::kNotFound : ErrorCode::kIo,
-                     file + ": cannot read facts file: " + std::strerror(errno));
+  // A FIFO, a device or a directory given as the facts file is refused, not
+  // read (a FIFO or /dev/zero never ends; a directory read as empty).
+  constexpr off_t kMaxFactsFile = 64 << 20;
+  int fd = ::open(file.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) {
+    int err = errno;
+    return MakeError(err == ENOENT ? ErrorCode::kNotFound : ErrorCode::kIo,
+                     file + ": cannot read facts file: " + std::strerror(err));
   }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  auto parsed = ParseYaml(ss.str(), file);
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return MakeError(ErrorCode::kInvalid, file + ": facts file is not a regular file");
+  }
+  if (st.st_size > kMaxFactsFile) {
+    ::close(fd);
+    return MakeError(ErrorCode::kInvalid, file + ": facts file is larger than 64 MiB");
+  }
+  std::string text;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int err = errno;
+      ::close(fd);
+      return MakeError(ErrorCode::kIo, file + ": cannot read facts file: " + std::strerror(err));
+    }
+    if (n == 0) break;
+    text.append(buf, static_cast<size_t>(n));
+    if (text.size() > static_cast<size_t>(kMaxFactsFile)) {
+      ::close(fd);
+      return MakeError(ErrorCode::kInvalid, file + ": facts file is larger than 64 MiB");
+    }
+  }
+  ::close(fd);
+  auto parsed = ParseYaml(text, file);
   if (!parsed.ok()) return parsed.error();
   if (parsed->is_null()) return {};
   if (!parsed->is_map()) {

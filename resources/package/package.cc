@@ -27,6 +27,9 @@
 //    machine: a root whose top directories are absolute symlinks is
 //    refused (they would lead dpkg outside the root).
 #include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <cstdlib>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -169,6 +172,31 @@ bool RootLink(Host& host, const char* p) {
   auto info = host.Lstat(*HostPath::Parse(p));
   return info.ok() && info->type == FileType::kSymlink && !info->link_target.empty() &&
          info->link_target[0] == '/';
+}
+
+// Where the build machine's kernel takes `inside` of the root `root` when a
+// command given the path root+inside follows its symlinks (dpkg --root,
+// dpkg-query --admindir, rpm --root/--dbpath run outside any chroot): ""
+// when it stays in the root, else the host path it reaches. The deepest
+// existing ancestor is resolved (the rest is created below it).
+std::string EscapesRoot(const std::string& root, const std::string& inside) {
+  if (root.empty() || root == "/") return "";
+  char buf[PATH_MAX];
+  if (::realpath(root.c_str(), buf) == nullptr) return "";
+  std::string real_root = buf;
+  std::string p = root + inside;
+  while (!p.empty()) {
+    if (::realpath(p.c_str(), buf) != nullptr) break;
+    if (errno != ENOENT && errno != ENOTDIR) return p;  // a loop, too long: not trusted
+    size_t slash = p.rfind('/');
+    if (slash == std::string::npos || slash == 0) return "";
+    p.resize(slash);
+  }
+  std::string got = buf;
+  if (got == real_root ||
+      (got.size() > real_root.size() && got.starts_with(real_root) && got[real_root.size()] == '/'))
+    return "";
+  return got;
 }
 
 bool Exists(Host& host, const std::string& p) {
@@ -350,13 +378,22 @@ class PackageProvider : public Provider {
     if (!st.in_sync && (*kind == Kind::kDpkg || *kind == Kind::kRpm) && !file)
       return MakeError(ErrorCode::kInvalid, want.id() + ": provider " + pkg::KindName(*kind) +
                                                 " installs from a package file: set source");
-    if (!st.in_sync && *kind == Kind::kDpkg && !target_.live) {
+    if (!st.in_sync && (*kind == Kind::kDpkg || *kind == Kind::kRpm) && !target_.live) {
       for (const char* top : {"/usr", "/var", "/etc", "/bin", "/sbin", "/lib", "/lib64", "/opt"})
         if (RootLink(host, top))
           return MakeError(ErrorCode::kUnsupported,
-                           want.id() + ": " + top +
-                               " in the root is an absolute symlink; dpkg --root would follow "
-                               "it outside the root");
+                           want.id() + ": " + top + " in the root is an absolute symlink; " +
+                               pkg::KindName(*kind) + " --root would follow it outside the root");
+      // Any symlink (absolute, or relative and climbing out) on the paths
+      // the package manager is given on the build machine.
+      std::vector<std::string> paths = {"/usr", "/var",   "/etc", "/bin",    "/sbin",
+                                        "/lib", "/lib64", "/opt", "/var/log"};
+      paths.push_back(*kind == Kind::kDpkg ? "/var/lib/dpkg" : target_.rpm_dbpath);
+      for (const auto& p : paths)
+        if (std::string out = EscapesRoot(target_.root, p); !out.empty())
+          return MakeError(ErrorCode::kUnsupported,
+                           want.id() + ": " + p + " in the root leads outside it (to " + out +
+                               "); " + pkg::KindName(*kind) + " --root would write there");
     }
     return have;
   }
@@ -543,6 +580,24 @@ class PackageProvider : public Provider {
     if (!target_.live && family == Family::kDeb && !has_dpkg_db_ &&
         !Exists(host, "/var/lib/dpkg/status"))
       return;
+    if (!target_.live) {
+      // The query runs on the build machine with root+path: a symlink there
+      // would make it read (and a later install write) outside the root; a
+      // FIFO or device as the database would block it.
+      const std::string db = family == Family::kDeb ? "/var/lib/dpkg" : target_.rpm_dbpath;
+      if (std::string out = EscapesRoot(target_.root, db); !out.empty()) {
+        st.error = "package: " + db + " in the root leads outside it (to " + out +
+                   "); refusing to run the package manager on it";
+        return;
+      }
+      if (family == Family::kDeb) {
+        auto info = host.Stat(*HostPath::Parse("/var/lib/dpkg/status"));
+        if (info.ok() && info->exists() && info->type != FileType::kFile) {
+          st.error = "package: /var/lib/dpkg/status in the root is not a regular file";
+          return;
+        }
+      }
+    }
     if (!target_.live && family == Family::kRpm && !has_rpm_db_) {
       bool now = false;
       for (const char* db : {"rpmdb.sqlite", "Packages", "Packages.db"})
