@@ -63,6 +63,12 @@ const RE2* CompiledRegex(const std::string& pattern, std::string* error) {
   thread_local std::unordered_map<std::string, std::unique_ptr<RE2>> cache;
   auto it = cache.find(pattern);
   if (it != cache.end()) return it->second.get();
+  if (pattern.size() > kMaxRegexBytes) {
+    *error = "regex too long (" + std::to_string(pattern.size()) + " bytes, at most " +
+             std::to_string(kMaxRegexBytes) +
+             "): matching time grows with the pattern's length times the text's";
+    return nullptr;
+  }
   RE2::Options opts;
   opts.set_log_errors(false);
   auto re = std::make_unique<RE2>(pattern, opts);

@@ -12,6 +12,12 @@
 
 namespace keel {
 
+/// The longest regular expression accepted (`=~`, line's match and after).
+/// RE2 matches in time linear in the text, but a pattern too long for its
+/// DFA falls back to a matcher whose time is the text's length times the
+/// pattern's (a 20 KB literal took 3.4 s on one 200 KB line).
+constexpr size_t kMaxRegexBytes = 4096;
+
 /// Language notes (SPEC 2.4, and where it is silent):
 /// - Literals: "..." / '...' (escapes \" \' \\ \n \t \r; others such as
 ///   "\d" are kept as written, for regexes), integers, decimals, true/false

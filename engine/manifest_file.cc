@@ -39,12 +39,20 @@ std::string BaseTag(const std::string& display) {
   return base;
 }
 
-// One open, one fstat, one read (more only for a file that grows).
+// One open, one fstat, one read (more only for a file that grows). Only a
+// regular file is read: a FIFO or device is refused (errno EINVAL) without
+// blocking (opened O_NONBLOCK: a FIFO with no writer would wait forever).
 bool ReadWholeFile(const std::string& path, std::string& out) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) return false;
   struct stat st;
-  size_t size = ::fstat(fd, &st) == 0 && st.st_size > 0 ? static_cast<size_t>(st.st_size) : 0;
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    int saved = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+    ::close(fd);
+    errno = saved;
+    return false;
+  }
+  size_t size = st.st_size > 0 ? static_cast<size_t>(st.st_size) : 0;
   out.resize(size + 1);  // the extra byte sees the end of the file in the same pass
   size_t got = 0;
   ssize_t n;
@@ -151,7 +159,9 @@ std::optional<size_t> ManifestReader::LoadFile(const std::string& display,
   Manifest& mf = *manifests_.back();
 
   if (!ReadWholeFile(canonical, mf.text)) {
-    Fail(from, "cannot read manifest " + display + ": " + std::strerror(errno));
+    Fail(from,
+         "cannot read manifest " + display + ": " +
+             (errno == EINVAL ? "not a regular file (a FIFO or a device)" : std::strerror(errno)));
     return std::nullopt;
   }
 
@@ -228,7 +238,12 @@ std::optional<yaml::Node> ManifestReader::LoadDataFile(const std::string& displa
   data_files_.push_back(std::make_unique<Manifest>());
   data = data_files_.back().get();
   data->display = display;
-  ReadWholeFile(path, data->text);
+  if (!ReadWholeFile(path, data->text)) {
+    Fail(SourceLoc{display, 0, 0},
+         "cannot read data file " + display + ": " +
+             (errno == EINVAL ? "not a regular file (a FIFO or a device)" : std::strerror(errno)));
+    return std::nullopt;
+  }
   return ParseYaml(*data);
 }
 

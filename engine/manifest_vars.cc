@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <string>
 #include <string_view>
 #include <unordered_map>
 
@@ -15,6 +16,37 @@ namespace keel::loader {
 namespace fs = std::filesystem;
 
 namespace {
+
+// How many values `v` stands for once written out: a list or map that
+// several variables share counts at every place it appears. Shared parts
+// are counted once each (`memo`, by address), so the count is quick even
+// for a value that would expand to 2^60; it stops growing past `limit`.
+size_t ExpandedSize(const Value& v, size_t limit, std::unordered_map<const void*, size_t>& memo,
+                    int depth = 0) {
+  if (v.is_scalar()) return 1;
+  const void* key =
+      v.is_list() ? static_cast<const void*>(&v.as_list()) : static_cast<const void*>(&v.as_map());
+  if (auto it = memo.find(key); it != memo.end()) return it->second;
+  if (depth > 4096) return limit + 1;  // deeper than any value keel accepts
+  size_t n = 1;
+  auto add = [&](const Value& e) {
+    n += ExpandedSize(e, limit, memo, depth + 1);
+    if (n > limit) n = limit + 1;
+  };
+  if (v.is_list()) {
+    for (const Value& e : v.as_list()) {
+      add(e);
+      if (n > limit) break;
+    }
+  } else {
+    for (const auto& [k, e] : v.as_map()) {
+      add(e);
+      if (n > limit) break;
+    }
+  }
+  memo.emplace(key, n);
+  return n;
+}
 
 // --var K=V: V typed as a YAML scalar ("42" int, "true" bool, "'42'" string);
 // a flow list "[a, b]" becomes a list; anything else is the text as given.
@@ -192,6 +224,7 @@ Value Variables::BuildContext(bool report) {
   for (size_t i = 0; i < pending.size(); ++i) slot.emplace(*pending[i].first, i);
   std::vector<St> st(pending.size(), St::kPending);
   std::vector<size_t> stack;
+  std::unordered_map<const void*, size_t> sizes;  // ExpandedSize's memo
   auto fail = [&](size_t i) {
     st[i] = St::kFailed;
     if (!report) return;
@@ -209,6 +242,19 @@ Value Variables::BuildContext(bool report) {
       {
         ManifestReader::Quiet quiet(reader_);
         ok = reader_.ConvertValue(*pending[i].second->m, pending[i].second->node, v_ctx, v);
+      }
+      if (ok && ExpandedSize(v, kMaxNodesPerValue, sizes) > kMaxNodesPerValue) {
+        // Lists that repeat other variables' lists double at each step: a
+        // chain of 60 would write out 2^60 values.
+        st[i] = St::kFailed;
+        if (report)
+          reader_.Fail(pending[i].second->loc,
+                       "variable '" + *pending[i].first +
+                           "' is too large: it expands to more than " +
+                           std::to_string(kMaxNodesPerValue) +
+                           " values (lists or maps that repeat other variables)");
+        stack.pop_back();
+        continue;
       }
       if (ok) {
         v_ctx.mutable_map().Set(*pending[i].first, std::move(v));

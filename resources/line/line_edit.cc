@@ -1,5 +1,6 @@
 #include "resources/line/line_edit.h"
 
+#include "engine/expr.h"
 #include "resources/common/edit.h"
 
 namespace keel::line {
@@ -12,6 +13,11 @@ bool Matches(const RE2& re, std::string_view text) {
 }  // namespace
 
 Result<std::shared_ptr<const RE2>> CompileRegex(const std::string& pattern) {
+  if (pattern.size() > kMaxRegexBytes)
+    return MakeError(ErrorCode::kInvalid,
+                     "regex too long (" + std::to_string(pattern.size()) + " bytes, at most " +
+                         std::to_string(kMaxRegexBytes) +
+                         "): matching time grows with the pattern's length times the line's");
   RE2::Options opts;
   opts.set_log_errors(false);
   auto re = std::make_shared<const RE2>(pattern, opts);

@@ -118,12 +118,13 @@ class ShellvarProvider : public edit::EditProvider {
     const bool present = want.GetString("ensure") != "absent";
     if (!before->has_value() && !present) return before;
     auto file = FileFor(before);
-    if (file->chunks() > kDeriveMax) {
-      auto after = EditText(want, *file, nullptr);
-      if (!after.ok()) return after.error();
-      if (!*after) return before;
-      return edit::MakeContent(std::move(*after));
-    }
+    // First without a copy of the parsed file: a resource already in place
+    // (every one of a no-op run) costs no copy of the file's index, which
+    // made a run of N shellvars on one file O(N x assignments).
+    auto text = EditText(want, *file, nullptr);
+    if (!text.ok()) return text.error();
+    if (!*text) return before;
+    if (file->chunks() > kDeriveMax) return edit::MakeContent(std::move(**text));
     shell::ShellFile next = *file;
     auto after = EditText(want, *file, &next);
     if (!after.ok()) return after.error();

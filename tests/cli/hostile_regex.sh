@@ -55,11 +55,16 @@ done
 # Accepted, and linear: catastrophic shapes for a backtracking engine, deep
 # groups, a huge literal.
 deep=$(python3 -c "print('(' * 3000 + 'a' + ')' * 3000)")
-# KNOWN: a long literal pattern against the 200 KB line takes minutes:
-# RE2's DFA runs out of memory on a pattern that long and falls back to the
-# NFA, O(line x pattern) (20 KB: 3.4 s, 40 KB: 12.6 s). Needs a cap on a
-# pattern's length at load time (resources/line, engine/expr: not this
-# helper's files); enable with 100000 once done.
+# A long literal pattern against the 200 KB line took minutes (RE2's DFA
+# runs out of memory on a pattern that long and falls back to a matcher of
+# O(line x pattern): 20 KB 3.4 s, 40 KB 12.6 s): patterns over 4096 bytes
+# are refused at load time, in `match` and in `=~`.
+big=$(python3 -c "print('a' * 100000)")
+manifest "$big"
+run_limited 30 "$KEEL" plan "$T/re.yaml" --root "$R" --detailed-exitcodes
+assert_eq 1 "$RC" "a 100 KB pattern: $ERR"
+assert_contains "$ERR" "regex too long (100000 bytes, at most 4096)"
+assert_contains "$ERR" "re.yaml:9:" "the 100 KB pattern in when"
 lit=$(python3 -c "print('a' * 2000)")
 for re in '^(a+)+$' '^(a|aa)*$' '^(a*)*b$' '(x+x+)+y' '^(.*a){20}$' "$deep" "$lit"; do
   manifest "$re"
