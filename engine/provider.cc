@@ -1,6 +1,13 @@
 #include "engine/provider.h"
 
+#include "engine/digest.h"
+
 namespace keel {
+
+std::string ContentNotShown(std::string_view attr, std::string_view text) {
+  return std::string(attr) + " not shown (" + std::to_string(text.size()) + " bytes, " +
+         (text.size() > kMaxShownContent ? "large" : "binary") + "): sha256:" + Sha256Hex(text);
+}
 
 std::vector<Change> AttrDiff(const Resource& want, const Attrs& have) {
   std::vector<Change> out;

@@ -9,6 +9,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "engine/host.h"
@@ -187,6 +188,15 @@ std::vector<Change> AttrDiff(const Resource& want, const Attrs& have);
 /// Appends the Change of one property when `have`'s value (missing = absent)
 /// differs from `want`: the building block of type-specific Diffs.
 void DiffProperty(std::vector<Change>& out, const Attrs& have, const std::string& attr, Value want);
+
+/// Content over this size is not kept in an Observation as a value (that
+/// would copy a 50 MB file once more): the provider sets the note "#" to
+/// ContentNotShown() instead, which is what `keel resource` prints for it.
+inline constexpr size_t kMaxShownContent = 64 * 1024;
+/// "<attr> not shown (N bytes, large|binary): sha256:<hex>" — how `keel
+/// resource` names content it does not print (over kMaxShownContent, or
+/// not printable text).
+std::string ContentNotShown(std::string_view attr, std::string_view text);
 
 /// Runs `cmd`; a command that cannot start, times out or exits non-zero is
 /// an error "<what>: <command> failed (exit N): <last lines of its output>".

@@ -324,7 +324,7 @@ int CmdDescribe(const std::string& type) {
 // Text `keel resource` prints as it is: valid UTF-8 without NUL or other
 // control bytes (tab and newline allowed), and not over 64 KiB.
 bool PrintableText(const std::string& s) {
-  if (s.size() > 64 * 1024) return false;
+  if (s.size() > kMaxShownContent) return false;
   size_t i = 0;
   while (i < s.size()) {
     unsigned char c = static_cast<unsigned char>(s[i]);
@@ -446,9 +446,7 @@ int CmdResource(const std::string& type, const std::string& title, const std::st
     if (v.is_string() && !PrintableText(v.as_string())) {
       // Binary or large: left out (applying the output then leaves it as
       // it is), named by its size and checksum in a comment.
-      notes.push_back("# " + k + " not shown (" + std::to_string(v.as_string().size()) +
-                      " bytes, " + (v.as_string().size() > 64 * 1024 ? "large" : "binary") +
-                      "): sha256:" + Sha256Hex(v.as_string()));
+      notes.push_back("# " + ContentNotShown(k, v.as_string()));
       continue;
     }
     entry.Set(k, v);

@@ -11,6 +11,27 @@ Result<void> WriteEditedImpl(Host& host, const HostPath& path,
                              const std::optional<std::string>& content,
                              std::shared_ptr<const std::string> shared,
                              const std::map<HostPath, DeclaredAttrs>* declared);
+// True when following the links from `path` comes back to a link already
+// passed (or takes more hops than the kernel allows, 40): a loop rather
+// than a link to nothing. Lexical, for the message only.
+bool LinkLoops(Host& host, HostPath path) {
+  std::vector<std::string> seen;
+  for (int hop = 0; hop < 40; ++hop) {
+    auto l = host.Lstat(path);
+    if (!l.ok() || l->type != FileType::kSymlink) return false;
+    if (std::find(seen.begin(), seen.end(), path.str()) != seen.end()) return true;
+    seen.push_back(path.str());
+    const std::string& to = l->link_target;
+    if (to.starts_with("/")) {
+      auto p = HostPath::Parse(to);
+      if (!p.ok()) return false;
+      path = *p;
+    } else {
+      path = path.Parent().Join(to);
+    }
+  }
+  return true;
+}
 }  // namespace
 
 Result<std::optional<std::string>> ReadEditable(Host& host, const HostPath& path) {
@@ -29,9 +50,12 @@ Result<std::optional<std::string>> ReadEditable(Host& host, const HostPath& path
     // A dangling symlink: Stat says nothing is there. Writing would replace the
     // link, so report it rather than silently creating a file in its place.
     auto l = host.Lstat(path);
-    if (l.ok() && l->type == FileType::kSymlink)
-      return MakeError(ErrorCode::kInvalid, path.str() + " is a dangling symlink (-> " +
-                                                l->link_target + "); refusing to edit");
+    if (l.ok() && l->type == FileType::kSymlink) {
+      const char* what =
+          LinkLoops(host, path) ? " is a symlink loop (-> " : " is a dangling symlink (-> ";
+      return MakeError(ErrorCode::kInvalid,
+                       path.str() + what + l->link_target + "); refusing to edit");
+    }
   }
   auto content = host.ReadFile(path);
   if (!content.ok()) {

@@ -247,7 +247,10 @@ class FileProvider : public Provider {
         have.Set("owner", Value(o.owner_name));
         have.Set("group", Value(o.group_name));
       }
-      if (o.old_content) have.Set("content", Value(*o.old_content));
+      if (o.old_content && o.old_content->size() > kMaxShownContent)
+        have.Set("#", Value(ContentNotShown("content", *o.old_content)));
+      else if (o.old_content)
+        have.Set("content", Value(*o.old_content));
     }
     if (!o.purge.empty()) {
       List l;
@@ -297,8 +300,10 @@ class FileProvider : public Provider {
       Change c{"content", std::nullopt, Value(ContentSum(*o.new_content)), ""};
       if (!creating && o.old_content) c.from = Value(ContentSum(*o.old_content));
       if (!want.sensitive)
-        c.detail = UnifiedDiff(creating ? std::string() : o.old_content.value_or(""),
-                               *o.new_content, o.path.str(), o.path.str());
+        // Views: value_or("") would copy the old content (50 MB for a 50 MB file).
+        c.detail = UnifiedDiff(
+            creating || !o.old_content ? std::string_view() : std::string_view(*o.old_content),
+            *o.new_content, o.path.str(), o.path.str());
       out.push_back(std::move(c));
     }
     if (const Value* m = want.Get("mode")) {
@@ -362,7 +367,11 @@ class FileProvider : public Provider {
         KEEL_TRY(CheckParent(host, o.real));
         KEEL_TRY(ReplaceExisting(host, o, force, backup, "a file"));
       }
-      std::string data = o.new_content.value_or(o.old_content.value_or(""));
+      // Not value_or(old_content.value_or("")): its argument would copy the
+      // old content even when new content is given.
+      std::string data = o.new_content   ? *o.new_content
+                         : o.old_content ? *o.old_content
+                                         : std::string();
       // A new file gets the documented defaults even when only some are given.
       if (t != FileType::kFile) {
         if (!fa.mode) fa.mode = 0644;

@@ -9,19 +9,6 @@
 
 R=$(mkroot)
 
-# run_limited SECONDS CMD...: like run, but killed after SECONDS (a hang
-# fails the test instead of blocking ctest); RC 124 = timed out.
-run_limited() {
-  local secs=$1
-  shift
-  RC=0
-  timeout -s KILL "$secs" "$@" >"$T/.out" 2>"$T/.err" || RC=$?
-  OUT=$(cat "$T/.out")
-  ERR=$(cat "$T/.err")
-  [ "$RC" -lt 124 ] || fail "'$*' was killed or died by a signal (exit $RC)
-stderr: $(head -c 2000 "$T/.err")"
-}
-
 # --- 1. a chain of 2,000 includes: an error naming the chain, no SIGSEGV
 mkdir -p "$T/inc"
 for i in $(seq 0 1999); do

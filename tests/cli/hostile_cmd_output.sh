@@ -10,17 +10,6 @@
 # the root (relative ones too) is refused before anything runs.
 . "$(dirname "$0")/lib.sh"
 
-run_limited() {
-  local secs=$1
-  shift
-  RC=0
-  timeout -s KILL "$secs" "$@" >"$T/.out" 2>"$T/.err" || RC=$?
-  OUT=$(tr -d '\0' <"$T/.out")
-  ERR=$(tr -d '\0' <"$T/.err")
-  [ "$RC" -lt 124 ] || fail "'$*' was killed or died by a signal (exit $RC)
-stderr: $(head -c 2000 "$T/.err")"
-}
-
 {
   echo resources:
   has_type file && printf '  - file: /etc/a\n    content: "x\\n"\n    owner: app\n    group: app\n'

@@ -9,17 +9,6 @@
 # memory, never a signal death.
 . "$(dirname "$0")/lib.sh"
 
-run_limited() {
-  local secs=$1
-  shift
-  RC=0
-  timeout -s KILL "$secs" "$@" >"$T/.out" 2>"$T/.err" || RC=$?
-  OUT=$(cat "$T/.out")
-  ERR=$(cat "$T/.err")
-  [ "$RC" -lt 124 ] || fail "'$*' was killed or died by a signal (exit $RC)
-stderr: $(head -c 2000 "$T/.err")"
-}
-
 R=$(mkroot)
 mkdir -p "$T/data"
 python3 - "$T" <<'PY'

@@ -9,19 +9,6 @@
 # idempotent, and no byte outside the root is ever written.
 . "$(dirname "$0")/lib.sh"
 
-# run_limited SECONDS CMD...: like run, but a hang or a signal death fails.
-run_limited() {
-  local secs=$1
-  shift
-  RC=0
-  timeout -s KILL "$secs" "$@" >"$T/.out" 2>"$T/.err" || RC=$?
-  OUT=$(cat "$T/.out")
-  ERR=$(cat "$T/.err")
-  [ "$RC" -lt 124 ] || fail "'$*' was killed or died by a signal (exit $RC)
-stdout: $(head -c 2000 "$T/.out")
-stderr: $(head -c 2000 "$T/.err")"
-}
-
 # edit_of TYPE PATH: one resource (YAML list item) managing PATH.
 edit_of() {
   local type=$1 path=$2

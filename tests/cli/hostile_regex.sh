@@ -9,16 +9,6 @@
 . "$(dirname "$0")/lib.sh"
 has_type line || skip "line not registered"
 
-run_limited() {
-  local secs=$1
-  shift
-  RC=0
-  timeout -s KILL "$secs" "$@" >"$T/.out" 2>"$T/.err" || RC=$?
-  OUT=$(cat "$T/.out")
-  ERR=$(cat "$T/.err")
-  [ "$RC" -lt 124 ] || fail "'$*' was killed or died by a signal (exit $RC)"
-}
-
 R=$(mkroot)
 python3 -c "print('a' * 30 + 'b'); print('a' * 200000 + '!')" >"$R/etc/evil"
 

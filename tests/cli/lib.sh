@@ -94,6 +94,22 @@ run() {
   ERR=$(cat "$T/.err")
 }
 
+# run_limited SECS CMD...: like run, but the command is killed after SECS
+# seconds, and being killed or dying by a signal (exit >= 124) fails the
+# test: hostile input must give an error, never a hang or a crash. NUL
+# bytes of the output are dropped (binary input may be echoed).
+run_limited() {
+  local secs=$1
+  shift
+  RC=0
+  timeout -s KILL "$secs" "$@" >"$T/.out" 2>"$T/.err" || RC=$?
+  OUT=$(tr -d '\0' <"$T/.out")
+  ERR=$(tr -d '\0' <"$T/.err")
+  [ "$RC" -lt 124 ] || fail "'$*' was killed or died by a signal (exit $RC)
+stdout: $(head -c 2000 "$T/.out" | tr -d '\0')
+stderr: $(head -c 2000 "$T/.err" | tr -d '\0')"
+}
+
 # mkroot [NAME]: creates an empty root tree under $T and prints its path.
 mkroot() {
   local d="$T/${1:-root}"

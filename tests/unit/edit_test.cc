@@ -235,6 +235,27 @@ TEST_CASE("edit: ReadEditable refuses directories and binaries, absent is nullop
   CHECK(**ok == "x\n");
 }
 
+TEST_CASE("edit: ReadEditable tells a symlink loop from a dangling symlink") {
+  TempRoot root;
+  root.Mkdir("/etc");
+  std::filesystem::create_symlink("loop-b", root.path() + "/etc/loop-a");
+  std::filesystem::create_symlink("/etc/loop-a", root.path() + "/etc/loop-b");
+  std::filesystem::create_symlink("self", root.path() + "/etc/self");
+  std::filesystem::create_symlink("../nowhere/x", root.path() + "/etc/dangling");
+  auto host = OpenRealHost(root.path(), nullptr);
+  REQUIRE(host.ok());
+  auto a = edit::ReadEditable(**host, P("/etc/loop-a"));
+  REQUIRE_FALSE(a.ok());
+  CHECK(a.error().message == "/etc/loop-a is a symlink loop (-> loop-b); refusing to edit");
+  auto s = edit::ReadEditable(**host, P("/etc/self"));
+  REQUIRE_FALSE(s.ok());
+  CHECK(s.error().message == "/etc/self is a symlink loop (-> self); refusing to edit");
+  auto d = edit::ReadEditable(**host, P("/etc/dangling"));
+  REQUIRE_FALSE(d.ok());
+  CHECK(d.error().message ==
+        "/etc/dangling is a dangling symlink (-> ../nowhere/x); refusing to edit");
+}
+
 TEST_CASE("edit: WriteEdited creates 0644 with parents, keeps mode of an existing file") {
   TempRoot root;
   root.Write("/etc/keep", "old\n", 0600);
