@@ -410,7 +410,10 @@ bool ManifestReader::ConvertValue(const Manifest& m, const yaml::Node& n, const 
                                   Value& out, ExprCache* cache) {
   size_t nodes = 0;
   last_undefined_.clear();
-  bool ok = Convert(m, n, ctx, out, 0, nodes, cache);
+  // The parser knows the expanded size: a value of aliases of aliases (a
+  // "billion laughs") is refused before it is walked.
+  bool ok = n.expanded_size() > kMaxNodesPerValue ? (nodes = kMaxNodesPerValue + 1, false)
+                                                  : Convert(m, n, ctx, out, 0, nodes, cache);
   if (nodes > kMaxNodesPerValue) {
     Fail(Loc(m, n.GetMark()), "value too large or nested too deeply (more than " +
                                   std::to_string(kMaxNodesPerValue) + " nodes or " +

@@ -3,6 +3,7 @@
 
 #include <yaml.h>
 
+#include <algorithm>
 #include <cstring>
 #include <unordered_map>
 
@@ -124,6 +125,9 @@ NodeData* Builder::NewNode(const yaml_event_t& e, const yaml_char_t* tag, NodeTy
     n->tag = def_tag;
   }
   n->type = type;
+  // A collection is open until its end event sets its size: an alias to it
+  // before then is recursive, and counts as unbounded.
+  n->expanded = type == NodeType::Sequence || type == NodeType::Map ? UINT32_MAX : 1;
   Mark m = cursor_.Convert(e.start_mark);
   n->pos = m.pos;
   n->line = m.line;
@@ -256,6 +260,14 @@ bool Builder::Run(std::string_view text, ParseError* error) {
           f.node->kids = kids;
         }
         f.node->len = static_cast<uint32_t>(count);
+        // Map keys do not count: a reader converts values (a merge key's
+        // value counts in full, an upper bound of what it contributes).
+        uint64_t expanded = 1;
+        bool map = f.node->type == NodeType::Map;
+        for (size_t i = f.first + (map ? 1 : 0); i < pending_.size() && expanded < UINT32_MAX;
+             i += map ? 2 : 1)
+          expanded += pending_[i]->expanded;
+        f.node->expanded = static_cast<uint32_t>(std::min<uint64_t>(expanded, UINT32_MAX));
         pending_.resize(f.first);
         break;
       }

@@ -61,6 +61,9 @@ class Node {
   Mark GetMark() const;
   /// Items of a sequence, entries of a map (pairs), 0 otherwise.
   size_t size() const;
+  /// Nodes of the subtree once aliases are expanded (saturating at
+  /// UINT32_MAX; see NodeData::expanded). Merge keys count in full.
+  uint32_t expanded_size() const;
   /// Same node (aliases are the node they name).
   bool operator==(const Node& o) const { return d_ == o.d_; }
   const NodeData* data() const { return d_; }
@@ -104,6 +107,12 @@ struct NodeData {
   };
   uint32_t len = 0;
   int32_t pos = -1, line = -1, col = -1;
+  // Nodes in this subtree once aliases are expanded (1 for a scalar; map
+  // keys do not count, merged maps count in full),
+  // saturating at UINT32_MAX; an alias to a collection that is still open
+  // (a recursive alias) counts as UINT32_MAX. Lets a reader refuse a
+  // "billion laughs" value before walking it.
+  uint32_t expanded = 1;
   NodeType type = NodeType::Null;
   uint8_t tag = 0;  // 0 "?", 1 "!", 2 explicit: the node is a TaggedNodeData
 };
@@ -153,6 +162,7 @@ class Document {
   size_t bytes_ = 0;
 };
 
+inline uint32_t Node::expanded_size() const { return d_ ? d_->expanded : 1; }
 inline NodeType Node::Type() const { return d_ ? d_->type : NodeType::Null; }
 inline std::string_view Node::Scalar() const {
   return d_ && d_->type == NodeType::Scalar ? std::string_view(d_->text, d_->len)

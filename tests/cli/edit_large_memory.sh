@@ -12,7 +12,7 @@ has_type shellvar || skip "shellvar not registered"
 has_type line || skip "line not registered"
 [ -x /usr/bin/time ] || skip "/usr/bin/time not installed"
 # A sanitizer build's shadow memory and quarantine are not keel's.
-ldd "$KEEL" 2>/dev/null | grep -q 'libasan\|libtsan\|libmsan' && skip "sanitizer build"
+sanitized && skip "sanitizer build"
 
 N=1000000
 MID=$(printf '%07d' $((N / 2)))

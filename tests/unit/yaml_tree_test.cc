@@ -61,6 +61,39 @@ TEST_CASE("yaml_tree: aliases are the node they name, cycles included") {
   CHECK(*l.begin() == l);
 }
 
+TEST_CASE("yaml_tree: expanded size counts aliases in full, map keys not, recursion as unbounded") {
+  // a0 has 1 + 3 nodes; each a(i) is a list of 10 aliases of a(i-1).
+  std::string text = "a0: &a0 [x, y, z]\n";
+  for (int i = 1; i <= 9; ++i) {
+    text += "a" + std::to_string(i) + ": &a" + std::to_string(i) + " [";
+    for (int k = 0; k < 10; ++k) text += std::string(k ? ", " : "") + "*a" + std::to_string(i - 1);
+    text += "]\n";
+  }
+  text += "m: {k1: v, k2: [1, 2]}\nr: &r [*r]\n";
+  auto doc = Must(text);
+  std::vector<NodeItem> items;
+  for (const auto& kv : doc->root()) items.push_back(kv);
+  CHECK(items[0].second.expanded_size() == 4);
+  CHECK(items[1].second.expanded_size() == 41);   // 1 + 10 * 4
+  CHECK(items[2].second.expanded_size() == 411);  // 1 + 10 * 41
+  CHECK(items[9].second.expanded_size() == 4111111111u);
+  CHECK(items[10].second.expanded_size() == 5);  // {k1: v, k2: [1, 2]}: 1 + 1 + 3
+  CHECK(items[11].second.expanded_size() == UINT32_MAX);
+  // 10 more levels saturate instead of wrapping around.
+  std::string deep = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n";
+  for (int i = 1; i <= 20; ++i)
+    deep += "a" + std::to_string(i) + ": &a" + std::to_string(i) + " [*a" + std::to_string(i - 1) +
+            ", *a" + std::to_string(i - 1) + ", *a" + std::to_string(i - 1) + ", *a" +
+            std::to_string(i - 1) + ", *a" + std::to_string(i - 1) + ", *a" +
+            std::to_string(i - 1) + ", *a" + std::to_string(i - 1) + ", *a" +
+            std::to_string(i - 1) + ", *a" + std::to_string(i - 1) + ", *a" +
+            std::to_string(i - 1) + "]\n";
+  auto d2 = Must(deep);
+  Node last;
+  for (const auto& kv : d2->root()) last = kv.second;
+  CHECK(last.expanded_size() == UINT32_MAX);
+}
+
 TEST_CASE("yaml_tree: errors name their kind and place") {
   ParseError err;
   CHECK_FALSE(Document::Parse("a: \"open\nb: 1\n", &err));
