@@ -1,9 +1,9 @@
 // `shellvar` (SPEC 3.3): one KEY=value in a shell-style file
 // (/etc/selinux/config, /etc/sysconfig/*, /etc/default/grub).
-#include <mutex>
 
 #include "engine/registry.h"
 #include "resources/builtin.h"
+#include "resources/common/content_cache.h"
 #include "resources/common/edit_provider.h"
 #include "resources/common/shell_file.h"
 
@@ -137,11 +137,6 @@ class ShellvarProvider : public edit::EditProvider {
 
  private:
   static constexpr size_t kDeriveMax = 1 << 16;
-  static constexpr size_t kLargeText = 1 << 20;
-  struct Cached {
-    std::weak_ptr<const std::optional<std::string>> content;
-    std::shared_ptr<const shell::ShellFile> file;  // its text is not owned: `content` is
-  };
   // A pointer to the text of `c` that does not keep it alive: the cache
   // must not hold old versions of a large file. Used only while the caller
   // holds `c`.
@@ -151,30 +146,13 @@ class ShellvarProvider : public edit::EditProvider {
     return std::shared_ptr<const std::string>(std::shared_ptr<const std::string>(), text);
   }
   void Put(const edit::Content& c, std::shared_ptr<const shell::ShellFile> f) const {
-    std::lock_guard<std::mutex> lock(mu_);
-    std::erase_if(cache_, [](const Cached& e) { return e.content.expired(); });
-    cache_.push_back(Cached{c, std::move(f)});
+    cache_.Put(c, std::move(f));
   }
   std::shared_ptr<const shell::ShellFile> FileFor(const edit::Content& c) const {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      std::erase_if(cache_, [](const Cached& e) { return e.content.expired(); });
-      for (const auto& e : cache_)
-        if (e.content.lock() == c) return e.file;
-    }
-    if (c->has_value() && (*c)->size() > kLargeText) {
-      // A large file: the indexes no caller holds are dropped first (an
-      // index is about half the size of a file of short lines), so that
-      // the index of an old version is not alive beside the new one.
-      std::lock_guard<std::mutex> lock(mu_);
-      std::erase_if(cache_, [](const Cached& e) { return e.file.use_count() == 1; });
-    }
-    auto f = std::make_shared<const shell::ShellFile>(shell::ShellFile::Parse(Unowned(c)));
-    Put(c, f);
-    return f;
+    return cache_.Get(c,
+                      [](const edit::Content& c) { return shell::ShellFile::Parse(Unowned(c)); });
   }
-  mutable std::mutex mu_;
-  mutable std::vector<Cached> cache_;
+  edit::ContentCache<shell::ShellFile> cache_;
 };
 
 void Normalize(Resource& r) {

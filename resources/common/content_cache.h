@@ -1,0 +1,64 @@
+// One parsed model per content version of a file, shared by the resources
+// of one provider: N resources editing one file parse it once per version,
+// not once each (a no-op run of 5,000 `host` entries on one /etc/hosts
+// parsed it 5,000 times: 20 s). The cache holds the content weakly, so an
+// old version of a large file is freed with its model as soon as no caller
+// holds it; a model may keep views into the content's text, which is alive
+// whenever a caller can reach the model (it holds the content it asked for).
+#pragma once
+
+#include <algorithm>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "resources/common/edit.h"
+
+namespace keel::edit {
+
+template <typename Model>
+class ContentCache {
+ public:
+  /// The model of `c`, made by make(const Content&) on first use.
+  template <typename Make>
+  std::shared_ptr<const Model> Get(const Content& c, Make&& make) const {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      Prune();
+      for (const auto& e : entries_)
+        if (e.content.lock() == c) return e.model;
+    }
+    if (c->has_value() && (*c)->size() > kLargeText) {
+      // A large file: models no caller holds are dropped before a new one
+      // is built, so an old version's model is not alive beside the new.
+      std::lock_guard<std::mutex> lock(mu_);
+      std::erase_if(entries_, [](const Entry& e) { return e.model.use_count() == 1; });
+    }
+    auto model = std::make_shared<const Model>(make(c));
+    Put(c, model);
+    return model;
+  }
+  /// Records the model of a version the caller derived itself (an edit
+  /// that knows the next version's model without parsing it).
+  void Put(const Content& c, std::shared_ptr<const Model> model) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    Prune();
+    entries_.push_back(Entry{c, std::move(model)});
+  }
+
+ private:
+  static constexpr size_t kLargeText = 1 << 20;
+  struct Entry {
+    std::weak_ptr<const std::optional<std::string>> content;
+    std::shared_ptr<const Model> model;
+  };
+  void Prune() const {
+    std::erase_if(entries_, [](const Entry& e) { return e.content.expired(); });
+  }
+  mutable std::mutex mu_;
+  mutable std::vector<Entry> entries_;
+};
+
+}  // namespace keel::edit
