@@ -69,27 +69,31 @@ void Validate(const Resource& r, std::vector<AttrProblem>& problems) {
     problems.push_back({"ip", "'" + r.GetString("ip") + "' is not an IPv4 or IPv6 address"});
 }
 
-std::optional<std::string> Edited(const Resource& want, const std::optional<std::string>& before) {
+// Applies the resource's edit to `f` (parsed from the file; "" when absent).
+void EditHosts(const Resource& want, hosts::HostsFile& f) {
   std::string name = want.GetString("name");
-  hosts::HostsFile f = hosts::HostsFile::Parse(edit::TextOf(before));
-  if (want.GetString("ensure") == "absent") {
-    if (!before) return before;
+  if (want.GetString("ensure") == "absent")
     f.Remove(name);
-  } else {
+  else
     f.Set(name, {want.GetString("ip"), want.GetList("aliases")});
-  }
-  std::string after = f.Render();
-  if (before && after == *before) return before;
-  return after;
+}
+
+std::optional<std::string> Edited(const Resource& want, const std::optional<std::string>& before) {
+  if (!before && want.GetString("ensure") == "absent") return before;
+  auto f = hosts::HostsFile::Borrow(edit::TextOf(before));
+  EditHosts(want, f);
+  if (before && !f.changed()) return before;
+  return f.Render();
 }
 
 // The edit session and content diff come from EditProvider; this adds the
 // name's own attributes (ensure, ip, aliases) to the state and the changes.
 class HostProvider : public edit::EditProvider {
  protected:
-  void Observe(const Resource& want, const std::optional<std::string>& before,
-               Observation& have) const override {
-    auto entry = hosts::HostsFile::Parse(edit::TextOf(before)).Find(want.GetString("name"));
+  // On the shared content, without a copy of it.
+  void ObserveContent(const Resource& want, const edit::Content& before,
+                      Observation& have) const override {
+    auto entry = hosts::HostsFile::Borrow(edit::TextOf(*before)).Find(want.GetString("name"));
     have.Set("ensure", Value(entry ? "present" : "absent"));
     if (!entry) return;
     have.Set("ip", Value(entry->ip));
@@ -119,6 +123,16 @@ class HostProvider : public edit::EditProvider {
   Result<std::optional<std::string>> Edit(const Resource& want,
                                           const std::optional<std::string>& before) const override {
     return Edited(want, before);
+  }
+  // The edit on the shared content: no copy of the file when nothing
+  // changes, one render (no per-line structs) when something does.
+  Result<edit::Content> EditContent(const Resource& want,
+                                    const edit::Content& before) const override {
+    if (!before->has_value()) return EditProvider::EditContent(want, before);
+    auto f = hosts::HostsFile::Borrow(**before);
+    EditHosts(want, f);
+    if (!f.changed()) return before;
+    return edit::MakeContent(f.Render());
   }
 };
 

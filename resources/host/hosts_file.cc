@@ -3,8 +3,6 @@
 #include <algorithm>
 #include <cctype>
 
-#include "resources/common/edit.h"
-
 namespace keel::hosts {
 
 namespace {
@@ -22,41 +20,55 @@ bool AllSpaces(std::string_view s) {
   return !s.empty() && s.find_first_not_of(' ') == std::string_view::npos;
 }
 
-HostsLine ParseLine(std::string_view line) {
-  HostsLine out;
-  out.raw = std::string(line);
+// One entry line, as views into the text. An entry is "ip name [name...]"
+// with an optional trailing "# comment"; anything else (blank, comment, a
+// lone word) is kept verbatim and never touched. Reused from line to line
+// so that a scan allocates nothing per line.
+struct EntryLine {
+  std::string_view indent;  // leading whitespace
+  std::string_view ip;
+  std::vector<std::string_view> names;
+  std::vector<std::string_view> seps;  // seps[i] is the whitespace before names[i]
+  std::string_view trailer;            // trailing whitespace, "# comment", '\r'
+};
+
+// Fills `out` from `line`; false when the line is not an entry.
+bool ParseEntry(std::string_view line, EntryLine& out) {
+  out.names.clear();
+  out.seps.clear();
   std::string_view body = line;
-  std::string trailer;
   if (!body.empty() && body.back() == '\r') body.remove_suffix(1);
-  size_t hash = body.find('#');
-  size_t end = hash == std::string_view::npos ? body.size() : hash;
+  size_t end = std::min(body.find('#'), body.size());
   while (end > 0 && IsBlank(body[end - 1])) --end;
-  out.trailer = std::string(line.substr(end));
+  out.trailer = line.substr(end);
   body = body.substr(0, end);
   size_t i = 0;
   while (i < body.size() && IsBlank(body[i])) ++i;
-  out.indent = std::string(body.substr(0, i));
-  std::vector<std::string> seps, tokens;
-  std::string sep;
+  out.indent = body.substr(0, i);
+  size_t s = i;
+  while (i < body.size() && !IsBlank(body[i])) ++i;
+  out.ip = body.substr(s, i - s);
   while (i < body.size()) {
-    size_t s = i;
+    s = i;
     while (i < body.size() && IsBlank(body[i])) ++i;
-    sep = std::string(body.substr(s, i - s));
+    out.seps.push_back(body.substr(s, i - s));
     s = i;
     while (i < body.size() && !IsBlank(body[i])) ++i;
-    seps.push_back(sep);
-    tokens.emplace_back(body.substr(s, i - s));
+    out.names.push_back(body.substr(s, i - s));
   }
   // A line needs an address and at least one name to be an entry.
-  if (tokens.size() < 2) return out;
-  out.is_entry = true;
-  out.ip = tokens[0];
-  out.names.assign(tokens.begin() + 1, tokens.end());
-  out.seps.assign(seps.begin() + 1, seps.end());
-  return out;
+  return !out.names.empty();
 }
 
-int IndexOf(const HostsLine& l, std::string_view name) {
+std::string RenderEntry(const EntryLine& l) {
+  std::string out;
+  out.reserve(l.indent.size() + l.ip.size() + l.trailer.size() + 16 * l.names.size());
+  (out += l.indent) += l.ip;
+  for (size_t i = 0; i < l.names.size(); ++i) (out += l.seps[i]) += l.names[i];
+  return out += l.trailer;
+}
+
+int IndexOf(const EntryLine& l, std::string_view name) {
   for (size_t i = 0; i < l.names.size(); ++i)
     if (SameName(l.names[i], name)) return static_cast<int>(i);
   return -1;
@@ -64,7 +76,7 @@ int IndexOf(const HostsLine& l, std::string_view name) {
 
 // Removes names[i]; when the first name goes, the separator after the
 // address stays and the next name's separator goes.
-void EraseName(HostsLine& l, size_t i) {
+void EraseName(EntryLine& l, size_t i) {
   if (i == 0 && l.names.size() > 1) {
     l.seps.erase(l.seps.begin() + 1);
   } else {
@@ -75,125 +87,157 @@ void EraseName(HostsLine& l, size_t i) {
 }
 
 // The separator used between names on `l` (or the fallback).
-std::string NameSep(const HostsLine& l, const std::string& fallback) {
+std::string_view NameSep(const EntryLine& l, std::string_view fallback) {
   if (l.seps.size() >= 2) return l.seps[1];
   return fallback;
 }
 
 // Whitespace after the address that keeps the names at `col` when the
 // style is space-padding, or `sep` verbatim otherwise.
-std::string AddressSep(const std::string& indent, const std::string& ip, const std::string& sep,
+std::string AddressSep(std::string_view indent, std::string_view ip, std::string_view sep,
                        size_t col) {
-  if (sep.size() < 2 || !AllSpaces(sep)) return sep;
+  if (sep.size() < 2 || !AllSpaces(sep)) return std::string(sep);
   size_t used = indent.size() + ip.size();
   return std::string(col > used ? col - used : 1, ' ');
 }
 
+// What a new line copies from an existing entry (views into the text).
+struct Style {
+  std::string_view indent, ip, sep0, between;
+};
+
+Style StyleOf(const EntryLine& l) { return {l.indent, l.ip, l.seps[0], NameSep(l, " ")}; }
+
 }  // namespace
 
-std::string HostsLine::Render() const {
-  if (!is_entry) return raw;
-  std::string out = indent + ip;
-  for (size_t i = 0; i < names.size(); ++i) out += seps[i] + names[i];
-  return out + trailer;
-}
+HostsFile HostsFile::Parse(std::string_view text) { return Parse(std::string(text)); }
 
-HostsFile HostsFile::Parse(std::string_view text) {
-  HostsFile f;
-  f.lines_ = edit::ParseLines<decltype(f.lines_)::value_type>(
-      text, [](std::string_view line) { return ParseLine(line); }, f.final_newline_);
+HostsFile HostsFile::Parse(std::string&& text) {
+  auto owned = std::make_shared<const std::string>(std::move(text));
+  HostsFile f(*owned);
+  f.owned_ = std::move(owned);
   return f;
 }
 
-std::string HostsFile::Render() const { return edit::RenderLines(lines_, final_newline_); }
+HostsFile HostsFile::Borrow(std::string_view text) { return HostsFile(text); }
+
+std::string HostsFile::Render() const { return edits_ ? edits_->Render() : std::string(text_); }
+
+void HostsFile::Commit() {
+  if (changed()) {
+    auto owned = std::make_shared<const std::string>(edits_->Render());
+    text_ = *owned;
+    owned_ = std::move(owned);
+  }
+  edits_.reset();
+}
 
 std::optional<HostEntry> HostsFile::Find(std::string_view name) const {
-  const HostsLine* alias_line = nullptr;
-  for (const auto& l : lines_) {
-    if (!l.is_entry) continue;
+  if (changed()) return Parse(Render()).Find(name);
+  std::optional<HostEntry> found;
+  std::optional<std::string_view> alias_ip;
+  EntryLine l;
+  edit::ForEachLine(text_, [&](const edit::LineSpan& span) {
+    if (!ParseEntry(span.text, l)) return true;
     int i = IndexOf(l, name);
-    if (i == 0) return HostEntry{l.ip, {l.names.begin() + 1, l.names.end()}};
-    if (i > 0 && !alias_line) alias_line = &l;
-  }
-  if (alias_line) return HostEntry{alias_line->ip, {}};
-  return std::nullopt;
+    if (i == 0) {
+      found = HostEntry{std::string(l.ip), {l.names.begin() + 1, l.names.end()}};
+      return false;
+    }
+    if (i > 0 && !alias_ip) alias_ip = l.ip;
+    return true;
+  });
+  if (!found && alias_ip) found = HostEntry{std::string(*alias_ip), {}};
+  return found;
 }
 
 void HostsFile::Set(std::string_view name, const HostEntry& entry) {
-  std::vector<std::string> want_names{std::string(name)};
+  Commit();
+  edit::LineEdits& edits = edits_.emplace(text_);
+  std::vector<std::string_view> want_names{name};
   want_names.insert(want_names.end(), entry.aliases.begin(), entry.aliases.end());
 
-  int target = -1;
-  for (size_t k = 0; k < lines_.size() && target < 0; ++k)
-    if (lines_[k].is_entry && IndexOf(lines_[k], name) == 0) target = static_cast<int>(k);
-
-  // Every other mention goes.
-  for (size_t k = 0; k < lines_.size(); ++k) {
-    if (static_cast<int>(k) == target || !lines_[k].is_entry) continue;
-    int i = IndexOf(lines_[k], name);
-    if (i >= 0) EraseName(lines_[k], static_cast<size_t>(i));
-  }
-
-  // New lines copy the last entry of the same address family (IPv4 and
-  // IPv6 blocks are often written differently), else the last entry.
-  const HostsLine* style = nullptr;
-  const HostsLine* same_family = nullptr;
+  // One pass: the first line where the name is canonical is the target;
+  // every other mention goes (a line left without names is dropped); new
+  // lines copy the last entry of the same address family (IPv4 and IPv6
+  // blocks are often written differently), else the last entry, as left
+  // after those removals.
+  std::optional<edit::LineSpan> target_span;
+  EntryLine target, l;
+  std::optional<Style> style, same_family;
   bool v6 = entry.ip.find(':') != std::string::npos;
-  for (const auto& l : lines_) {
-    if (!l.is_entry || l.names.empty()) continue;
-    style = &l;
-    if ((l.ip.find(':') != std::string::npos) == v6) same_family = &l;
-  }
+  edit::ForEachLine(text_, [&](const edit::LineSpan& span) {
+    if (!ParseEntry(span.text, l)) return;
+    int i = IndexOf(l, name);
+    if (i == 0 && !target_span) {
+      target_span = span;
+      target = l;
+    } else if (i >= 0) {
+      EraseName(l, static_cast<size_t>(i));
+      if (l.names.empty()) {
+        edits.Erase(span);
+        return;
+      }
+      edits.Replace(span, RenderEntry(l));
+    }
+    style = StyleOf(l);
+    if ((l.ip.find(':') != std::string_view::npos) == v6) same_family = style;
+  });
   if (same_family) style = same_family;
 
-  if (target >= 0) {
-    HostsLine& l = lines_[static_cast<size_t>(target)];
-    if (l.ip != entry.ip) {
-      size_t col = l.indent.size() + l.ip.size() + l.seps[0].size();
-      l.seps[0] = AddressSep(l.indent, entry.ip, l.seps[0], col);
-      l.ip = entry.ip;
+  if (target_span) {
+    EntryLine& t = target;
+    std::string sep0(t.seps[0]);
+    if (t.ip != entry.ip) {
+      size_t col = t.indent.size() + t.ip.size() + t.seps[0].size();
+      sep0 = AddressSep(t.indent, entry.ip, t.seps[0], col);
+      t.ip = entry.ip;
     }
+    t.seps[0] = sep0;
     // Keep the exact spelling of names that are already right.
-    bool same = l.names.size() == want_names.size();
-    for (size_t i = 0; same && i < want_names.size(); ++i) same = l.names[i] == want_names[i];
-    if (!same) {
-      std::string between = NameSep(l, style ? NameSep(*style, " ") : " ");
-      l.seps.resize(want_names.size(), between);
-      l.names = want_names;
+    if (!std::equal(t.names.begin(), t.names.end(), want_names.begin(), want_names.end())) {
+      std::string_view between = NameSep(t, style ? style->between : " ");
+      t.seps.resize(want_names.size(), between);
+      t.names = want_names;
     }
+    std::string line = RenderEntry(t);
+    if (line != target_span->text) edits.Replace(*target_span, std::move(line));
   } else {
-    HostsLine l;
-    l.is_entry = true;
-    l.ip = entry.ip;
-    l.names = want_names;
-    std::string sep0 = "\t", between = " ";
+    std::string_view indent, sep0 = "\t", between = " ";
+    std::string padded;
     if (style) {
-      l.indent = style->indent;
-      size_t col = style->indent.size() + style->ip.size() + style->seps[0].size();
-      sep0 = AddressSep(l.indent, l.ip, style->seps[0], col);
-      between = NameSep(*style, " ");
+      indent = style->indent;
+      size_t col = style->indent.size() + style->ip.size() + style->sep0.size();
+      padded = AddressSep(indent, entry.ip, style->sep0, col);
+      sep0 = padded;
+      between = style->between;
     }
-    l.seps.assign(want_names.size(), between);
-    l.seps[0] = sep0;
-    // A file whose last line lacks '\n' gets it now that a line follows.
-    final_newline_ = true;
-    lines_.push_back(std::move(l));
+    std::string line(indent);
+    (line += entry.ip) += sep0;
+    for (size_t i = 0; i < want_names.size(); ++i) {
+      if (i > 0) line += between;
+      line += want_names[i];
+    }
+    // A file whose last line lacks '\n' gets it now that a line follows
+    // (LineEdits::Append does).
+    edits.Append(std::move(line));
   }
-  std::erase_if(lines_, [](const HostsLine& l) { return l.is_entry && l.names.empty(); });
 }
 
 void HostsFile::Remove(std::string_view name) {
-  std::vector<HostsLine> kept;
-  for (auto& l : lines_) {
-    if (l.is_entry) {
-      int i = IndexOf(l, name);
-      if (i == 0) continue;
-      if (i > 0) EraseName(l, static_cast<size_t>(i));
+  Commit();
+  edit::LineEdits& edits = edits_.emplace(text_);
+  EntryLine l;
+  edit::ForEachLine(text_, [&](const edit::LineSpan& span) {
+    if (!ParseEntry(span.text, l)) return;
+    int i = IndexOf(l, name);
+    if (i == 0) {
+      edits.Erase(span);
+    } else if (i > 0) {
+      EraseName(l, static_cast<size_t>(i));
+      edits.Replace(span, RenderEntry(l));
     }
-    kept.push_back(std::move(l));
-  }
-  lines_ = std::move(kept);
-  if (lines_.empty()) final_newline_ = true;
+  });
 }
 
 }  // namespace keel::hosts

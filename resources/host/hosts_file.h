@@ -1,28 +1,23 @@
 // /etc/hosts as data: a pure parser/serializer (no I/O). Parse() then
 // Render() gives back the exact bytes; edits touch only the lines of the
 // name they manage and keep each line's whitespace style.
+//
+// The file is not split into per-line structs: lines are scanned as views
+// into the text when a query or an edit needs them, and edits are recorded
+// as edit::LineEdits (by byte offset) and applied in one pass by Render().
+// Memory is the text plus the edited lines, whatever the number of lines
+// (a 2,000,000-line /etc/hosts costs its size, not 2,000,000 structs).
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
-namespace keel::hosts {
+#include "resources/common/line_edits.h"
 
-/// One physical line. An entry is "ip name [name...]" with an optional
-/// trailing "# comment"; anything else (blank, comment, a lone word) is
-/// kept verbatim in `raw` and never touched.
-struct HostsLine {
-  bool is_entry = false;
-  std::string raw;     // the exact line (used for non-entries)
-  std::string indent;  // leading whitespace of an entry
-  std::string ip;
-  std::vector<std::string> names;
-  std::vector<std::string> seps;  // seps[i] is the whitespace before names[i]
-  std::string trailer;            // trailing whitespace, "# comment", '\r'
-  std::string Render() const;
-};
+namespace keel::hosts {
 
 struct HostEntry {
   std::string ip;
@@ -32,8 +27,20 @@ struct HostEntry {
 
 class HostsFile {
  public:
+  /// Parses a copy of `text` (the caller's string may go away).
   static HostsFile Parse(std::string_view text);
+  static HostsFile Parse(const char* text) { return Parse(std::string_view(text)); }
+  /// Parses `text`, taking it over (no copy).
+  static HostsFile Parse(std::string&& text);
+  /// Parses `text` without copying it: `text` must outlive the result and
+  /// every copy of it, unchanged. What providers use on a file's content.
+  static HostsFile Borrow(std::string_view text);
+
+  /// The text with every edit applied.
   std::string Render() const;
+  /// True when the edits made so far change the text (Render() != the
+  /// parsed text); false after edits that found everything in place.
+  bool changed() const { return edits_ && edits_->edited(); }
 
   /// The entry of `name`: the line where it is the first (canonical) name,
   /// else the first line that lists it as an alias (then `aliases` is
@@ -50,11 +57,15 @@ class HostsFile {
   /// an alias (dropping a line left without names).
   void Remove(std::string_view name);
 
-  const std::vector<HostsLine>& lines() const { return lines_; }
-
  private:
-  std::vector<HostsLine> lines_;
-  bool final_newline_ = true;
+  explicit HostsFile(std::string_view text) : text_(text) {}
+  // Before a second edit: the first one's result becomes the text (edits
+  // are found on the text as parsed; one edit per parse is the providers'
+  // case and costs no copy).
+  void Commit();
+  std::shared_ptr<const std::string> owned_;  // the text, when Parse copied or took it
+  std::string_view text_;
+  std::optional<edit::LineEdits> edits_;  // on text_; none before the first edit
 };
 
 }  // namespace keel::hosts

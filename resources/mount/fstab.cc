@@ -1,9 +1,8 @@
 #include "resources/mount/fstab.h"
 
 #include <algorithm>
+#include <array>
 #include <map>
-
-#include "resources/common/edit.h"
 
 namespace keel::fstab {
 
@@ -31,40 +30,55 @@ std::string Pad(size_t col, size_t target, bool tabs) {
   return std::string(target > col ? target - col : 1, ' ');
 }
 
-FstabLine ParseLine(std::string_view line) {
-  FstabLine out;
-  out.raw = std::string(line);
+// One entry line, as views into the text: fstab(5) has 4 to 6 fields; a
+// line with fewer or more (or a comment, or blank) is kept as written.
+// Reused from line to line so that a scan allocates nothing per line.
+struct EntryLine {
+  std::string_view indent;
+  std::array<std::string_view, 6> fields;
+  std::array<std::string_view, 6> seps;  // seps[i] is the whitespace before fields[i]; seps[0] = ""
+  size_t n = 0;                          // number of fields
+  std::string_view trailer;              // trailing whitespace and '\r'
+};
+
+// Fills `out` from `line`; false when the line is not an entry.
+bool ParseEntry(std::string_view line, EntryLine& out) {
   std::string_view body = line;
   size_t end = body.size();
   while (end > 0 && (IsBlank(body[end - 1]) || body[end - 1] == '\r')) --end;
-  out.trailer = std::string(body.substr(end));
+  out.trailer = body.substr(end);
   body = body.substr(0, end);
   size_t i = 0;
   while (i < body.size() && IsBlank(body[i])) ++i;
-  out.indent = std::string(body.substr(0, i));
-  if (i >= body.size() || body[i] == '#') return out;
-  std::vector<std::string> seps, fields;
-  bool first = true;
+  out.indent = body.substr(0, i);
+  out.n = 0;
+  if (i >= body.size() || body[i] == '#') return false;
   while (i < body.size()) {
+    if (out.n == 6) return false;  // a 7th field
     size_t s = i;
     while (i < body.size() && IsBlank(body[i])) ++i;
-    seps.emplace_back(first ? std::string_view() : body.substr(s, i - s));
-    first = false;
+    out.seps[out.n] = body.substr(s, i - s);
     s = i;
     while (i < body.size() && !IsBlank(body[i])) ++i;
-    fields.emplace_back(body.substr(s, i - s));
+    out.fields[out.n++] = body.substr(s, i - s);
   }
-  // fstab(5) has 4 to 6 fields; anything else is kept as written.
-  if (fields.size() < 4 || fields.size() > 6) return out;
-  out.is_entry = true;
-  out.fields = std::move(fields);
-  out.seps = std::move(seps);
-  return out;
+  return out.n >= 4;
 }
 
-std::string Num(const std::string& s) {
+Entry ToEntry(const EntryLine& l) {
+  Entry e;
+  e.device = Decode(l.fields[0]);
+  e.point = Decode(l.fields[1]);
+  e.fstype = l.fields[2];
+  e.options = l.fields[3];
+  e.dump = l.n > 4 ? l.fields[4] : "0";
+  e.pass = l.n > 5 ? l.fields[5] : "0";
+  return e;
+}
+
+std::string_view Num(std::string_view s) {
   size_t i = s.find_first_not_of('0');
-  return i == std::string::npos ? "0" : s.substr(i);
+  return i == std::string_view::npos ? "0" : s.substr(i);
 }
 
 // The layout new lines follow: separators of one character everywhere, or
@@ -75,24 +89,25 @@ struct Layout {
   bool tabs = false;
 };
 
-Layout FileLayout(const std::vector<FstabLine>& lines) {
+Layout FileLayout(std::string_view text) {
   Layout out;
   std::vector<std::map<size_t, int>> counts(6);
   bool all_tab = true, all_space = true, any = false, any_space = false;
-  for (const auto& l : lines) {
-    if (!l.is_entry) continue;
-    size_t col = Advance(0, l.indent + l.fields[0]);
-    for (size_t i = 1; i < l.fields.size() && i < 6; ++i) {
+  EntryLine l;
+  edit::ForEachLine(text, [&](const edit::LineSpan& span) {
+    if (!ParseEntry(span.text, l)) return;
+    size_t col = Advance(Advance(0, l.indent), l.fields[0]);
+    for (size_t i = 1; i < l.n; ++i) {
       any = true;
-      const std::string& s = l.seps[i];
+      std::string_view s = l.seps[i];
       all_tab = all_tab && s == "\t";
       all_space = all_space && s == " ";
-      any_space = any_space || s.find(' ') != std::string::npos;
+      any_space = any_space || s.find(' ') != std::string_view::npos;
       col = Advance(col, s);
       counts[i][col]++;
       col = Advance(col, l.fields[i]);
     }
-  }
+  });
   if (!any || all_tab) {
     out.single = "\t";
     return out;
@@ -162,117 +177,122 @@ std::string Decode(std::string_view field) {
   return out;
 }
 
-std::string FstabLine::Render() const {
-  if (!is_entry) return raw;
-  std::string out = indent;
-  for (size_t i = 0; i < fields.size(); ++i) out += seps[i] + fields[i];
-  return out + trailer;
+bool DecodedEquals(std::string_view field, std::string_view decoded) {
+  if (field.find('\\') == std::string_view::npos) return field == decoded;
+  return Decode(field) == decoded;
 }
 
-Entry FstabLine::ToEntry() const {
-  Entry e;
-  e.device = Decode(fields[0]);
-  e.point = Decode(fields[1]);
-  e.fstype = fields[2];
-  e.options = fields[3];
-  e.dump = fields.size() > 4 ? fields[4] : "0";
-  e.pass = fields.size() > 5 ? fields[5] : "0";
-  return e;
-}
+Fstab Fstab::Parse(std::string_view text) { return Parse(std::string(text)); }
 
-Fstab Fstab::Parse(std::string_view text) {
-  Fstab f;
-  f.lines_ = edit::ParseLines<decltype(f.lines_)::value_type>(
-      text, [](std::string_view line) { return ParseLine(line); }, f.final_newline_);
+Fstab Fstab::Parse(std::string&& text) {
+  auto owned = std::make_shared<const std::string>(std::move(text));
+  Fstab f(*owned);
+  f.owned_ = std::move(owned);
   return f;
 }
 
-std::string Fstab::Render() const { return edit::RenderLines(lines_, final_newline_); }
+Fstab Fstab::Borrow(std::string_view text) { return Fstab(text); }
+
+std::string Fstab::Render() const { return edits_ ? edits_->Render() : std::string(text_); }
+
+void Fstab::Commit() {
+  if (changed()) {
+    auto owned = std::make_shared<const std::string>(edits_->Render());
+    text_ = *owned;
+    owned_ = std::move(owned);
+  }
+  edits_.reset();
+}
 
 std::optional<Entry> Fstab::Find(std::string_view point) const {
-  for (const auto& l : lines_)
-    if (l.is_entry && Decode(l.fields[1]) == point) return l.ToEntry();
-  return std::nullopt;
+  if (changed()) return Parse(Render()).Find(point);
+  std::optional<Entry> found;
+  EntryLine l;
+  edit::ForEachLine(text_, [&](const edit::LineSpan& span) {
+    if (!ParseEntry(span.text, l) || !DecodedEquals(l.fields[1], point)) return true;
+    found = ToEntry(l);
+    return false;
+  });
+  return found;
 }
 
 void Fstab::Set(const Entry& entry) {
-  Layout layout = FileLayout(lines_);
+  Commit();
+  edit::LineEdits& edits = edits_.emplace(text_);
   std::vector<std::string> want = FieldsOf(entry);
+  // The layout of the file as parsed; only needed to write a line.
+  std::optional<Layout> file_layout;
+  auto layout = [&]() -> const Layout& {
+    if (!file_layout) file_layout = FileLayout(text_);
+    return *file_layout;
+  };
   bool done = false;
-  std::vector<FstabLine> kept;
-  for (auto& l : lines_) {
-    if (!l.is_entry || Decode(l.fields[1]) != entry.point) {
-      kept.push_back(std::move(l));
-      continue;
+  EntryLine l;
+  edit::ForEachLine(text_, [&](const edit::LineSpan& span) {
+    if (!ParseEntry(span.text, l) || !DecodedEquals(l.fields[1], entry.point)) return;
+    if (done) {  // a later duplicate for the same point
+      edits.Erase(span);
+      return;
     }
-    if (done) continue;  // a later duplicate for the same point
     done = true;
-    if (l.ToEntry().SameAs(entry)) {
-      kept.push_back(std::move(l));
-      continue;
-    }
+    if (ToEntry(l).SameAs(entry)) return;
     // Original start column of each field, to keep padded columns.
-    std::vector<size_t> cols;
+    std::array<size_t, 6> cols{};
     size_t col = Advance(0, l.indent);
-    for (size_t i = 0; i < l.fields.size(); ++i) {
+    for (size_t i = 0; i < l.n; ++i) {
       col = Advance(col, l.seps[i]);
-      cols.push_back(col);
+      cols[i] = col;
       col = Advance(col, l.fields[i]);
     }
     // Keep a missing dump/pass missing when 0 is what is wanted.
-    size_t n = l.fields.size();
+    size_t n = l.n;
     if (n < 6 && Num(want[5]) != "0") n = 6;
     if (n < 5 && Num(want[4]) != "0") n = 5;
-    FstabLine out = l;
-    out.fields.resize(n);
-    out.seps.resize(n);
-    std::string text = l.indent;
+    std::string text(l.indent);
     for (size_t i = 0; i < n; ++i) {
       bool numeric = i >= 4;
-      bool same = i < l.fields.size() &&
-                  (numeric ? Num(l.fields[i]) == Num(want[i]) : l.fields[i] == want[i]);
-      std::string value = same ? l.fields[i] : want[i];
+      bool same = i < l.n && (numeric ? Num(l.fields[i]) == Num(want[i]) : l.fields[i] == want[i]);
+      std::string_view value = same ? l.fields[i] : std::string_view(want[i]);
       std::string sep;
       if (i == 0) {
         sep = "";
-      } else if (i < l.seps.size() && l.seps[i].size() == 1) {
+      } else if (i < l.n && l.seps[i].size() == 1) {
         sep = l.seps[i];
-      } else if (i < l.seps.size()) {
-        bool tabs = l.seps[i].find(' ') == std::string::npos;
+      } else if (i < l.n) {
+        bool tabs = l.seps[i].find(' ') == std::string_view::npos;
         sep = Pad(Advance(0, text), cols[i], tabs);
-      } else if (!layout.single.empty()) {
-        sep = layout.single;
+      } else if (!layout().single.empty()) {
+        sep = layout().single;
       } else {
-        sep = Pad(Advance(0, text), layout.columns[i], layout.tabs);
+        sep = Pad(Advance(0, text), layout().columns[i], layout().tabs);
       }
-      out.fields[i] = value;
-      out.seps[i] = sep;
-      text += sep + value;
+      (text += sep) += value;
     }
-    kept.push_back(std::move(out));
-  }
+    text += l.trailer;
+    if (text != span.text) edits.Replace(span, std::move(text));
+  });
   if (!done) {
-    FstabLine l;
-    l.is_entry = true;
     std::string text;
     for (size_t i = 0; i < want.size(); ++i) {
-      std::string sep;
       if (i > 0)
-        sep = !layout.single.empty() ? layout.single
-                                     : Pad(Advance(0, text), layout.columns[i], layout.tabs);
-      l.seps.push_back(sep);
-      l.fields.push_back(want[i]);
-      text += sep + want[i];
+        text += !layout().single.empty()
+                    ? layout().single
+                    : Pad(Advance(0, text), layout().columns[i], layout().tabs);
+      text += want[i];
     }
-    final_newline_ = true;
-    kept.push_back(std::move(l));
+    // A file whose last line lacks '\n' gets it now that a line follows
+    // (LineEdits::Append does).
+    edits.Append(std::move(text));
   }
-  lines_ = std::move(kept);
 }
 
 void Fstab::Remove(std::string_view point) {
-  std::erase_if(lines_,
-                [&](const FstabLine& l) { return l.is_entry && Decode(l.fields[1]) == point; });
+  Commit();
+  edit::LineEdits& edits = edits_.emplace(text_);
+  EntryLine l;
+  edit::ForEachLine(text_, [&](const edit::LineSpan& span) {
+    if (ParseEntry(span.text, l) && DecodedEquals(l.fields[1], point)) edits.Erase(span);
+  });
 }
 
 }  // namespace keel::fstab

@@ -2,12 +2,19 @@
 // Render() gives back the exact bytes. Edits touch only the lines of the
 // mount point they manage; a changed or new line follows the file's layout
 // (aligned columns, or single tabs/spaces).
+//
+// The file is not split into per-line structs: lines are scanned as views
+// into the text when a query or an edit needs them, and edits are recorded
+// as edit::LineEdits (by byte offset) and applied in one pass by Render().
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "resources/common/line_edits.h"
 
 namespace keel::fstab {
 
@@ -19,27 +26,29 @@ struct Entry {
   bool SameAs(const Entry& o) const;
 };
 
-/// One physical line; `fields` are encoded as in the file. A line with
-/// fewer than 4 fields (or a comment, or blank) is kept verbatim.
-struct FstabLine {
-  bool is_entry = false;
-  std::string raw;
-  std::string indent;
-  std::vector<std::string> fields;
-  std::vector<std::string> seps;  // seps[i] is the whitespace before fields[i]; seps[0] = ""
-  std::string trailer;            // trailing whitespace and '\r'
-  std::string Render() const;
-  Entry ToEntry() const;
-};
-
 /// "\040" style escapes of fstab(5) and getmntent(3).
 std::string Encode(std::string_view field);
 std::string Decode(std::string_view field);
+/// Decode(field) == decoded, without building a string when `field` has
+/// no escape (the common case, checked once per line of a large file).
+bool DecodedEquals(std::string_view field, std::string_view decoded);
 
 class Fstab {
  public:
+  /// Parses a copy of `text` (the caller's string may go away).
   static Fstab Parse(std::string_view text);
+  static Fstab Parse(const char* text) { return Parse(std::string_view(text)); }
+  /// Parses `text`, taking it over (no copy).
+  static Fstab Parse(std::string&& text);
+  /// Parses `text` without copying it: `text` must outlive the result and
+  /// every copy of it, unchanged. What providers use on a file's content.
+  static Fstab Borrow(std::string_view text);
+
+  /// The text with every edit applied.
   std::string Render() const;
+  /// True when the edits made so far change the text (Render() != the
+  /// parsed text); false after edits that found everything in place.
+  bool changed() const { return edits_ && edits_->edited(); }
 
   /// The first entry mounting on `point`; nullopt when none.
   std::optional<Entry> Find(std::string_view point) const;
@@ -51,11 +60,15 @@ class Fstab {
   /// Drops every line mounting on `point`.
   void Remove(std::string_view point);
 
-  const std::vector<FstabLine>& lines() const { return lines_; }
-
  private:
-  std::vector<FstabLine> lines_;
-  bool final_newline_ = true;
+  explicit Fstab(std::string_view text) : text_(text) {}
+  // Before a second edit: the first one's result becomes the text (edits
+  // are found on the text as parsed; one edit per parse is the providers'
+  // case and costs no copy).
+  void Commit();
+  std::shared_ptr<const std::string> owned_;  // the text, when Parse copied or took it
+  std::string_view text_;
+  std::optional<edit::LineEdits> edits_;  // on text_; none before the first edit
 };
 
 }  // namespace keel::fstab

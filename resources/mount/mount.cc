@@ -3,7 +3,6 @@
 // half, via mount(8)/umount(8)). Under --root only the fstab is edited.
 // The format lives in fstab.{h,cc}.
 #include "engine/registry.h"
-#include "engine/text_lines.h"
 #include "resources/builtin.h"
 #include "resources/common/edit_provider.h"
 #include "resources/mount/fstab.h"
@@ -85,6 +84,14 @@ fstab::Entry Wanted(const Resource& want) {
   return e;
 }
 
+// Applies the resource's edit to `f` (parsed from the file; "" when absent).
+void EditFstab(const Resource& want, fstab::Fstab& f) {
+  if (want.GetString("ensure") == "absent")
+    f.Remove(want.GetString("name"));
+  else
+    f.Set(Wanted(want));
+}
+
 // Live state wanted: true mounted, false unmounted, nullopt not managed.
 std::optional<bool> WantMounted(const Resource& want) {
   std::string ensure = want.GetString("ensure");
@@ -102,27 +109,32 @@ Result<bool> IsMounted(Host& host, const std::string& point) {
     return e.Context("reading /proc/self/mountinfo");
   }
   if (!*text) return MakeError(ErrorCode::kUnsupported, "no /proc/self/mountinfo");
-  std::string_view all = **text;
-  for (std::string_view line : SplitLines(all)) {
+  // Line by line as views of the text (a host with many mounts has a
+  // large mountinfo): no vector of lines, no string per line.
+  bool found = false;
+  edit::ForEachLine(**text, [&](const edit::LineSpan& span) {
     // id parent major:minor root mount-point ...
+    std::string_view line = span.text;
     size_t pos = 0;
     for (int f = 0; f < 4 && pos != std::string_view::npos; ++f) {
       pos = line.find(' ', pos);
       if (pos != std::string_view::npos) ++pos;
     }
-    if (pos == std::string_view::npos) continue;
+    if (pos == std::string_view::npos) return true;
     size_t end = line.find(' ', pos);
-    if (fstab::Decode(line.substr(pos, end == std::string_view::npos ? end : end - pos)) == point)
-      return true;
-  }
-  return false;
+    found = fstab::DecodedEquals(line.substr(pos, end == std::string_view::npos ? end : end - pos),
+                                 point);
+    return !found;
+  });
+  return found;
 }
 
 class MountProvider : public edit::EditProvider {
  protected:
-  void Observe(const Resource& want, const std::optional<std::string>& before,
-               Observation& have) const override {
-    auto entry = fstab::Fstab::Parse(edit::TextOf(before)).Find(want.GetString("name"));
+  // On the shared content, without a copy of it.
+  void ObserveContent(const Resource& want, const edit::Content& before,
+                      Observation& have) const override {
+    auto entry = fstab::Fstab::Borrow(edit::TextOf(*before)).Find(want.GetString("name"));
     have.Set("ensure", Value(entry ? "present" : "absent"));
     if (!entry) return;
     have.Set("device", Value(entry->device));
@@ -196,16 +208,21 @@ class MountProvider : public edit::EditProvider {
   }
   Result<std::optional<std::string>> Edit(const Resource& want,
                                           const std::optional<std::string>& before) const override {
-    fstab::Fstab f = fstab::Fstab::Parse(edit::TextOf(before));
-    if (want.GetString("ensure") == "absent") {
-      if (!before) return before;
-      f.Remove(want.GetString("name"));
-    } else {
-      f.Set(Wanted(want));
-    }
-    std::string after = f.Render();
-    if (before && after == *before) return before;
-    return std::optional<std::string>(after);
+    if (!before && want.GetString("ensure") == "absent") return before;
+    auto f = fstab::Fstab::Borrow(edit::TextOf(before));
+    EditFstab(want, f);
+    if (before && !f.changed()) return before;
+    return std::optional<std::string>(f.Render());
+  }
+  // The edit on the shared content: no copy of the file when nothing
+  // changes, one render (no per-line structs) when something does.
+  Result<edit::Content> EditContent(const Resource& want,
+                                    const edit::Content& before) const override {
+    if (!before->has_value()) return EditProvider::EditContent(want, before);
+    auto f = fstab::Fstab::Borrow(**before);
+    EditFstab(want, f);
+    if (!f.changed()) return before;
+    return edit::MakeContent(f.Render());
   }
 };
 

@@ -243,3 +243,27 @@ TEST_CASE_FIXTURE(Fixture, "host: several names on one file, one run, each line 
   CHECK(again[0].status == Converged::kUnchanged);
   CHECK(again[1].status == Converged::kUnchanged);
 }
+
+TEST_CASE("hosts_file: Borrow views the text; changed() says whether an edit changes it") {
+  std::string text = "127.0.0.1 localhost\n10.0.0.1\tweb www # front\n";
+  auto f = HostsFile::Borrow(text);
+  CHECK_FALSE(f.changed());
+  f.Set("web", {"10.0.0.1", {"www"}});
+  CHECK_FALSE(f.changed());
+  CHECK(f.Render() == text);
+  f.Remove("nowhere");
+  CHECK_FALSE(f.changed());
+  f.Set("web", {"10.0.0.2", {"www"}});
+  CHECK(f.changed());
+  CHECK(f.Render() == "127.0.0.1 localhost\n10.0.0.2\tweb www # front\n");
+  // A later edit and a query see the earlier edits.
+  CHECK(f.Find("web")->ip == "10.0.0.2");
+  f.Set("db", {"10.0.0.3", {}});
+  CHECK(f.Find("web")->ip == "10.0.0.2");
+  CHECK(f.Render() == "127.0.0.1 localhost\n10.0.0.2\tweb www # front\n10.0.0.3\tdb\n");
+  // Parse takes a temporary over (no dangling view).
+  auto g = HostsFile::Parse(std::string("10.0.0.1 a\n"));
+  g.Remove("a");
+  CHECK(g.changed());
+  CHECK(g.Render() == "");
+}

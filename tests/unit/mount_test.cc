@@ -136,6 +136,24 @@ TEST_CASE("fstab: duplicates for one point are dropped; remove drops every line"
   CHECK(f.Render() == "a /x t o\n# c\n");
 }
 
+TEST_CASE("fstab: Borrow views the text; changed() says whether an edit changes it") {
+  std::string text = "/dev/a\t/\text4\tdefaults\t0\t1\n/dev/b /srv xfs defaults\n";
+  auto f = Fstab::Borrow(text);
+  f.Set({"/dev/a", "/", "ext4", "defaults", "0", "1"});
+  CHECK_FALSE(f.changed());
+  f.Remove("/nowhere");
+  CHECK_FALSE(f.changed());
+  CHECK(f.Render() == text);
+  f.Set({"/dev/b", "/srv", "xfs", "noatime", "0", "0"});
+  CHECK(f.changed());
+  CHECK(f.Find("/srv")->options == "noatime");
+  f.Remove("/");
+  CHECK(f.Render() == "/dev/b /srv xfs noatime\n");
+  CHECK(fstab::DecodedEquals("/mnt/my\\040disk", "/mnt/my disk"));
+  CHECK(fstab::DecodedEquals("/mnt/x", "/mnt/x"));
+  CHECK_FALSE(fstab::DecodedEquals("/mnt/my\\040disk", "/mnt/my\\040disk"));
+}
+
 TEST_CASE("fstab: findmnt reads what we wrote") {
   TempRoot t;
   std::string text = SetEntry(DataFile("fstab.util-linux-example"),
