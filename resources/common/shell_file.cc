@@ -312,6 +312,7 @@ size_t ShellFile::LineOf(size_t off) const {
 void ShellFile::Index() {
   entries_.clear();
   parsed_.clear();
+  names_.reset();
   unsure_.reset();
   stop_.reset();
   const std::string_view t = *text_;
@@ -471,8 +472,40 @@ ShellFile::Mention ShellFile::MentionIn(const Entry& e, std::string_view key) co
   return worst;
 }
 
+const ShellFile::Names* ShellFile::NamesIndex() const {
+  if (names_) return names_.get();
+  if (++lookups_ < kNamesAfter || entries_.size() > kNamesMaxEntries) return nullptr;
+  auto names = std::make_shared<Names>();
+  const std::string_view t = *text_;
+  for (size_t i = 0; i < entries_.size(); ++i) {
+    const Entry& e = entries_[i];
+    const auto at = static_cast<uint32_t>(i + 1);
+    if (e.kind != kCode) (*names)[KeyOf(e)].assign = at;
+    // Every maximal run of name characters is a word MentionIn could find.
+    const size_t end = e.off + e.len;
+    for (size_t p = e.off; p < end;) {
+      if (!IsKeyChar(t[p])) {
+        ++p;
+        continue;
+      }
+      size_t q = p;
+      while (q < end && IsKeyChar(t[q])) ++q;
+      (*names)[t.substr(p, q - p)].word = at;
+      p = q;
+    }
+  }
+  names_ = std::move(names);
+  return names_.get();
+}
+
 const Assignment* ShellFile::Find(std::string_view key) const {
-  for (size_t i = entries_.size(); i-- > 0;) {
+  size_t from = entries_.size();
+  if (const Names* names = NamesIndex()) {
+    auto it = names->find(key);
+    if (it == names->end() || it->second.assign == 0) return nullptr;
+    from = it->second.assign;  // the last plain assignment of key is entry from - 1
+  }
+  for (size_t i = from; i-- > 0;) {
     const Entry& e = entries_[i];
     if (e.kind == kCode || KeyOf(e) != key) continue;
     auto it = parsed_.find(i);
@@ -529,6 +562,17 @@ std::optional<std::string> ShellFile::Problem(std::string_view key, bool removal
 }
 
 size_t ShellFile::LastSetter(std::string_view key, size_t end) const {
+  if (end == entries_.size()) {
+    if (const Names* names = NamesIndex()) {
+      // The scan below, answered from the index when no entry after the
+      // last assignment of key holds it as a word (MentionIn finds nothing
+      // there); otherwise the scan decides.
+      auto it = names->find(key);
+      if (it == names->end()) return std::string::npos;
+      const NameAt at = it->second;
+      if (at.assign != 0 && at.word <= at.assign) end = at.assign;
+    }
+  }
   for (size_t i = end; i-- > 0;) {
     const Entry& e = entries_[i];
     if (e.kind != kCode && KeyOf(e) == key) {
@@ -727,6 +771,7 @@ void ShellFile::Apply(const std::vector<Splice>& splices) {
   entries_ = std::move(out);
   stop_ = stop;  // the stop entry is code: never removed
   parsed_.clear();
+  names_.reset();
   if (text_->size() >= std::numeric_limits<uint32_t>::max()) Index();
 }
 

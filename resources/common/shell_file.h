@@ -22,6 +22,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "resources/common/shell_quote.h"
@@ -79,7 +80,10 @@ class ShellFile {
 
   /// Points this file at `same` (the very text it holds, owned elsewhere,
   /// e.g. the run's shared content): no copy is kept.
-  void Adopt(std::shared_ptr<const std::string> same) { text_ = std::move(same); }
+  void Adopt(std::shared_ptr<const std::string> same) {
+    text_ = std::move(same);
+    names_.reset();  // its views were into the old text
+  }
 
   /// Number of indexed chunks (for tests and the cache's size limit).
   size_t chunks() const { return entries_.size(); }
@@ -145,6 +149,24 @@ class ShellFile {
   std::string stop_word_;
   size_t stop_delta_ = 0;
   mutable std::map<size_t, Assignment> parsed_;  // Find's answers, by entry
+
+  // Where each name occurs, built on the kNamesAfter-th lookup of a file
+  // (a run of N resources on one file looks up N names: without it each
+  // lookup scans every entry, O(N^2) for a no-op run). Per name, 1 + the
+  // index of the last entry that is its plain assignment (kAssign or
+  // kNested), and 1 + the index of the last entry holding it as a word
+  // (what MentionIn looks for); 0 when none. Views into text_: reset with
+  // every change of it.
+  struct NameAt {
+    uint32_t assign = 0;
+    uint32_t word = 0;
+  };
+  using Names = std::unordered_map<std::string_view, NameAt>;
+  static constexpr uint32_t kNamesAfter = 4;
+  static constexpr size_t kNamesMaxEntries = size_t{1} << 18;
+  const Names* NamesIndex() const;
+  mutable std::shared_ptr<const Names> names_;
+  mutable uint32_t lookups_ = 0;
 };
 
 /// True when `a` already gives `value` (no expansion involved) and, if a
