@@ -7,6 +7,7 @@
 
 #include "engine/registry.h"
 #include "resources/builtin.h"
+#include "resources/common/content_cache.h"
 #include "resources/common/edit_provider.h"
 #include "resources/host/hosts_file.h"
 
@@ -93,7 +94,10 @@ class HostProvider : public edit::EditProvider {
   // On the shared content, without a copy of it.
   void ObserveContent(const Resource& want, const edit::Content& before,
                       Observation& have) const override {
-    auto entry = hosts::HostsFile::Borrow(edit::TextOf(*before)).Find(want.GetString("name"));
+    const auto index = IndexOf(before);
+    auto entry = index
+                     ? index->Find(want.GetString("name"))
+                     : hosts::HostsFile::Borrow(edit::TextOf(*before)).Find(want.GetString("name"));
     have.Set("ensure", Value(entry ? "present" : "absent"));
     if (!entry) return;
     have.Set("ip", Value(entry->ip));
@@ -129,11 +133,30 @@ class HostProvider : public edit::EditProvider {
   Result<edit::Content> EditContent(const Resource& want,
                                     const edit::Content& before) const override {
     if (!before->has_value()) return EditProvider::EditContent(want, before);
+    if (const auto index = IndexOf(before)) {
+      // A name already in place (every one of a no-op run) costs a lookup.
+      const std::string name = want.GetString("name");
+      if (want.GetString("ensure") == "absent"
+              ? index->Absent(name)
+              : index->InPlace(name, {want.GetString("ip"), want.GetList("aliases")}))
+        return before;
+    }
     auto f = hosts::HostsFile::Borrow(**before);
     EditHosts(want, f);
     if (!f.changed()) return before;
     return edit::MakeContent(f.Render());
   }
+
+ private:
+  // One index per content version of a file up to kIndexMax bytes (a
+  // larger file is scanned per resource: an index of a 2,000,000-line
+  // file would cost several times the file).
+  static constexpr size_t kIndexMax = size_t{4} << 20;
+  std::shared_ptr<const hosts::HostsIndex> IndexOf(const edit::Content& c) const {
+    if (!c->has_value() || (*c)->size() > kIndexMax) return nullptr;
+    return cache_.Get(c, [](const edit::Content& c) { return hosts::HostsIndex::Build(**c); });
+  }
+  edit::ContentCache<hosts::HostsIndex> cache_;
 };
 
 }  // namespace

@@ -240,4 +240,72 @@ void HostsFile::Remove(std::string_view name) {
   });
 }
 
+namespace {
+
+std::string LowerName(std::string_view n) {
+  std::string out(n);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// The line that starts at `off`, without its '\n'.
+std::string_view LineAt(std::string_view text, size_t off) {
+  size_t nl = text.find('\n', off);
+  return text.substr(off, (nl == std::string_view::npos ? text.size() : nl) - off);
+}
+
+}  // namespace
+
+HostsIndex HostsIndex::Build(std::string_view text) {
+  HostsIndex x;
+  x.text_ = text;
+  EntryLine l;
+  std::vector<std::string> seen;  // names of this line, lower-case
+  edit::ForEachLine(text, [&](const edit::LineSpan& span) {
+    if (!ParseEntry(span.text, l)) return;
+    seen.clear();
+    for (size_t i = 0; i < l.names.size(); ++i) {
+      std::string key = LowerName(l.names[i]);
+      // IndexOf finds a name's first place on a line: later repeats of it
+      // on the same line do not count as another line or place.
+      if (std::find(seen.begin(), seen.end(), key) != seen.end()) continue;
+      At& at = x.at_[key];
+      ++at.lines;
+      int64_t off = static_cast<int64_t>(span.begin);
+      if (i == 0 && at.canon < 0) at.canon = off;
+      if (i > 0 && at.alias < 0) at.alias = off;
+      seen.push_back(std::move(key));
+    }
+  });
+  return x;
+}
+
+const HostsIndex::At* HostsIndex::Get(std::string_view name) const {
+  auto it = at_.find(LowerName(name));
+  return it == at_.end() ? nullptr : &it->second;
+}
+
+std::optional<HostEntry> HostsIndex::Find(std::string_view name) const {
+  const At* at = Get(name);
+  if (!at) return std::nullopt;
+  EntryLine l;
+  if (at->canon >= 0 && ParseEntry(LineAt(text_, static_cast<size_t>(at->canon)), l))
+    return HostEntry{std::string(l.ip), {l.names.begin() + 1, l.names.end()}};
+  if (at->alias >= 0 && ParseEntry(LineAt(text_, static_cast<size_t>(at->alias)), l))
+    return HostEntry{std::string(l.ip), {}};
+  return std::nullopt;
+}
+
+bool HostsIndex::InPlace(std::string_view name, const HostEntry& entry) const {
+  const At* at = Get(name);
+  if (!at || at->lines != 1 || at->canon < 0) return false;
+  EntryLine l;
+  if (!ParseEntry(LineAt(text_, static_cast<size_t>(at->canon)), l)) return false;
+  if (l.ip != entry.ip || l.names.size() != entry.aliases.size() + 1 || l.names[0] != name)
+    return false;
+  return std::equal(entry.aliases.begin(), entry.aliases.end(), l.names.begin() + 1);
+}
+
+bool HostsIndex::Absent(std::string_view name) const { return Get(name) == nullptr; }
+
 }  // namespace keel::hosts

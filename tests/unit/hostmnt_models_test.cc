@@ -615,6 +615,52 @@ TEST_CASE("hostmnt models: hosts_file edits match the per-line model byte for by
   }
 }
 
+TEST_CASE("hosts index: Find, InPlace and Absent answer as a scan and an edit do") {
+  Rng rng(20261204);
+  const std::vector<std::string> names = {"web", "WEB", "www", "db",
+                                          "a",   "old", "new", "localhost"};
+  const std::vector<std::string> ips = {"10.0.0.1", "10.0.0.7", "::1", "fe80::2",
+                                        "192.168.100.200"};
+  int in_place = 0, missed = 0;
+  for (int iter = 0; iter < 4000; ++iter) {
+    std::string text = Join(rng, RandomLines(rng, RandomHostsLine));
+    CAPTURE(text);
+    auto index = keel::hosts::HostsIndex::Build(text);
+    for (const auto& n : names) {
+      CAPTURE(n);
+      auto scan = keel::hosts::HostsFile::Borrow(text);
+      CHECK(index.Find(n) == scan.Find(n));
+      auto removed = keel::hosts::HostsFile::Borrow(text);
+      removed.Remove(n);
+      CHECK(index.Absent(n) == !removed.changed());
+      keel::hosts::HostEntry e{Pick(rng, ips), {}};
+      int k = std::uniform_int_distribution<int>(0, 2)(rng);
+      for (int i = 0; i < k; ++i) e.aliases.push_back(Pick(rng, names));
+      auto set = keel::hosts::HostsFile::Borrow(text);
+      set.Set(n, e);
+      // "In place" is never wrong; "maybe" is allowed only when needed.
+      if (index.InPlace(n, e)) CHECK_FALSE(set.changed());
+      // On the result (the next run's file) the same check again; it
+      // must say "in place" whenever a second edit changes nothing, but
+      // for the odd lines the scan treats specially (a name twice on one
+      // line, an alias equal to the name).
+      std::string after = set.Render();
+      auto again = keel::hosts::HostsIndex::Build(after);
+      auto set2 = keel::hosts::HostsFile::Borrow(after);
+      set2.Set(n, e);
+      if (again.InPlace(n, e)) {
+        CHECK_FALSE(set2.changed());
+        ++in_place;
+      } else if (!set2.changed()) {
+        ++missed;
+      }
+    }
+  }
+  CAPTURE(missed);
+  CHECK(in_place > 10000);
+  CHECK(missed * 20 < in_place);
+}
+
 TEST_CASE("hostmnt models: fstab edits match the per-line model byte for byte") {
   Rng rng(20261203);
   const std::vector<std::string> devs = {"/dev/sda1", "UUID=abc", "LABEL=a b", "tmpfs"};
