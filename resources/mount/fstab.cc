@@ -295,4 +295,38 @@ void Fstab::Remove(std::string_view point) {
   });
 }
 
+FstabIndex FstabIndex::Build(std::string_view text) {
+  FstabIndex x;
+  x.text_ = text;
+  EntryLine l;
+  edit::ForEachLine(text, [&](const edit::LineSpan& span) {
+    if (!ParseEntry(span.text, l)) return;
+    At& at = x.at_[Decode(l.fields[1])];
+    if (at.lines++ == 0) at.first = span.begin;
+  });
+  return x;
+}
+
+std::optional<Entry> FstabIndex::Find(std::string_view point) const {
+  auto it = at_.find(std::string(point));
+  if (it == at_.end()) return std::nullopt;
+  size_t nl = text_.find('\n', it->second.first);
+  std::string_view line = text_.substr(
+      it->second.first, (nl == std::string_view::npos ? text_.size() : nl) - it->second.first);
+  EntryLine l;
+  if (!ParseEntry(line, l)) return std::nullopt;
+  return ToEntry(l);
+}
+
+bool FstabIndex::InPlace(const Entry& entry) const {
+  auto it = at_.find(entry.point);
+  if (it == at_.end() || it->second.lines != 1) return false;
+  std::optional<Entry> have = Find(entry.point);
+  return have && have->SameAs(entry);
+}
+
+bool FstabIndex::Absent(std::string_view point) const {
+  return at_.find(std::string(point)) == at_.end();
+}
+
 }  // namespace keel::fstab

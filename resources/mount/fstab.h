@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "resources/common/line_edits.h"
@@ -69,6 +70,29 @@ class Fstab {
   std::shared_ptr<const std::string> owned_;  // the text, when Parse copied or took it
   std::string_view text_;
   std::optional<edit::LineEdits> edits_;  // on text_; none before the first edit
+};
+
+/// Where each mount point of an fstab is, built in one pass: lets N `mount`
+/// resources on one file find their line without N scans. Holds views into
+/// the text, which must outlive it unchanged.
+class FstabIndex {
+ public:
+  static FstabIndex Build(std::string_view text);
+  /// Fstab::Find, answered from the index.
+  std::optional<Entry> Find(std::string_view point) const;
+  /// True when Fstab::Set(entry) would change nothing: one line for the
+  /// point, the same mount. False means "maybe": the caller edits as usual.
+  bool InPlace(const Entry& entry) const;
+  /// True when Fstab::Remove(point) would change nothing.
+  bool Absent(std::string_view point) const;
+
+ private:
+  struct At {
+    uint32_t lines = 0;  // lines mounting on the point
+    size_t first = 0;    // offset of the first one
+  };
+  std::string_view text_;
+  std::unordered_map<std::string, At> at_;  // by decoded mount point
 };
 
 }  // namespace keel::fstab

@@ -4,6 +4,7 @@
 // The format lives in fstab.{h,cc}.
 #include "engine/registry.h"
 #include "resources/builtin.h"
+#include "resources/common/content_cache.h"
 #include "resources/common/edit_provider.h"
 #include "resources/mount/fstab.h"
 
@@ -134,7 +135,9 @@ class MountProvider : public edit::EditProvider {
   // On the shared content, without a copy of it.
   void ObserveContent(const Resource& want, const edit::Content& before,
                       Observation& have) const override {
-    auto entry = fstab::Fstab::Borrow(edit::TextOf(*before)).Find(want.GetString("name"));
+    const auto index = IndexOf(before);
+    auto entry = index ? index->Find(want.GetString("name"))
+                       : fstab::Fstab::Borrow(edit::TextOf(*before)).Find(want.GetString("name"));
     have.Set("ensure", Value(entry ? "present" : "absent"));
     if (!entry) return;
     have.Set("device", Value(entry->device));
@@ -219,11 +222,28 @@ class MountProvider : public edit::EditProvider {
   Result<edit::Content> EditContent(const Resource& want,
                                     const edit::Content& before) const override {
     if (!before->has_value()) return EditProvider::EditContent(want, before);
+    if (const auto index = IndexOf(before)) {
+      // A mount already in place (every one of a no-op run) costs a lookup.
+      if (want.GetString("ensure") == "absent" ? index->Absent(want.GetString("name"))
+                                               : index->InPlace(Wanted(want)))
+        return before;
+    }
     auto f = fstab::Fstab::Borrow(**before);
     EditFstab(want, f);
     if (!f.changed()) return before;
     return edit::MakeContent(f.Render());
   }
+
+ private:
+  // One index per content version of a file up to kIndexMax bytes (a
+  // larger file is scanned per resource: an index of a 2,000,000-line
+  // file would cost several times the file).
+  static constexpr size_t kIndexMax = size_t{4} << 20;
+  std::shared_ptr<const fstab::FstabIndex> IndexOf(const edit::Content& c) const {
+    if (!c->has_value() || (*c)->size() > kIndexMax) return nullptr;
+    return cache_.Get(c, [](const edit::Content& c) { return fstab::FstabIndex::Build(**c); });
+  }
+  edit::ContentCache<fstab::FstabIndex> cache_;
 };
 
 }  // namespace

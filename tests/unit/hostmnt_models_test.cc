@@ -703,3 +703,51 @@ TEST_CASE("hostmnt models: fstab edits match the per-line model byte for byte") 
     }
   }
 }
+
+TEST_CASE("fstab index: Find, InPlace and Absent answer as a scan and an edit do") {
+  Rng rng(20261205);
+  const std::vector<std::string> devs = {"/dev/sda1", "UUID=abc", "LABEL=a b", "tmpfs"};
+  const std::vector<std::string> points = {"/", "/x", "/y", "/mnt/my disk", "/srv", "/xA", "/new"};
+  const std::vector<std::string> types = {"ext4", "xfs", "tmpfs"};
+  const std::vector<std::string> opts = {"defaults", "noatime", "ro"};
+  const std::vector<std::string> nums = {"0", "1", "2"};
+  auto same = [](const std::optional<keel::fstab::Entry>& a,
+                 const std::optional<keel::fstab::Entry>& b) {
+    if (a.has_value() != b.has_value()) return false;
+    return !a || (a->device == b->device && a->point == b->point && a->fstype == b->fstype &&
+                  a->options == b->options && a->dump == b->dump && a->pass == b->pass);
+  };
+  int in_place = 0, missed = 0;
+  for (int iter = 0; iter < 4000; ++iter) {
+    std::string text = Join(rng, RandomLines(rng, RandomFstabLine));
+    CAPTURE(text);
+    auto index = keel::fstab::FstabIndex::Build(text);
+    for (const auto& p : points) {
+      CAPTURE(p);
+      CHECK(same(index.Find(p), keel::fstab::Fstab::Borrow(text).Find(p)));
+      auto removed = keel::fstab::Fstab::Borrow(text);
+      removed.Remove(p);
+      CHECK(index.Absent(p) == !removed.changed());
+      keel::fstab::Entry e{Pick(rng, devs), p, Pick(rng, types), Pick(rng, opts), Pick(rng, nums),
+                           Pick(rng, nums)};
+      auto set = keel::fstab::Fstab::Borrow(text);
+      set.Set(e);
+      if (index.InPlace(e)) CHECK_FALSE(set.changed());
+      // On the result (the next run's file): "in place" whenever a second
+      // edit changes nothing.
+      std::string after = set.Render();
+      auto again = keel::fstab::FstabIndex::Build(after);
+      auto set2 = keel::fstab::Fstab::Borrow(after);
+      set2.Set(e);
+      if (again.InPlace(e)) {
+        CHECK_FALSE(set2.changed());
+        ++in_place;
+      } else if (!set2.changed()) {
+        ++missed;
+      }
+    }
+  }
+  CAPTURE(missed);
+  CHECK(in_place > 10000);
+  CHECK(missed * 20 < in_place);
+}
