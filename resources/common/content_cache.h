@@ -8,6 +8,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -24,17 +25,33 @@ class ContentCache {
   /// The model of `c`, made by make(const Content&) on first use.
   template <typename Make>
   std::shared_ptr<const Model> Get(const Content& c, Make&& make) const {
+    return GetAfter(c, 1, std::forward<Make>(make));
+  }
+  /// The same, but nullptr for the first `uses - 1` requests of a version:
+  /// for a model that only pays off when several resources look at one
+  /// version (an index of names is worth it for a no-op run of N resources
+  /// on one file, not for the N versions of a cold run, one use each).
+  template <typename Make>
+  std::shared_ptr<const Model> GetAfter(const Content& c, uint32_t uses, Make&& make) const {
     {
       std::lock_guard<std::mutex> lock(mu_);
       Prune();
-      for (const auto& e : entries_)
-        if (e.content.lock() == c) return e.model;
+      Entry* found = nullptr;
+      for (auto& e : entries_)
+        if (e.content.lock() == c) found = &e;
+      if (found && found->model) return found->model;
+      if (!found) {
+        entries_.push_back(Entry{c, nullptr, 0});
+        found = &entries_.back();
+      }
+      if (++found->uses < uses) return nullptr;
     }
     if (c->has_value() && (*c)->size() > kLargeText) {
       // A large file: models no caller holds are dropped before a new one
       // is built, so an old version's model is not alive beside the new.
       std::lock_guard<std::mutex> lock(mu_);
-      std::erase_if(entries_, [](const Entry& e) { return e.model.use_count() == 1; });
+      for (auto& e : entries_)
+        if (e.model.use_count() == 1) e.model.reset();
     }
     auto model = std::make_shared<const Model>(make(c));
     Put(c, model);
@@ -45,14 +62,20 @@ class ContentCache {
   void Put(const Content& c, std::shared_ptr<const Model> model) const {
     std::lock_guard<std::mutex> lock(mu_);
     Prune();
-    entries_.push_back(Entry{c, std::move(model)});
+    for (auto& e : entries_)
+      if (e.content.lock() == c) {
+        e.model = std::move(model);
+        return;
+      }
+    entries_.push_back(Entry{c, std::move(model), 0});
   }
 
  private:
   static constexpr size_t kLargeText = 1 << 20;
   struct Entry {
     std::weak_ptr<const std::optional<std::string>> content;
-    std::shared_ptr<const Model> model;
+    std::shared_ptr<const Model> model;  // null until built
+    uint32_t uses = 0;
   };
   void Prune() const {
     std::erase_if(entries_, [](const Entry& e) { return e.content.expired(); });

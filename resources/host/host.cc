@@ -150,11 +150,16 @@ class HostProvider : public edit::EditProvider {
  private:
   // One index per content version of a file up to kIndexMax bytes (a
   // larger file is scanned per resource: an index of a 2,000,000-line
-  // file would cost several times the file).
+  // file would cost several times the file), built on the version's
+  // kIndexAfter-th use (a cold run makes a version per resource: an index
+  // of each would cost more than the scans it saves; each resource uses
+  // a version about twice, its verifying read twice more).
   static constexpr size_t kIndexMax = size_t{4} << 20;
+  static constexpr uint32_t kIndexAfter = 6;
   std::shared_ptr<const hosts::HostsIndex> IndexOf(const edit::Content& c) const {
     if (!c->has_value() || (*c)->size() > kIndexMax) return nullptr;
-    return cache_.Get(c, [](const edit::Content& c) { return hosts::HostsIndex::Build(**c); });
+    return cache_.GetAfter(c, kIndexAfter,
+                           [](const edit::Content& c) { return hosts::HostsIndex::Build(**c); });
   }
   edit::ContentCache<hosts::HostsIndex> cache_;
 };
