@@ -17,6 +17,7 @@
 #include "resources/audit_rule/audit_rules.h"
 #include "resources/builtin.h"
 #include "resources/common/edit_provider.h"
+#include "resources/common/line_edits.h"
 
 namespace keel {
 namespace {
@@ -124,13 +125,26 @@ class AuditRuleProvider : public edit::EditProvider {
     if (before && *before == it->second.content) return before;
     return std::optional<std::string>(it->second.content);
   }
+  // The shared content itself when it is already the rendered file: no
+  // copy of it.
+  Result<edit::Content> EditContent(const Resource& want,
+                                    const edit::Content& before) const override {
+    auto it = files_.find(FileFor(want));
+    if (it != files_.end() && before->has_value() && (*before)->size() <= kMaxFileSize &&
+        **before == it->second.content)
+      return before;
+    return EditProvider::EditContent(want, before);
+  }
   void Observe(const Resource& want, const std::optional<std::string>& before,
                Observation& have) const override {
     Value rule = NormalizedRule(want);
     bool found = false;
     if (before) {
-      edit::TextLines t = edit::TextLines::Parse(*before);
-      for (const auto& l : t.lines) found = found || l == rule.as_string();
+      const std::string& r = rule.as_string();
+      edit::ForEachLine(*before, [&](const edit::LineSpan& l) {
+        found = l.text == r;
+        return !found;
+      });
     }
     if (found) have.Set("rule", rule);
   }

@@ -1,8 +1,10 @@
 #include "resources/kernel_parameter/cmdline.h"
 
+#include <algorithm>
 #include <charconv>
 
 #include "resources/common/edit.h"
+#include "resources/common/line_edits.h"
 #include "resources/common/shell_file.h"
 
 namespace keel::kparam {
@@ -39,11 +41,18 @@ void RemoveToken(std::string& out, size_t b, size_t e) {
 // each assignment of the variables keel reads parses (a quote that never
 // closes makes ShellFile keep the line opaque; keel must not then append
 // a second assignment and leave the broken one in place).
+// An assignment runs over the lines up to the first line end at which it
+// parses (a quote may span lines). Re-parsing after each added line is
+// quadratic on a quote that never closes; instead the ends are tried at
+// 1, 2, 4, ... lines, then bisected: a parse that runs out of text at one
+// line end ran out at every earlier one, so the first end found is the
+// same, in O(n log n) bytes.
 Result<void> CheckAssignments(std::string_view text) {
-  edit::TextLines tl = edit::TextLines::Parse(text);
-  const auto& L = tl.lines;
-  for (size_t i = 0; i < L.size(); ++i) {
-    std::string_view l = L[i];
+  size_t pos = 0, number = 0;
+  edit::LineSpan span;
+  while (edit::NextLine(text, pos, span)) {
+    ++number;
+    std::string_view l = span.text;
     size_t p = 0;
     while (p < l.size() && (l[p] == ' ' || l[p] == '\t')) ++p;
     if (l.substr(p, 6) == "export" && p + 6 < l.size() && (l[p + 6] == ' ' || l[p + 6] == '\t')) {
@@ -51,33 +60,59 @@ Result<void> CheckAssignments(std::string_view text) {
       while (p < l.size() && (l[p] == ' ' || l[p] == '\t')) ++p;
     }
     std::string_view rest = l.substr(p);
-    std::string key;
-    for (const char* k : {kCmdlineDefaultVar, kCmdlineVar})
-      if (rest.substr(0, std::string_view(k).size() + 1) == std::string(k) + "=") {
+    std::string_view key;
+    for (std::string_view k : {kCmdlineDefaultVar, kCmdlineVar})
+      if (rest.size() > k.size() && rest.starts_with(k) && rest[k.size()] == '=') {
         key = k;
         break;
       }
     if (key.empty()) continue;
-    std::string joined(l);
     shell::Assignment a;
-    size_t end = i;
-    shell::ParseStatus st = shell::ParseAssignment(joined, a);
-    while (st == shell::ParseStatus::kUnterminated && end + 1 < L.size()) {
-      ++end;
-      joined += '\n';
-      joined += L[end];
-      st = shell::ParseAssignment(joined, a);
+    auto parse_to = [&](size_t end) {
+      return shell::ParseAssignment(text.substr(span.begin, end - span.begin), a);
+    };
+    constexpr auto kOpen = shell::ParseStatus::kUnterminated;
+    size_t end = span.end();
+    shell::ParseStatus st = parse_to(end);
+    if (st == kOpen && pos < text.size()) {
+      size_t lo = end, hi = std::string_view::npos, at = pos;
+      edit::LineSpan next;
+      for (size_t step = 1; hi == std::string_view::npos; step *= 2) {
+        size_t k = 0;
+        while (k < step && edit::NextLine(text, at, next)) ++k;
+        if (k == 0) break;
+        if (parse_to(next.end()) != kOpen) {
+          hi = next.end();
+        } else {
+          lo = next.end();
+          if (at >= text.size()) break;
+        }
+      }
+      // Line ends in (lo, hi): '\n' positions.
+      while (hi != std::string_view::npos) {
+        size_t m = text.find('\n', std::max(lo + 1, lo + (hi - lo) / 2));
+        if (m == std::string_view::npos || m >= hi) m = text.rfind('\n', hi - 1);
+        if (m == std::string_view::npos || m <= lo) break;
+        if (parse_to(m) == kOpen)
+          lo = m;
+        else
+          hi = m;
+      }
+      end = hi == std::string_view::npos ? lo : hi;
+      st = parse_to(end);
     }
     if (st != shell::ParseStatus::kAssignment)
-      return MakeError(ErrorCode::kInvalid, "line " + std::to_string(i + 1) + ": " + key +
-                                                (st == shell::ParseStatus::kUnterminated
-                                                     ? ": unterminated quote"
-                                                     : ": not a plain assignment keel can edit"));
+      return MakeError(
+          ErrorCode::kInvalid,
+          "line " + std::to_string(number) + ": " + std::string(key) +
+              (st == kOpen ? ": unterminated quote" : ": not a plain assignment keel can edit"));
     if (a.dynamic)
-      return MakeError(ErrorCode::kInvalid, "line " + std::to_string(i + 1) + ": " + key +
-                                                " uses shell expansion (" + a.raw_value +
-                                                "); keel edits literal values only");
-    i = end;
+      return MakeError(ErrorCode::kInvalid, "line " + std::to_string(number) + ": " +
+                                                std::string(key) + " uses shell expansion (" +
+                                                a.raw_value + "); keel edits literal values only");
+    number += static_cast<size_t>(std::count(text.begin() + static_cast<long>(span.begin),
+                                             text.begin() + static_cast<long>(end), '\n'));
+    pos = end < text.size() ? end + 1 : text.size();
   }
   return {};
 }
@@ -148,8 +183,12 @@ std::string EditCmdline(std::string_view line, const Param& want) {
 // ---- /etc/default/grub ------------------------------------------------------
 
 Result<std::string> DefaultGrubCmdline(std::string_view text) {
-  KEEL_TRY(CheckAssignments(text));
-  shell::ShellFile f = shell::ShellFile::Parse(text);
+  return DefaultGrubCmdline(std::make_shared<const std::string>(text));
+}
+
+Result<std::string> DefaultGrubCmdline(std::shared_ptr<const std::string> text) {
+  KEEL_TRY(CheckAssignments(*text));
+  shell::ShellFile f = shell::ShellFile::Parse(std::move(text));
   std::string out;
   for (const char* k : {kCmdlineVar, kCmdlineDefaultVar})
     if (const shell::Assignment* a = f.Find(k)) out += (out.empty() ? "" : " ") + a->value;
@@ -157,23 +196,41 @@ Result<std::string> DefaultGrubCmdline(std::string_view text) {
 }
 
 Result<std::string> EditDefaultGrub(std::string_view text, const Param& want) {
-  KEEL_TRY(CheckAssignments(text));
-  shell::ShellFile f = shell::ShellFile::Parse(text);
+  auto after = EditDefaultGrubText(std::make_shared<const std::string>(text), want);
+  if (!after.ok()) return after.error();
+  return *after ? std::move(**after) : std::string(text);
+}
+
+Result<std::optional<std::string>> EditDefaultGrubText(std::shared_ptr<const std::string> text,
+                                                       const Param& want) {
+  KEEL_TRY(CheckAssignments(*text));
+  shell::ShellFile f = shell::ShellFile::Parse(std::move(text));
   const shell::Assignment* lin = f.Find(kCmdlineVar);
   std::string cur = lin ? lin->value : "";
   std::string next = EditCmdline(cur, want);
-  if (next != cur) f.Set(kCmdlineVar, next, std::nullopt, shell::QuoteStyle::kDouble);
+  // Tokens of GRUB_CMDLINE_LINUX_DEFAULT come later on the generated
+  // kernel line and would win: another value of the name goes.
+  std::optional<std::string> next_default;
   if (const shell::Assignment* d = f.Find(kCmdlineDefaultVar)) {
-    // Tokens of GRUB_CMDLINE_LINUX_DEFAULT come later on the generated
-    // kernel line and would win: another value of the name goes.
     auto found = Lookup(d->value, want.name);
-    if (found && (want.absent || *found != want.value)) {
-      std::string nd = EditCmdline(d->value, Param{want.name, std::nullopt, true});
-      f.Set(kCmdlineDefaultVar, nd, std::nullopt);
-    }
+    if (found && (want.absent || *found != want.value))
+      next_default = EditCmdline(d->value, Param{want.name, std::nullopt, true});
   }
-  std::string out = f.Render();
-  return out == text ? std::string(text) : out;
+  // One new text (SetText); a copy of the index only when both change.
+  if (next == cur && !next_default) return std::optional<std::string>();
+  std::optional<std::string> out;
+  if (next == cur) {
+    out = f.SetText(kCmdlineDefaultVar, *next_default, std::nullopt);
+  } else if (!next_default) {
+    out = f.SetText(kCmdlineVar, next, std::nullopt, shell::QuoteStyle::kDouble);
+  } else {
+    shell::ShellFile g = f;
+    g.Set(kCmdlineVar, next, std::nullopt, shell::QuoteStyle::kDouble);
+    out = g.SetText(kCmdlineDefaultVar, *next_default, std::nullopt);
+    if (!out) out = *g.text();
+  }
+  if (out && *out == *f.text()) out.reset();
+  return out;
 }
 
 // ---- /boot/grub/grub.conf ---------------------------------------------------
@@ -220,15 +277,16 @@ std::string_view WithoutCr(std::string_view l) {
 }  // namespace
 
 Result<std::vector<KernelLine>> KernelLines(std::string_view text, bool default_only) {
-  edit::TextLines tl = edit::TextLines::Parse(text);
   std::optional<std::string> default_value;
   struct Entry {
     std::string title;
     std::vector<KernelLine> kernels;
   };
   std::vector<Entry> entries;
-  for (size_t i = 0; i < tl.lines.size(); ++i) {
-    std::string_view l = WithoutCr(tl.lines[i]);
+  size_t pos = 0;
+  edit::LineSpan span;
+  for (size_t i = 0; edit::NextLine(text, pos, span); ++i) {
+    std::string_view l = WithoutCr(span.text);
     ConfLine c = Classify(l);
     if (c.keyword == "default" && entries.empty() && !default_value) {
       default_value = Trim(l.substr(c.value_at));
@@ -275,19 +333,20 @@ Result<std::vector<KernelLine>> KernelLines(std::string_view text, bool default_
 Result<std::string> EditGrubConf(std::string_view text, const Param& want, bool default_only) {
   auto kernels = KernelLines(text, default_only);
   if (!kernels.ok()) return kernels.error();
-  edit::TextLines tl = edit::TextLines::Parse(text);
-  bool changed = false;
+  edit::LineEdits edits(text);
+  size_t pos = 0, i = 0;
+  edit::LineSpan span;
   for (const KernelLine& k : *kernels) {
+    while (i <= k.line && edit::NextLine(text, pos, span)) ++i;
     std::string next =
         k.args.empty() && !want.absent ? " " + want.Token() : EditCmdline(k.args, want);
     if (next == k.args) continue;
-    std::string& line = tl.lines[k.line];
+    std::string_view line = span.text;
     bool cr = !line.empty() && line.back() == '\r';
     size_t at = line.size() - (cr ? 1 : 0) - k.args.size();
-    line = line.substr(0, at) + next + (cr ? "\r" : "");
-    changed = true;
+    edits.Replace(span, std::string(line.substr(0, at)) + next + (cr ? "\r" : ""));
   }
-  return changed ? tl.Render() : std::string(text);
+  return edits.edited() ? edits.Render() : std::string(text);
 }
 
 // ---- grubby -----------------------------------------------------------------

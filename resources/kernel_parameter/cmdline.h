@@ -8,6 +8,7 @@
 // Every edit keeps every byte it does not have to change.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -73,6 +74,11 @@ Result<std::string> DefaultGrubCmdline(std::string_view text);
 /// GRUB_CMDLINE_LINUX_DEFAULT. Errors as DefaultGrubCmdline. Returns
 /// `text` unchanged when satisfied.
 Result<std::string> EditDefaultGrub(std::string_view text, const Param& want);
+/// The same two on shared text (indexed, not copied; time linear in the
+/// text): EditDefaultGrubText gives nullopt when `text` is satisfied.
+Result<std::string> DefaultGrubCmdline(std::shared_ptr<const std::string> text);
+Result<std::optional<std::string>> EditDefaultGrubText(std::shared_ptr<const std::string> text,
+                                                       const Param& want);
 
 // ---- /boot/grub/grub.conf (grub legacy) ------------------------------------
 

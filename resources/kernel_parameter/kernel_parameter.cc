@@ -157,6 +157,27 @@ class FileHalf : public edit::EditProvider {
     if (*after == *before) return before;
     return std::optional<std::string>(std::move(*after));
   }
+  // /etc/default/grub on the shared content: no copy of the file when
+  // nothing changes (grub.conf goes through Edit).
+  Result<edit::Content> EditContent(const Resource& want,
+                                    const edit::Content& before) const override {
+    auto b = Bootloader(want);
+    if (!b.ok() || *b != "grub2" || !before->has_value() || (*before)->size() > kMaxConfigBytes)
+      return EditProvider::EditContent(want, before);
+    auto after = kparam::EditDefaultGrubText(edit::SharedText(before), ParamOf(want));
+    if (!after.ok()) return AtPath(after.error(), "/etc/default/grub");
+    if (!*after) return before;
+    return edit::MakeContent(std::move(**after));
+  }
+  void ObserveContent(const Resource& want, const edit::Content& before,
+                      Observation& have) const override {
+    auto b = Bootloader(want);
+    if (!b.ok() || *b != "grub2" || !before->has_value()) return Observe(want, *before, have);
+    have.Set("bootloader", Value(*b));
+    std::vector<std::string> args;
+    if (auto c = kparam::DefaultGrubCmdline(edit::SharedText(before)); c.ok()) args.push_back(*c);
+    ObserveArgs(args, want.GetString("name"), have);
+  }
   void Observe(const Resource& want, const std::optional<std::string>& before,
                Observation& have) const override {
     auto b = Bootloader(want);

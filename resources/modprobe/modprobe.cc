@@ -173,11 +173,12 @@ class ModprobeProvider : public edit::EditProvider {
     for (const HostPath& f : ConfigFiles(host)) {
       auto text = host.ReadFile(f);
       if (!text.ok() || !text->has_value() || (*text)->find('\0') != std::string::npos) continue;
-      auto conf = modprobe::ModprobeConf::Parse(**text);
-      for (const auto& k : keys) {
-        auto st = conf.Inspect(k);
+      // One pass over the file for every module.
+      std::map<std::string, modprobe::ModuleState> states;
+      for (const auto& k : keys) states[k];
+      modprobe::ModprobeConf::Parse(**text).InspectAll(states);
+      for (auto& [k, st] : states)
         if (st.mentioned) configured_[k].push_back({f.str(), std::move(st)});
-      }
     }
     for (const Resource* r : all) {
       std::string own = OwnFile(*r);
@@ -261,18 +262,36 @@ class ModprobeProvider : public edit::EditProvider {
   }
   Result<std::optional<std::string>> Edit(const Resource& want,
                                           const std::optional<std::string>& before) const override {
-    modprobe::ModprobeConf f = modprobe::ModprobeConf::Parse(edit::TextOf(before));
-    modprobe::ModuleSpec spec = SpecOf(want);
-    if (spec.absent && !before) return before;
-    f.Apply(spec);
-    std::string after = f.Render();
-    if (before && after == *before) return before;
-    // A file left with nothing in it by ensure: absent goes away.
-    if (spec.absent && f.Empty()) return std::optional<std::string>();
-    return std::optional<std::string>(after);
+    auto after = EditText(want, before.has_value(), edit::TextOf(before));
+    if (!after) return before;
+    return std::move(*after);
+  }
+  // The shared content itself when nothing changes: no copy of the file.
+  Result<edit::Content> EditContent(const Resource& want,
+                                    const edit::Content& before) const override {
+    auto after = EditText(want, before->has_value(), edit::TextOf(*before));
+    if (!after) return before;
+    return edit::MakeContent(std::move(*after));
   }
 
  private:
+  // The content after the edit (nullopt inside: remove the file); nullopt
+  // when it stays as it is.
+  static std::optional<std::optional<std::string>> EditText(const Resource& want, bool exists,
+                                                            std::string_view text) {
+    modprobe::ModuleSpec spec = SpecOf(want);
+    if (spec.absent && !exists) return std::nullopt;
+    modprobe::ModprobeConf f = modprobe::ModprobeConf::Parse(text);
+    f.Apply(spec);
+    if (exists && !f.edited()) return std::nullopt;
+    std::string after = f.Render();
+    if (exists && after == text) return std::nullopt;
+    // A file left with nothing in it by ensure: absent goes away.
+    if (spec.absent && modprobe::ModprobeConf::Blank(after))
+      return std::optional<std::string>(std::nullopt);
+    return std::optional<std::string>(std::move(after));
+  }
+
   struct Found {
     std::string file;
     modprobe::ModuleState state;

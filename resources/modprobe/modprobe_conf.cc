@@ -1,8 +1,7 @@
 #include "resources/modprobe/modprobe_conf.h"
 
 #include <algorithm>
-
-#include "engine/text_lines.h"
+#include <optional>
 
 namespace keel::modprobe {
 
@@ -10,54 +9,123 @@ namespace {
 
 bool IsBlank(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
-std::vector<std::string> Tokens(std::string_view text) {
-  std::string joined;
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '\\' && i + 1 < text.size() && text[i + 1] == '\n') {
-      joined += ' ';
-      ++i;
-      continue;
+// The first words of a logical line, split on blanks with "\\\n" read as a
+// blank; none for a comment or blank line. Views into the line, or into a
+// joined copy when it has continuation lines (rare). Not copyable: the
+// views may point into it.
+class Words {
+ public:
+  explicit Words(std::string_view text) {
+    text_ = text;
+    if (text.find("\\\n") != std::string_view::npos) {
+      joined_.reserve(text.size());
+      for (size_t i = 0; i < text.size(); ++i) {
+        if (text[i] == '\\' && i + 1 < text.size() && text[i + 1] == '\n') {
+          joined_ += ' ';
+          ++i;
+          continue;
+        }
+        joined_ += text[i];
+      }
+      text_ = joined_;
     }
-    joined += text[i];
+    size_t i = 0;
+    while (i < text_.size() && IsBlank(text_[i])) ++i;
+    if (i >= text_.size() || text_[i] == '#') return;
+    while (n_ < 3 && i < text_.size()) {
+      while (i < text_.size() && IsBlank(text_[i])) ++i;
+      size_t s = i;
+      while (i < text_.size() && !IsBlank(text_[i])) ++i;
+      if (i > s) {
+        start_[n_] = s;
+        w_[n_++] = text_.substr(s, i - s);
+      }
+    }
   }
-  std::vector<std::string> out;
-  size_t i = 0;
-  while (i < joined.size() && IsBlank(joined[i])) ++i;
-  if (i >= joined.size() || joined[i] == '#') return out;
-  while (i < joined.size()) {
-    while (i < joined.size() && IsBlank(joined[i])) ++i;
-    size_t s = i;
-    while (i < joined.size() && !IsBlank(joined[i])) ++i;
-    if (i > s) out.push_back(joined.substr(s, i - s));
+  Words(const Words&) = delete;
+  Words& operator=(const Words&) = delete;
+  /// The number of words, counting at most 3.
+  size_t size() const { return n_; }
+  std::string_view operator[](size_t i) const { return w_[i]; }
+  /// The words from `from` (at most 2) on, joined by one space.
+  std::string Rest(size_t from) const {
+    std::string out;
+    if (from >= n_) return out;
+    size_t i = start_[from];
+    while (i < text_.size()) {
+      while (i < text_.size() && IsBlank(text_[i])) ++i;
+      size_t s = i;
+      while (i < text_.size() && !IsBlank(text_[i])) ++i;
+      if (i > s) {
+        if (!out.empty()) out += ' ';
+        out.append(text_.substr(s, i - s));
+      }
+    }
+    return out;
   }
-  return out;
-}
 
-ConfLine Make(std::string text) {
-  ConfLine l;
-  l.tokens = Tokens(text);
-  l.raw = std::move(text);
-  return l;
-}
+ private:
+  std::string joined_;
+  std::string_view text_;
+  std::string_view w_[3];
+  size_t start_[3] = {0, 0, 0};
+  size_t n_ = 0;
+};
 
-std::string Rest(const std::vector<std::string>& t, size_t from) {
-  std::string out;
-  for (size_t i = from; i < t.size(); ++i) out += (out.empty() ? "" : " ") + t[i];
-  return out;
+// ModuleKey(name) == key, without building the key (`key` has no '-').
+bool IsModule(std::string_view name, std::string_view key) {
+  if (name.size() != key.size()) return false;
+  for (size_t i = 0; i < name.size(); ++i)
+    if ((name[i] == '-' ? '_' : name[i]) != key[i]) return false;
+  return true;
 }
 
 enum class Kind { kOther, kOptions, kAlias, kBlacklist, kInstall };
 
-// The kind of `l` as far as `module` is concerned (kOther when the line
-// is not about it). `alias_names`: names whose alias lines this module owns.
-Kind KindFor(const ConfLine& l, const std::string& key) {
-  const auto& t = l.tokens;
+// The kind of a line as far as the module `key` is concerned (kOther when
+// the line is not about it).
+Kind KindFor(const Words& t, std::string_view key) {
   if (t.size() < 2) return Kind::kOther;
-  if (t[0] == "options" && ModuleKey(t[1]) == key) return Kind::kOptions;
-  if (t[0] == "alias" && t.size() >= 3 && ModuleKey(t[2]) == key) return Kind::kAlias;
-  if (t[0] == "blacklist" && ModuleKey(t[1]) == key) return Kind::kBlacklist;
-  if (t[0] == "install" && ModuleKey(t[1]) == key) return Kind::kInstall;
+  if (t[0] == "options" && IsModule(t[1], key)) return Kind::kOptions;
+  if (t[0] == "alias" && t.size() >= 3 && IsModule(t[2], key)) return Kind::kAlias;
+  if (t[0] == "blacklist" && IsModule(t[1], key)) return Kind::kBlacklist;
+  if (t[0] == "install" && IsModule(t[1], key)) return Kind::kInstall;
   return Kind::kOther;
+}
+
+// The module a line is about, and its kind (kOther: none).
+Kind KindOf(const Words& t, std::string_view& module) {
+  if (t.size() < 2) return Kind::kOther;
+  if (t[0] == "alias") {
+    if (t.size() < 3) return Kind::kOther;
+    module = t[2];
+    return Kind::kAlias;
+  }
+  module = t[1];
+  if (t[0] == "options") return Kind::kOptions;
+  if (t[0] == "blacklist") return Kind::kBlacklist;
+  if (t[0] == "install") return Kind::kInstall;
+  return Kind::kOther;
+}
+
+void Note(ModuleState& s, Kind kind, const Words& t) {
+  switch (kind) {
+    case Kind::kOptions:
+      for (auto& o : ParseOptions(t.Rest(2))) s.options.push_back(std::move(o));
+      break;
+    case Kind::kAlias:
+      s.aliases.emplace_back(t[1]);
+      break;
+    case Kind::kBlacklist:
+      s.blacklist = true;
+      break;
+    case Kind::kInstall:
+      if (!s.install) s.install = t.Rest(2);
+      break;
+    case Kind::kOther:
+      return;
+  }
+  s.mentioned = true;
 }
 
 Options Sorted(Options o) {
@@ -115,167 +183,206 @@ Options ParseOptions(std::string_view text) {
   return out;
 }
 
-ModprobeConf ModprobeConf::Parse(std::string_view text) {
-  ModprobeConf f;
-  std::string pending;
-  bool continuing = false;
-  for (std::string_view line : SplitLinesKeepEnds(text)) {
-    bool terminated = line.back() == '\n';
-    if (terminated) line.remove_suffix(1);
-    if (!terminated) f.final_newline_ = false;
-    pending += line;
-    std::string_view trimmed = line;
-    while (!trimmed.empty() && trimmed.back() == '\r') trimmed.remove_suffix(1);
-    continuing = !trimmed.empty() && trimmed.back() == '\\' && terminated;
-    if (continuing) {
-      pending += '\n';
-      continue;
+bool NextLogicalLine(std::string_view text, size_t& pos, edit::LineSpan& line,
+                     std::string_view& words) {
+  edit::LineSpan phys;
+  if (!edit::NextLine(text, pos, phys)) return false;
+  const size_t begin = phys.begin;
+  size_t end = phys.end();
+  bool open_at_end = false;
+  while (true) {
+    std::string_view t = phys.text;
+    while (!t.empty() && t.back() == '\r') t.remove_suffix(1);
+    const bool terminated = end < text.size();
+    if (t.empty() || t.back() != '\\' || !terminated) break;
+    if (!edit::NextLine(text, pos, phys)) {
+      open_at_end = true;
+      break;
     }
-    f.lines_.push_back(Make(std::move(pending)));
-    pending.clear();
+    end = phys.end();
   }
-  if (!pending.empty()) f.lines_.push_back(Make(std::move(pending)));
-  return f;
+  line = {begin, text.substr(begin, end - begin)};
+  words = text.substr(begin, end - begin + (open_at_end ? 1 : 0));
+  return true;
 }
 
-std::string ModprobeConf::Render() const {
-  std::string out;
-  for (size_t i = 0; i < lines_.size(); ++i) {
-    out += lines_[i].raw;
-    if (i + 1 < lines_.size() || final_newline_) out += '\n';
-  }
-  return out;
-}
+ModprobeConf ModprobeConf::Parse(std::string_view text) { return ModprobeConf(text); }
 
-bool ModprobeConf::Empty() const {
-  return std::all_of(lines_.begin(), lines_.end(), [](const ConfLine& l) {
-    return l.raw.find_first_not_of(" \t\r\n") == std::string::npos;
-  });
+bool ModprobeConf::Blank(std::string_view text) {
+  return text.find_first_not_of(" \t\r\n") == std::string_view::npos;
 }
 
 ModuleState ModprobeConf::Inspect(std::string_view module) const {
   ModuleState s;
   std::string key = ModuleKey(module);
-  for (const auto& l : lines_) {
-    switch (KindFor(l, key)) {
-      case Kind::kOptions: {
-        std::string rest = Rest(l.tokens, 2);
-        for (auto& o : ParseOptions(rest)) s.options.push_back(std::move(o));
-        break;
-      }
-      case Kind::kAlias:
-        s.aliases.push_back(l.tokens[1]);
-        break;
-      case Kind::kBlacklist:
-        s.blacklist = true;
-        break;
-      case Kind::kInstall:
-        if (!s.install) s.install = Rest(l.tokens, 2);
-        break;
-      case Kind::kOther:
-        continue;
-    }
-    s.mentioned = true;
+  size_t pos = 0;
+  edit::LineSpan line;
+  std::string_view text;
+  while (NextLogicalLine(text_, pos, line, text)) {
+    Words t(text);
+    Note(s, KindFor(t, key), t);
   }
   return s;
 }
 
+void ModprobeConf::InspectAll(std::map<std::string, ModuleState>& states) const {
+  size_t pos = 0;
+  edit::LineSpan line;
+  std::string_view text;
+  std::string key;
+  while (NextLogicalLine(text_, pos, line, text)) {
+    Words t(text);
+    std::string_view module;
+    Kind kind = KindOf(t, module);
+    if (kind == Kind::kOther) continue;
+    key.assign(module);
+    std::replace(key.begin(), key.end(), '-', '_');
+    auto it = states.find(key);
+    if (it != states.end()) Note(it->second, kind, t);
+  }
+}
+
 void ModprobeConf::Apply(const ModuleSpec& spec) {
-  std::string key = ModuleKey(spec.module);
+  const std::string key = ModuleKey(spec.module);
   const std::string& m = spec.module;
-  std::vector<ConfLine> out;
-  int last = -1;  // index in `out` of the module's last kept line
+  auto make_line = [&](std::string_view what, std::string_view rest) {
+    std::string l(what);
+    l += ' ';
+    l += m;
+    l += ' ';
+    l += rest;
+    return l;
+  };
+  // "Only one options line" is about the whole file.
+  size_t options_lines = 0;
+  if (!spec.absent && spec.options && !spec.options->empty()) {
+    size_t pos = 0;
+    edit::LineSpan line;
+    std::string_view text;
+    while (NextLogicalLine(text_, pos, line, text)) {
+      Words t(text);
+      if (KindFor(t, key) == Kind::kOptions) ++options_lines;
+    }
+  }
   bool options_done = false, blacklist_done = false, install_done = false;
   std::vector<std::string> aliases_done;
-  auto want_alias = [&](const std::string& name) {
+  auto want_alias = [&](std::string_view name) {
     return spec.aliases &&
            std::find(spec.aliases->begin(), spec.aliases->end(), name) != spec.aliases->end();
   };
-  auto keep = [&](ConfLine l) {
-    out.push_back(std::move(l));
-    last = static_cast<int>(out.size()) - 1;
-  };
-  for (auto& l : lines_) {
-    Kind kind = KindFor(l, key);
+  // New lines go right after the module's last kept line when a kept line
+  // follows it (before `after_last`, the first line after it), else at the
+  // end.
+  bool module_kept = false, kept_after = false, after_set = false;
+  edit::LineSpan after_last;
+  // The last line as it ends the file: kept as is and still open (a final
+  // continuation line), the text renders one more '\n' when edited.
+  bool last_open_kept = false;
+  size_t pos = 0;
+  edit::LineSpan line;
+  std::string_view text;
+  while (NextLogicalLine(text_, pos, line, text)) {
+    Words t(text);
+    const bool open = text.size() != line.text.size();
+    bool kept = true, changed = false;
+    auto keep = [&](std::optional<std::string> replacement) {
+      if (replacement) {
+        edits_.Replace(line, std::move(*replacement));
+        changed = true;
+      }
+      module_kept = true;
+      kept_after = after_set = false;
+    };
+    auto drop = [&] {
+      edits_.Erase(line);
+      kept = false;
+    };
+    if (module_kept && !after_set) {
+      after_last = line;
+      after_set = true;
+    }
+    Kind kind = KindFor(t, key);
     // "alias NAME other": a name this module owns, pointed elsewhere.
-    bool foreign_alias = kind == Kind::kOther && l.tokens.size() >= 3 && l.tokens[0] == "alias" &&
-                         !spec.absent && want_alias(l.tokens[1]);
+    bool foreign_alias = kind == Kind::kOther && t.size() >= 3 && t[0] == "alias" && !spec.absent &&
+                         want_alias(t[1]);
     if (kind == Kind::kOther && !foreign_alias) {
-      out.push_back(std::move(l));
-      continue;
-    }
-    if (spec.absent) continue;
-    if (foreign_alias || kind == Kind::kAlias) {
+      kept_after = kept_after || module_kept;
+    } else if (spec.absent) {
+      drop();
+    } else if (foreign_alias || kind == Kind::kAlias) {
       if (!spec.aliases) {
-        keep(std::move(l));
-        continue;
+        keep(std::nullopt);
+      } else {
+        std::string name(t[1]);
+        bool dup = std::find(aliases_done.begin(), aliases_done.end(), name) != aliases_done.end();
+        if (!want_alias(name) || dup) {
+          drop();
+        } else {
+          aliases_done.push_back(name);
+          keep(foreign_alias ? std::optional<std::string>("alias " + name + " " + m)
+                             : std::nullopt);
+        }
       }
-      const std::string& name = l.tokens[1];
-      bool dup = std::find(aliases_done.begin(), aliases_done.end(), name) != aliases_done.end();
-      if (!want_alias(name) || dup) continue;
-      aliases_done.push_back(name);
-      keep(foreign_alias ? Make("alias " + name + " " + m) : std::move(l));
-      continue;
-    }
-    if (kind == Kind::kOptions) {
+    } else if (kind == Kind::kOptions) {
       if (!spec.options) {
-        keep(std::move(l));
-        continue;
+        keep(std::nullopt);
+      } else if (options_done || spec.options->empty()) {
+        drop();
+      } else {
+        options_done = true;
+        // One line holding the same pairs (any order) stays as written.
+        bool same = Sorted(ParseOptions(t.Rest(2))) == Sorted(*spec.options);
+        keep(same && options_lines == 1
+                 ? std::nullopt
+                 : std::optional<std::string>(make_line("options", RenderOptions(*spec.options))));
       }
-      if (options_done || spec.options->empty()) continue;
-      options_done = true;
-      // One line holding the same pairs (any order) stays as written.
-      bool same = Sorted(ParseOptions(Rest(l.tokens, 2))) == Sorted(*spec.options);
-      bool only = std::count_if(lines_.begin(), lines_.end(), [&](const ConfLine& o) {
-                    return KindFor(o, key) == Kind::kOptions;
-                  }) == 1;
-      keep(same && only ? std::move(l) : Make("options " + m + " " + RenderOptions(*spec.options)));
-      continue;
-    }
-    if (kind == Kind::kBlacklist) {
+    } else if (kind == Kind::kBlacklist) {
       if (!spec.blacklist) {
-        keep(std::move(l));
-        continue;
+        keep(std::nullopt);
+      } else if (blacklist_done || !*spec.blacklist) {
+        drop();
+      } else {
+        blacklist_done = true;
+        keep(std::nullopt);
       }
-      if (blacklist_done || !*spec.blacklist) continue;
-      blacklist_done = true;
-      keep(std::move(l));
-      continue;
-    }
-    if (kind == Kind::kInstall) {
+    } else if (kind == Kind::kInstall) {
       if (!spec.install) {
-        keep(std::move(l));
-        continue;
+        keep(std::nullopt);
+      } else if (install_done || spec.install->empty()) {
+        drop();
+      } else {
+        install_done = true;
+        Words want(*spec.install);
+        std::string want_rest = want.Rest(0);
+        bool same = t.Rest(2) == want_rest;
+        keep(same ? std::nullopt : std::optional<std::string>(make_line("install", *spec.install)));
       }
-      if (install_done || spec.install->empty()) continue;
-      install_done = true;
-      bool same = Rest(l.tokens, 2) == Rest(Tokens(*spec.install), 0);
-      keep(same ? std::move(l) : Make("install " + m + " " + *spec.install));
-      continue;
     }
+    last_open_kept = open && kept && !changed;
   }
-  std::vector<ConfLine> added;
+  std::vector<std::string> added;
   if (!spec.absent) {
     if (spec.options && !spec.options->empty() && !options_done)
-      added.push_back(Make("options " + m + " " + RenderOptions(*spec.options)));
+      added.push_back(make_line("options", RenderOptions(*spec.options)));
     if (spec.aliases)
       for (const auto& a : *spec.aliases)
         if (std::find(aliases_done.begin(), aliases_done.end(), a) == aliases_done.end()) {
-          added.push_back(Make("alias " + a + " " + m));
+          added.push_back("alias " + a + " " + m);
           aliases_done.push_back(a);
         }
-    if (spec.blacklist && *spec.blacklist && !blacklist_done)
-      added.push_back(Make("blacklist " + m));
+    if (spec.blacklist && *spec.blacklist && !blacklist_done) added.push_back("blacklist " + m);
     if (spec.install && !spec.install->empty() && !install_done)
-      added.push_back(Make("install " + m + " " + *spec.install));
+      added.push_back(make_line("install", *spec.install));
   }
-  if (!added.empty()) {
-    size_t at = last >= 0 ? static_cast<size_t>(last) + 1 : out.size();
-    // A file whose last line lacks '\n' gets it when a line follows.
-    if (at == out.size()) final_newline_ = true;
-    out.insert(out.begin() + static_cast<long>(at), added.begin(), added.end());
-  }
-  lines_ = std::move(out);
+  const bool inside = module_kept && kept_after;
+  if (inside)
+    for (auto& a : added) edits_.InsertBefore(after_last, std::move(a));
+  // The old line model gave a file ending in a continuation line one more
+  // '\n' when it rewrote it (that ends the continuation before appended
+  // lines); a file with nothing to change keeps its bytes.
+  if (last_open_kept && (edits_.edited() || !added.empty())) edits_.Append("");
+  if (!inside)
+    for (auto& a : added) edits_.Append(std::move(a));
 }
 
 }  // namespace keel::modprobe

@@ -1,14 +1,18 @@
 // modprobe.d files (modprobe.d(5)) as data: a pure parser/serializer (no
-// I/O). Parse() then Render() gives back the exact bytes. Edits touch only
+// I/O). The parsed file is a view of the text (no per-line strings);
+// Parse() then Render() gives back the exact bytes. Edits touch only
 // the lines of one module: "options M ...", "alias NAME M", "blacklist M",
 // "install M ..."; every other line is kept byte for byte.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include "resources/common/line_edits.h"
 
 namespace keel::modprobe {
 
@@ -40,29 +44,41 @@ struct ModuleSpec {
   bool absent = false;                 // drop every line of the module
 };
 
-/// One logical line (physical lines joined by a trailing backslash).
-struct ConfLine {
-  std::string raw;                  // exact text, continuation newlines included
-  std::vector<std::string> tokens;  // empty for comments and blanks
-};
+/// Finds the next logical line of a modprobe.d text: physical lines
+/// joined while one ends (after any '\r') with a backslash and has its
+/// '\n'. `pos` starts at 0; `line` covers the physical lines (the '\n's
+/// between them included, the last '\n' excluded). `words` is the text
+/// the words are read from: `line`, one byte longer when the text ends in
+/// a continuation line (its final '\n' then joins nothing, as modprobe
+/// reads it). False at the end.
+bool NextLogicalLine(std::string_view text, size_t& pos, edit::LineSpan& line,
+                     std::string_view& words);
 
 class ModprobeConf {
  public:
+  /// Views `text`: it must outlive this object and not change.
   static ModprobeConf Parse(std::string_view text);
-  std::string Render() const;
+  /// The text with the edits of Apply.
+  std::string Render() const { return edits_.Render(); }
+  /// True when Apply recorded an edit (Render may still equal the text).
+  bool edited() const { return edits_.edited(); }
   ModuleState Inspect(std::string_view module) const;
+  /// Inspect() of each key of `states` (ModuleKey form) in one pass.
+  void InspectAll(std::map<std::string, ModuleState>& states) const;
   /// Makes the file say what `spec` asks: options on one line (kept as is
   /// when it holds the same pairs in any order), one alias line per name
   /// (an "alias NAME other" line is pointed at the module), one blacklist
   /// line, one install line. New lines go after the module's last line,
-  /// else at the end.
+  /// else at the end. Call it once per parsed text.
   void Apply(const ModuleSpec& spec);
-  /// True when the file has no lines other than blanks.
-  bool Empty() const;
+  /// True when `text` has no characters other than blanks (a file that
+  /// ensure: absent leaves so is removed).
+  static bool Blank(std::string_view text);
 
  private:
-  std::vector<ConfLine> lines_;
-  bool final_newline_ = true;
+  explicit ModprobeConf(std::string_view text) : text_(text), edits_(text) {}
+  std::string_view text_;
+  edit::LineEdits edits_;
 };
 
 }  // namespace keel::modprobe

@@ -91,9 +91,13 @@ class SysctlProvider : public edit::EditProvider {
     for (const HostPath& f : ConfigFiles(host)) {
       auto text = host.ReadFile(f);
       if (!text.ok() || !text->has_value() || (*text)->find('\0') != std::string::npos) continue;
-      auto conf = sysctl::SysctlConf::Parse(**text);
-      for (const auto& k : keys)
-        if (auto v = conf.Get(k)) set_in_[k].push_back({f.str(), *v});
+      // One pass over the file for every key (the last assignment wins).
+      std::map<std::string, std::string_view> last;
+      sysctl::ForEachAssignment(**text, [&](std::string_view key, std::string_view value) {
+        std::string path = sysctl::KeyPath(key);
+        if (keys.count(path)) last[path] = value;
+      });
+      for (const auto& [k, v] : last) set_in_[k].push_back({f.str(), std::string(v)});
     }
     for (const Resource* r : all) {
       std::string wanted = sysctl::NormalizeValue(r->GetString("value"));
@@ -178,11 +182,31 @@ class SysctlProvider : public edit::EditProvider {
   }
   Result<std::optional<std::string>> Edit(const Resource& want,
                                           const std::optional<std::string>& before) const override {
-    sysctl::SysctlConf f = sysctl::SysctlConf::Parse(edit::TextOf(before));
+    auto after = EditText(want, edit::TextOf(before));
+    if (before && !after) return before;
+    return std::optional<std::string>(after ? std::move(*after)
+                                            : std::string(edit::TextOf(before)));
+  }
+  // The shared content itself when nothing changes: no copy of the file.
+  Result<edit::Content> EditContent(const Resource& want,
+                                    const edit::Content& before) const override {
+    auto after = EditText(want, edit::TextOf(*before));
+    if (!after) {
+      if (before->has_value()) return before;
+      return edit::MakeContent(std::string());
+    }
+    return edit::MakeContent(std::move(*after));
+  }
+
+ private:
+  // The edited text; nullopt when it equals `text`.
+  static std::optional<std::string> EditText(const Resource& want, std::string_view text) {
+    sysctl::SysctlConf f = sysctl::SysctlConf::Parse(text);
     f.Set(want.GetString("name"), want.GetString("value"));
+    if (!f.edited()) return std::nullopt;
     std::string after = f.Render();
-    if (before && after == *before) return before;
-    return std::optional<std::string>(after);
+    if (after == text) return std::nullopt;
+    return after;
   }
 };
 

@@ -2,17 +2,16 @@
 
 #include <algorithm>
 
-#include "resources/common/edit.h"
-
 namespace keel::sysctl {
 
 namespace {
 
 bool IsBlank(char c) { return c == ' ' || c == '\t'; }
 
+}  // namespace
+
 SysctlLine ParseLine(std::string_view line) {
   SysctlLine out;
-  out.raw = std::string(line);
   size_t end = line.size();
   while (end > 0 && (IsBlank(line[end - 1]) || line[end - 1] == '\r')) --end;
   size_t i = 0;
@@ -27,14 +26,12 @@ SysctlLine ParseLine(std::string_view line) {
   size_t v = eq + 1;
   while (v < end && IsBlank(line[v])) ++v;
   out.is_assignment = true;
-  out.key = std::string(line.substr(k, kend - k));
-  out.prefix = std::string(line.substr(0, v));
-  out.value = std::string(line.substr(v, end - v));
-  out.suffix = std::string(line.substr(end));
+  out.key = line.substr(k, kend - k);
+  out.prefix = line.substr(0, v);
+  out.value = line.substr(v, end - v);
+  out.suffix = line.substr(end);
   return out;
 }
-
-}  // namespace
 
 std::string KeyPath(std::string_view key) {
   std::string out(key);
@@ -58,60 +55,102 @@ std::string NormalizeValue(std::string_view value) {
   return out;
 }
 
-std::string SysctlLine::Render() const {
-  if (!is_assignment) return raw;
-  return prefix + value + suffix;
+SysctlConf SysctlConf::Parse(std::string_view text) { return SysctlConf(text); }
+
+// f(begin, key, value, between) for each assignment as edited; `between`
+// is what a new line copies: the bytes after the key up to the value.
+template <typename F>
+void SysctlConf::ForEachCurrent(F&& f) const {
+  edit::ForEachLine(text_, [&](const edit::LineSpan& span) {
+    SysctlLine l = ParseLine(span.text);
+    if (!l.is_assignment || removed_.count(span.begin)) return;
+    auto v = values_.find(span.begin);
+    std::string_view value = v == values_.end() ? l.value : std::string_view(v->second);
+    // The style of the last assignment: as the old model, the first
+    // occurrence of the key in its prefix.
+    size_t kpos = l.prefix.find(l.key);
+    std::string_view between =
+        kpos == std::string_view::npos ? " = " : l.prefix.substr(kpos + l.key.size());
+    f(span.begin, l.key, value, between);
+  });
+  for (const Appended& a : appended_)
+    if (!a.removed) f(std::string_view::npos, a.key, a.value, a.between);
 }
 
-SysctlConf SysctlConf::Parse(std::string_view text) {
-  SysctlConf f;
-  f.lines_ = edit::ParseLines<decltype(f.lines_)::value_type>(
-      text, [](std::string_view line) { return ParseLine(line); }, f.final_newline_);
-  return f;
+std::string SysctlConf::Render() const {
+  edit::LineEdits e(text_);
+  for (const auto& [begin, gone] : removed_) {
+    size_t nl = text_.find('\n', begin);
+    size_t end = nl == std::string_view::npos ? text_.size() : nl;
+    e.Erase({begin, text_.substr(begin, end - begin)});
+  }
+  for (const auto& [begin, value] : values_) {
+    if (removed_.count(begin)) continue;
+    size_t nl = text_.find('\n', begin);
+    size_t end = nl == std::string_view::npos ? text_.size() : nl;
+    std::string_view line = text_.substr(begin, end - begin);
+    SysctlLine l = ParseLine(line);
+    std::string next;
+    next.reserve(l.prefix.size() + value.size() + l.suffix.size());
+    next.append(l.prefix).append(value).append(l.suffix);
+    e.Replace({begin, line}, std::move(next));
+  }
+  bool any = false;
+  for (const Appended& a : appended_)
+    if (!a.removed) {
+      e.Append(a.key + a.between + a.value);
+      any = true;
+    }
+  if (!force_final_newline_ || any) return e.Render();
+  // A line was appended then removed: the old last line keeps the '\n' it
+  // got (a sentinel line stands for the removed one).
+  e.Append("");
+  std::string out = e.Render();
+  out.pop_back();
+  return out;
 }
-
-std::string SysctlConf::Render() const { return edit::RenderLines(lines_, final_newline_); }
 
 std::optional<std::string> SysctlConf::Get(std::string_view key) const {
   std::string path = KeyPath(key);
-  std::optional<std::string> out;
-  for (const auto& l : lines_)
-    if (l.is_assignment && KeyPath(l.key) == path) out = l.value;
-  return out;
+  std::optional<std::string_view> out;
+  ForEachCurrent([&](size_t, std::string_view k, std::string_view value, std::string_view) {
+    if (KeyPath(k) == path) out = value;
+  });
+  if (!out) return std::nullopt;
+  return std::string(*out);
 }
 
 void SysctlConf::Set(std::string_view key, std::string_view value) {
   std::string path = KeyPath(key);
   std::string want = NormalizeValue(value);
   bool found = false;
-  const SysctlLine* style = nullptr;
-  for (auto& l : lines_) {
-    if (!l.is_assignment) continue;
-    style = &l;
-    if (KeyPath(l.key) != path) continue;
-    found = true;
-    if (NormalizeValue(l.value) != want) l.value = std::string(value);
-  }
-  if (found) return;
   std::string between = " = ";
-  if (style) {
-    // The bytes between the key and the value of the last assignment.
-    size_t kpos = style->prefix.find(style->key);
-    if (kpos != std::string::npos) between = style->prefix.substr(kpos + style->key.size());
-  }
-  SysctlLine l;
-  l.is_assignment = true;
-  l.key = std::string(key);
-  l.prefix = l.key + between;
-  l.value = std::string(value);
-  final_newline_ = true;
-  lines_.push_back(std::move(l));
+  std::vector<size_t> lines;  // original lines to rewrite
+  ForEachCurrent([&](size_t begin, std::string_view k, std::string_view v, std::string_view b) {
+    between = std::string(b);
+    if (KeyPath(k) != path) return;
+    found = true;
+    if (NormalizeValue(v) != want) lines.push_back(begin);
+  });
+  for (size_t begin : lines)
+    if (begin != std::string_view::npos) values_[begin] = std::string(value);
+  for (Appended& a : appended_)
+    if (!a.removed && KeyPath(a.key) == path && NormalizeValue(a.value) != want)
+      a.value = std::string(value);
+  if (found) return;
+  force_final_newline_ = true;
+  appended_.push_back({std::string(key), std::move(between), std::string(value)});
 }
 
 void SysctlConf::Remove(std::string_view key) {
   std::string path = KeyPath(key);
-  std::erase_if(lines_,
-                [&](const SysctlLine& l) { return l.is_assignment && KeyPath(l.key) == path; });
+  std::vector<size_t> lines;
+  ForEachCurrent([&](size_t begin, std::string_view k, std::string_view, std::string_view) {
+    if (begin != std::string_view::npos && KeyPath(k) == path) lines.push_back(begin);
+  });
+  for (size_t begin : lines) removed_[begin] = true;
+  for (Appended& a : appended_)
+    if (KeyPath(a.key) == path) a.removed = true;
 }
 
 }  // namespace keel::sysctl

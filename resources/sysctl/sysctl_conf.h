@@ -1,12 +1,17 @@
 // sysctl.conf / sysctl.d files as data: a pure parser/serializer (no I/O).
-// Parse() then Render() gives back the exact bytes; Set() changes only the
-// value bytes of the key's lines, keeping each line's spacing.
+// The parsed file is a view of the text (no per-line strings): Parse() then
+// Render() gives back the exact bytes; Set() changes only the value bytes
+// of the key's lines, keeping each line's spacing. Time is linear in the
+// text and memory the text plus the edits, whatever the number of lines.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "resources/common/line_edits.h"
 
 namespace keel::sysctl {
 
@@ -18,22 +23,36 @@ std::string KeyPath(std::string_view key);
 /// trimmed ("4096\t87380  6291456" == "4096 87380 6291456").
 std::string NormalizeValue(std::string_view value);
 
-/// One physical line. An assignment is "[-]key = value"; comments ('#',
-/// ';'), blanks and lines without '=' are kept verbatim.
+/// One physical line, as views into it. An assignment is "[-]key = value";
+/// comments ('#', ';'), blanks and lines without '=' are not.
 struct SysctlLine {
   bool is_assignment = false;
-  std::string raw;
-  std::string key;     // without the leading '-' (ignore-errors mark)
-  std::string prefix;  // bytes up to the value ("net.x = ")
-  std::string value;
-  std::string suffix;  // trailing whitespace and '\r'
-  std::string Render() const;
+  std::string_view key;     // without the leading '-' (ignore-errors mark)
+  std::string_view prefix;  // bytes up to the value ("net.x = ")
+  std::string_view value;
+  std::string_view suffix;  // trailing whitespace and '\r'
 };
+/// Parses one line (without its '\n').
+SysctlLine ParseLine(std::string_view line);
+
+/// Calls f(key, value) for every assignment of `text`, in order.
+template <typename F>
+void ForEachAssignment(std::string_view text, F&& f) {
+  edit::ForEachLine(text, [&](const edit::LineSpan& span) {
+    SysctlLine l = ParseLine(span.text);
+    if (l.is_assignment) f(l.key, l.value);
+  });
+}
 
 class SysctlConf {
  public:
+  /// Views `text`: it must outlive this object and not change.
   static SysctlConf Parse(std::string_view text);
+  /// The text with every Set/Remove applied.
   std::string Render() const;
+  /// True when a Set/Remove changed something (Render() may still equal
+  /// the text when a value was rewritten with the same bytes).
+  bool edited() const { return !values_.empty() || !removed_.empty() || !appended_.empty(); }
   /// The value of the last assignment of `key` (the one that wins when the
   /// file is loaded); nullopt when the file does not set it.
   std::optional<std::string> Get(std::string_view key) const;
@@ -46,8 +65,20 @@ class SysctlConf {
   void Remove(std::string_view key);
 
  private:
-  std::vector<SysctlLine> lines_;
-  bool final_newline_ = true;
+  struct Appended {
+    std::string key, between, value;
+    bool removed = false;
+  };
+  explicit SysctlConf(std::string_view text) : text_(text) {}
+  // Calls f(begin, line, value) for each assignment of the text as edited
+  // (original lines first, then appended ones; begin = npos for those).
+  template <typename F>
+  void ForEachCurrent(F&& f) const;
+  std::string_view text_;
+  std::map<size_t, std::string> values_;  // by line begin: the value now
+  std::map<size_t, bool> removed_;        // by line begin
+  std::vector<Appended> appended_;
+  bool force_final_newline_ = false;  // a line was appended (even if removed since)
 };
 
 }  // namespace keel::sysctl

@@ -120,6 +120,30 @@ TEST_CASE("modprobe_conf: blacklist, install, absent, continuation lines") {
         "# c\noptions other a=1\n");
 }
 
+TEST_CASE("modprobe_conf: logical lines are spans of the text, continuations included") {
+  std::string text = "a \\\n b\nc \\\r\n\nd \\\n";
+  std::vector<std::string> lines, words;
+  size_t pos = 0;
+  keel::edit::LineSpan line;
+  std::string_view w;
+  while (modprobe::NextLogicalLine(text, pos, line, w)) {
+    CHECK(std::string_view(text).substr(line.begin, line.text.size()) == line.text);
+    lines.emplace_back(line.text);
+    words.emplace_back(w);
+  }
+  CHECK(lines == std::vector<std::string>{"a \\\n b", "c \\\r\n", "d \\"});
+  // The last line continues past the end: its words read its final '\n'.
+  CHECK(words.back() == "d \\\n");
+}
+
+TEST_CASE("modprobe_conf: a file ending in a continuation line keeps its bytes") {
+  std::string text = "# x\noptions m a=1 \\\n";
+  CHECK(ModprobeConf::Parse(text).Render() == text);
+  CHECK(ApplySpec(text, {"m", modprobe::Options{{"a", "1"}}}) == text);
+  // A new line after it: the continuation is ended first (as before).
+  CHECK(ApplySpec(text, {"n", std::nullopt, std::nullopt, true}) == text + "\nblacklist n\n");
+}
+
 TEST_CASE("modprobe: load-time checks") {
   Registry r;
   RegisterBuiltinTypes(r);
@@ -147,6 +171,16 @@ TEST_CASE_FIXTURE(Fixture, "modprobe: timeline: ipmi_si options, plan exact, ide
   CHECK(Converge(registry, gone, *host).status == Converged::kChanged);
   CHECK_FALSE(root.Exists("/etc/modprobe.d/ipmi_si.conf"));
   CHECK(Converge(registry, gone, *host).status == Converged::kUnchanged);
+}
+
+TEST_CASE_FIXTURE(Fixture, "modprobe: a file ending in a continuation line stays unchanged") {
+  std::string seed = "options ipmi_si type=kcs \\\n";
+  root.Write("/etc/modprobe.d/ipmi_si.conf", seed);
+  Resource ipmi = Make("ipmi_si", {{"options", Value(Map{{"type", "kcs"}})}});
+  for (int run = 0; run < 2; ++run) {
+    CHECK(Converge(registry, ipmi, *host).status == Converged::kUnchanged);
+    CHECK(root.Read("/etc/modprobe.d/ipmi_si.conf") == seed);
+  }
 }
 
 TEST_CASE_FIXTURE(Fixture,
