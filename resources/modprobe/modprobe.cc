@@ -9,6 +9,7 @@
 
 #include "engine/registry.h"
 #include "resources/builtin.h"
+#include "resources/common/content_cache.h"
 #include "resources/common/edit_provider.h"
 #include "resources/modprobe/modprobe_conf.h"
 
@@ -217,7 +218,21 @@ class ModprobeProvider : public edit::EditProvider {
  protected:
   void Observe(const Resource& want, const std::optional<std::string>& before,
                Observation& have) const override {
-    auto s = modprobe::ModprobeConf::Parse(edit::TextOf(before)).Inspect(want.GetString("name"));
+    ObserveState(
+        want, modprobe::ModprobeConf::Parse(edit::TextOf(before)).Inspect(want.GetString("name")),
+        have);
+  }
+  void ObserveContent(const Resource& want, const edit::Content& before,
+                      Observation& have) const override {
+    const auto index = IndexOf(before);
+    ObserveState(
+        want,
+        index
+            ? index->Inspect(want.GetString("name"))
+            : modprobe::ModprobeConf::Parse(edit::TextOf(*before)).Inspect(want.GetString("name")),
+        have);
+  }
+  void ObserveState(const Resource& want, modprobe::ModuleState s, Observation& have) const {
     // Not in its own file but in another one modprobe reads: that file's
     // settings are what is in force (and `keel resource` prints that file).
     std::vector<Found> others = Elsewhere(want);
@@ -269,12 +284,26 @@ class ModprobeProvider : public edit::EditProvider {
   // The shared content itself when nothing changes: no copy of the file.
   Result<edit::Content> EditContent(const Resource& want,
                                     const edit::Content& before) const override {
+    if (const auto index = IndexOf(before); index && index->InPlace(SpecOf(want)))
+      return before;  // a module already in place (every one of a no-op run) costs a lookup
     auto after = EditText(want, before->has_value(), edit::TextOf(*before));
     if (!after) return before;
     return edit::MakeContent(std::move(*after));
   }
 
  private:
+  // One index per content version of a file up to kIndexMax bytes (a
+  // larger file is scanned per resource: its index would cost several
+  // times the file), built on the version's kIndexAfter-th use (a cold run
+  // makes a version per resource, used about four times each).
+  static constexpr size_t kIndexMax = size_t{4} << 20;
+  static constexpr uint32_t kIndexAfter = 6;
+  std::shared_ptr<const modprobe::ModprobeIndex> IndexOf(const edit::Content& c) const {
+    if (!c->has_value() || (*c)->size() > kIndexMax) return nullptr;
+    return cache_.GetAfter(
+        c, kIndexAfter, [](const edit::Content& c) { return modprobe::ModprobeIndex::Build(**c); });
+  }
+  edit::ContentCache<modprobe::ModprobeIndex> cache_;
   // The content after the edit (nullopt inside: remove the file); nullopt
   // when it stays as it is.
   static std::optional<std::optional<std::string>> EditText(const Resource& want, bool exists,

@@ -385,4 +385,59 @@ void ModprobeConf::Apply(const ModuleSpec& spec) {
     for (auto& a : added) edits_.Append(std::move(a));
 }
 
+ModprobeIndex ModprobeIndex::Build(std::string_view text) {
+  ModprobeIndex x;
+  x.text_ = text;
+  size_t pos = 0;
+  edit::LineSpan line;
+  std::string_view words;
+  while (NextLogicalLine(text, pos, line, words)) {
+    Words t(words);
+    std::string_view module;
+    if (KindOf(t, module) == Kind::kOther) continue;
+    x.by_module_[ModuleKey(module)].push_back(line);
+    if (t[0] == "alias") x.by_alias_[std::string(t[1])].push_back(line);  // t may be a copy
+  }
+  return x;
+}
+
+std::string ModprobeIndex::LinesOf(std::string_view key,
+                                   const std::vector<std::string>* aliases) const {
+  std::vector<edit::LineSpan> lines;
+  if (auto it = by_module_.find(std::string(key)); it != by_module_.end()) lines = it->second;
+  if (aliases) {
+    for (const auto& a : *aliases)
+      if (auto it = by_alias_.find(a); it != by_alias_.end())
+        lines.insert(lines.end(), it->second.begin(), it->second.end());
+    std::sort(lines.begin(), lines.end(),
+              [](const edit::LineSpan& a, const edit::LineSpan& b) { return a.begin < b.begin; });
+    lines.erase(std::unique(lines.begin(), lines.end(),
+                            [](const edit::LineSpan& a, const edit::LineSpan& b) {
+                              return a.begin == b.begin;
+                            }),
+                lines.end());
+  }
+  // Each line as in the file: with its '\n', but for a last line that has
+  // none (a final "\\" then reads as it does there).
+  std::string out;
+  for (const auto& l : lines) {
+    out += l.text;
+    if (l.end() < text_.size()) out += '\n';
+  }
+  return out;
+}
+
+ModuleState ModprobeIndex::Inspect(std::string_view module) const {
+  const std::string lines = LinesOf(ModuleKey(module), nullptr);
+  return ModprobeConf::Parse(lines).Inspect(module);
+}
+
+bool ModprobeIndex::InPlace(const ModuleSpec& spec) const {
+  const std::string lines =
+      LinesOf(ModuleKey(spec.module), spec.aliases ? &*spec.aliases : nullptr);
+  ModprobeConf f = ModprobeConf::Parse(lines);
+  f.Apply(spec);
+  return !f.edited();
+}
+
 }  // namespace keel::modprobe

@@ -9,6 +9,7 @@
 
 #include "engine/registry.h"
 #include "resources/builtin.h"
+#include "resources/common/content_cache.h"
 #include "resources/common/edit_provider.h"
 #include "resources/sysctl/sysctl_conf.h"
 
@@ -112,7 +113,19 @@ class SysctlProvider : public edit::EditProvider {
  protected:
   void Observe(const Resource& want, const std::optional<std::string>& before,
                Observation& have) const override {
-    auto v = sysctl::SysctlConf::Parse(edit::TextOf(before)).Get(want.GetString("name"));
+    ObserveValue(want, sysctl::SysctlConf::Parse(edit::TextOf(before)).Get(want.GetString("name")),
+                 have);
+  }
+  void ObserveContent(const Resource& want, const edit::Content& before,
+                      Observation& have) const override {
+    const auto index = IndexOf(before);
+    ObserveValue(want,
+                 index
+                     ? index->Get(want.GetString("name"))
+                     : sysctl::SysctlConf::Parse(edit::TextOf(*before)).Get(want.GetString("name")),
+                 have);
+  }
+  void ObserveValue(const Resource& want, std::optional<std::string> v, Observation& have) const {
     if (!v) {
       // Not in its own file: the value in force is the last other file's.
       auto others = Elsewhere(want);
@@ -190,6 +203,9 @@ class SysctlProvider : public edit::EditProvider {
   // The shared content itself when nothing changes: no copy of the file.
   Result<edit::Content> EditContent(const Resource& want,
                                     const edit::Content& before) const override {
+    if (const auto index = IndexOf(before);
+        index && index->InPlace(want.GetString("name"), want.GetString("value")))
+      return before;  // a key already in place (every one of a no-op run) costs a lookup
     auto after = EditText(want, edit::TextOf(*before));
     if (!after) {
       if (before->has_value()) return before;
@@ -199,6 +215,18 @@ class SysctlProvider : public edit::EditProvider {
   }
 
  private:
+  // One index per content version of a file up to kIndexMax bytes (a
+  // larger file is scanned per resource: its index would cost several
+  // times the file), built on the version's kIndexAfter-th use (a cold run
+  // makes a version per resource, used about four times each).
+  static constexpr size_t kIndexMax = size_t{4} << 20;
+  static constexpr uint32_t kIndexAfter = 6;
+  std::shared_ptr<const sysctl::SysctlIndex> IndexOf(const edit::Content& c) const {
+    if (!c->has_value() || (*c)->size() > kIndexMax) return nullptr;
+    return cache_.GetAfter(c, kIndexAfter,
+                           [](const edit::Content& c) { return sysctl::SysctlIndex::Build(**c); });
+  }
+  edit::ContentCache<sysctl::SysctlIndex> cache_;
   // The edited text; nullopt when it equals `text`.
   static std::optional<std::string> EditText(const Resource& want, std::string_view text) {
     sysctl::SysctlConf f = sysctl::SysctlConf::Parse(text);

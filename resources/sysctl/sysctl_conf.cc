@@ -153,4 +153,30 @@ void SysctlConf::Remove(std::string_view key) {
     if (KeyPath(a.key) == path) a.removed = true;
 }
 
+SysctlIndex SysctlIndex::Build(std::string_view text) {
+  SysctlIndex x;
+  ForEachAssignment(text, [&](std::string_view key, std::string_view value) {
+    auto [it, fresh] = x.at_.try_emplace(KeyPath(key));
+    At& at = it->second;
+    if (fresh) {
+      at.value = NormalizeValue(value);
+    } else if (at.same && NormalizeValue(value) != at.value) {
+      at.same = false;
+    }
+    at.last = value;
+  });
+  return x;
+}
+
+std::optional<std::string> SysctlIndex::Get(std::string_view key) const {
+  auto it = at_.find(KeyPath(key));
+  if (it == at_.end()) return std::nullopt;
+  return std::string(it->second.last);
+}
+
+bool SysctlIndex::InPlace(std::string_view key, std::string_view value) const {
+  auto it = at_.find(KeyPath(key));
+  return it != at_.end() && it->second.same && it->second.value == NormalizeValue(value);
+}
+
 }  // namespace keel::sysctl

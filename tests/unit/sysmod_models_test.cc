@@ -684,6 +684,38 @@ TEST_CASE("sysmod models: sysctl_conf renders what the line-vector model rendere
   }
 }
 
+TEST_CASE("sysctl index: Get and InPlace answer as a scan and an edit do") {
+  const std::vector<std::string> pool = {
+      "net.a = 1",     "  net.b=2  ",   "-net.a = 3", "net/a\t=\t4",
+      "# net.a = 5",   "; net.b = 6",   "",           "   ",
+      "noequals",      "=novalue",      "net.c = ",   "kernel.x = a  b\tc",
+      "net.a.b = 1",   "- net.b = 7",   "--x=1",      "net.a=1=2",
+      "\tnet.c\t=\t9", "net.b = 2 # c", "/net/a = 8", ".net.a = 0",
+      "net.a = 1"};
+  const std::vector<std::string> keys = {"net.a",   "net/a", "net.b",   "net.c", "kernel.x",
+                                         "net.a.b", "-x",    "new.key", "/net/b"};
+  const std::vector<std::string> values = {"1", " 1 ", "a b", "a  b", "", "2", "9", "a\tb"};
+  Rng rng(20261206);
+  int in_place = 0;
+  for (int iter = 0; iter < 20000; ++iter) {
+    std::string text = RandomText(rng, pool, 8);
+    auto index = sysctl::SysctlIndex::Build(text);
+    for (const auto& k : keys) {
+      INFO("text: ", Show(text), " key: ", k);
+      CHECK(index.Get(k) == sysctl::SysctlConf::Parse(text).Get(k));
+      const std::string& v = Pick(rng, values);
+      auto f = sysctl::SysctlConf::Parse(text);
+      f.Set(k, v);
+      const bool unchanged = !f.edited() || f.Render() == text;
+      // Never "in place" when the edit changes the file; and always when
+      // it does not and the key is there.
+      CHECK(index.InPlace(k, v) == (unchanged && index.Get(k).has_value()));
+      in_place += index.InPlace(k, v);
+    }
+  }
+  CHECK(in_place > 1000);
+}
+
 TEST_CASE("sysmod models: modprobe_conf renders what the line-vector model rendered") {
   const std::vector<std::string> pool = {"options m a=1",
                                          "options m-x b=2 c=\"x y\"",
@@ -773,6 +805,103 @@ TEST_CASE("sysmod models: modprobe_conf renders what the line-vector model rende
     REQUIRE(ref.Empty() == modprobe::ModprobeConf::Blank(now.Render()));
   }
   CHECK(edited_open > 100);
+}
+
+TEST_CASE("modprobe index: Inspect and InPlace answer as a scan and an edit do") {
+  const std::vector<std::string> pool = {"options m a=1",
+                                         "options m-x b=2 c=\"x y\"",
+                                         "options m_x a=1",
+                                         "options m a=1 b=2",
+                                         "options m b=2 a=1",
+                                         "options  m\ta=1",
+                                         "alias e0 m",
+                                         "alias e1 other",
+                                         "alias e0 other",
+                                         "alias e2 m_x",
+                                         "blacklist m",
+                                         "blacklist m_x",
+                                         "blacklist  m",
+                                         "install m /bin/true",
+                                         "install m  /bin/true  ",
+                                         "install m /bin/false x",
+                                         "# options m a=1",
+                                         "",
+                                         "  \t",
+                                         "options m a=1 \\",
+                                         "  b=2",
+                                         "options m \\",
+                                         "a=1",
+                                         "alias \\",
+                                         "e2 m",
+                                         "softdep m pre: x",
+                                         "options",
+                                         "blacklist",
+                                         "  # blacklist m",
+                                         "\\",
+                                         "remove m /bin/true",
+                                         "alias e0 m \\"};
+  const std::vector<std::string> modules = {"m", "m-x", "m_x", "other"};
+  Rng rng(20261207);
+  int in_place = 0, missed = 0;
+  for (int iter = 0; iter < 30000; ++iter) {
+    std::string text = RandomText(rng, pool, 8);
+    auto index = modprobe::ModprobeIndex::Build(text);
+    for (const auto& mod : modules) {
+      INFO("text: ", Show(text), " module ", mod);
+      auto a = modprobe::ModprobeConf::Parse(text).Inspect(mod), b = index.Inspect(mod);
+      CHECK(a.options == b.options);
+      CHECK(a.aliases == b.aliases);
+      CHECK(a.blacklist == b.blacklist);
+      CHECK(a.install == b.install);
+      CHECK(a.mentioned == b.mentioned);
+    }
+    modprobe::ModuleSpec spec;
+    spec.module = Pick(rng, modules);
+    spec.absent = Chance(rng, 10);
+    if (Chance(rng, 60)) {
+      static const std::vector<modprobe::Options> opts = {
+          {}, {{"a", "1"}}, {{"a", "1"}, {"b", "2"}}, {{"b", "2"}, {"a", "1"}}, {{"c", "x y"}}};
+      spec.options = Pick(rng, opts);
+    }
+    if (Chance(rng, 40)) {
+      static const std::vector<std::vector<std::string>> al = {{}, {"e0"}, {"e0", "e2"}, {"e1"}};
+      spec.aliases = Pick(rng, al);
+    }
+    if (Chance(rng, 40)) spec.blacklist = Chance(rng, 50);
+    if (Chance(rng, 30)) {
+      static const std::vector<std::string> ins = {"", "/bin/true", "/bin/false x", "  /bin/true"};
+      spec.install = Pick(rng, ins);
+    }
+    INFO("text: ", Show(text), " module ", spec.module, spec.absent ? " absent" : "", " options ",
+         spec.options ? modprobe::RenderOptions(*spec.options) : "-", " aliases ",
+         spec.aliases ? std::to_string(spec.aliases->size()) : "-", " blacklist ",
+         spec.blacklist ? (*spec.blacklist ? "1" : "0") : "-", " install ",
+         spec.install.value_or("-"));
+    auto full = modprobe::ModprobeConf::Parse(text);
+    full.Apply(spec);
+    INFO("after: ", Show(full.Render()));
+    // "In place" is never wrong, and rarely missed.
+    if (index.InPlace(spec)) {
+      CHECK_FALSE(full.edited());
+      ++in_place;
+    } else if (!full.edited()) {
+      ++missed;
+    }
+    // And on the edited file (the next run's), for the same spec.
+    std::string after = full.Render();
+    auto again = modprobe::ModprobeIndex::Build(after);
+    auto full2 = modprobe::ModprobeConf::Parse(after);
+    full2.Apply(spec);
+    if (again.InPlace(spec)) {
+      CHECK_FALSE(full2.edited());
+      ++in_place;
+    } else if (!full2.edited()) {
+      ++missed;
+    }
+  }
+  CAPTURE(missed);
+  CHECK(in_place > 10000);
+  CHECK(missed * 20 < in_place);
 }
 
 TEST_CASE("sysmod models: modprobe file ending in a continuation line is a fixed point") {
