@@ -45,27 +45,32 @@ std::vector<Step> EditScript(const std::vector<std::string_view>& a,
     ++suf;
 
   std::vector<Step> steps;
+  steps.reserve(a.size() + b.size() - pre - suf);
   for (size_t i = 0; i < pre; ++i) steps.push_back({Op::kCommon, i, i});
 
-  // dtl compares line ids, not strings (equal lines share one id).
-  std::unordered_map<std::string_view, int> ids;
-  auto id_of = [&](std::string_view line) {
-    return ids.emplace(line, static_cast<int>(ids.size())).first->second;
-  };
-  std::vector<int> mid_a, mid_b;
-  for (size_t i = pre; i < a.size() - suf; ++i) mid_a.push_back(id_of(a[i]));
-  for (size_t i = pre; i < b.size() - suf; ++i) mid_b.push_back(id_of(b[i]));
-  if (mid_a.empty()) {
-    for (size_t j = 0; j < mid_b.size(); ++j) steps.push_back({Op::kAdd, 0, pre + j});
-  } else if (mid_b.empty()) {
-    for (size_t i = 0; i < mid_a.size(); ++i) steps.push_back({Op::kDelete, pre + i, 0});
-  } else if (mid_a.size() + mid_b.size() > kMaxAlignedLines) {
+  const size_t na = a.size() - suf - pre, nb = b.size() - suf - pre;
+  if (na == 0) {
+    for (size_t j = 0; j < nb; ++j) steps.push_back({Op::kAdd, 0, pre + j});
+  } else if (nb == 0) {
+    for (size_t i = 0; i < na; ++i) steps.push_back({Op::kDelete, pre + i, 0});
+  } else if (na + nb > kMaxAlignedLines) {
     // dtl is O((N+M)·D): two large, very different middles would take
     // minutes. Past the cap the middle is shown as one replaced block — a
-    // correct diff, only not a minimal one.
-    for (size_t i = 0; i < mid_a.size(); ++i) steps.push_back({Op::kDelete, pre + i, 0});
-    for (size_t j = 0; j < mid_b.size(); ++j) steps.push_back({Op::kAdd, 0, pre + j});
+    // correct diff, only not a minimal one (and no line ids are built: a
+    // rewrite of a 2,000,000-line file costs its steps, not a hash map).
+    for (size_t i = 0; i < na; ++i) steps.push_back({Op::kDelete, pre + i, 0});
+    for (size_t j = 0; j < nb; ++j) steps.push_back({Op::kAdd, 0, pre + j});
   } else {
+    // dtl compares line ids, not strings (equal lines share one id).
+    std::unordered_map<std::string_view, int> ids;
+    auto id_of = [&](std::string_view line) {
+      return ids.emplace(line, static_cast<int>(ids.size())).first->second;
+    };
+    std::vector<int> mid_a, mid_b;
+    mid_a.reserve(na);
+    mid_b.reserve(nb);
+    for (size_t i = pre; i < a.size() - suf; ++i) mid_a.push_back(id_of(a[i]));
+    for (size_t i = pre; i < b.size() - suf; ++i) mid_b.push_back(id_of(b[i]));
     dtl::Diff<int, std::vector<int>> d(mid_a, mid_b);
     d.compose();
     // Within one run of changes diff(1) prints every deletion before the
