@@ -313,6 +313,7 @@ void ShellFile::Index() {
   entries_.clear();
   parsed_.clear();
   names_.reset();
+  lookups_ = 0;
   unsure_.reset();
   stop_.reset();
   const std::string_view t = *text_;
@@ -772,6 +773,7 @@ void ShellFile::Apply(const std::vector<Splice>& splices) {
   stop_ = stop;  // the stop entry is code: never removed
   parsed_.clear();
   names_.reset();
+  lookups_ = 0;
   if (text_->size() >= std::numeric_limits<uint32_t>::max()) Index();
 }
 

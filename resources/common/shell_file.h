@@ -150,9 +150,12 @@ class ShellFile {
   size_t stop_delta_ = 0;
   mutable std::map<size_t, Assignment> parsed_;  // Find's answers, by entry
 
-  // Where each name occurs, built on the kNamesAfter-th lookup of a file
-  // (a run of N resources on one file looks up N names: without it each
-  // lookup scans every entry, O(N^2) for a no-op run). Per name, 1 + the
+  // Where each name occurs, built on the kNamesAfter-th lookup of one
+  // version of a file: a no-op run of N resources on one file looks one
+  // version up about 6N times (without the index each lookup scans every
+  // entry: O(N^2)); a cold run makes a version per resource, looked up a
+  // few times each (an index of each would cost more than it saves). Per
+  // name, 1 + the
   // index of the last entry that is its plain assignment (kAssign or
   // kNested), and 1 + the index of the last entry holding it as a word
   // (what MentionIn looks for); 0 when none. Views into text_: reset with
@@ -162,7 +165,7 @@ class ShellFile {
     uint32_t word = 0;
   };
   using Names = std::unordered_map<std::string_view, NameAt>;
-  static constexpr uint32_t kNamesAfter = 4;
+  static constexpr uint32_t kNamesAfter = 64;
   static constexpr size_t kNamesMaxEntries = size_t{1} << 18;
   const Names* NamesIndex() const;
   mutable std::shared_ptr<const Names> names_;
