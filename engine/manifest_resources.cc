@@ -212,7 +212,7 @@ void ResourceBuilder::Resource1(const Manifest& m, const yaml::Node& entry) {
       Value v;
       if (!reader_.ConvertValue(m, val, ctx_, v, &cache_)) failed.push_back(name);
       r.attrs.Set(name, std::move(v));
-      r.attr_locs.emplace_back(name, kloc);
+      r.attr_locs.push_back({name, kloc.line, kloc.col});
     }
   }
   for (std::string t : {type_name, m.tag})

@@ -54,8 +54,8 @@ std::vector<std::string> Resource::GetList(std::string_view attr) const {
 }
 
 SourceLoc Resource::LocOf(std::string_view attr) const {
-  for (const auto& [name, loc] : attr_locs)
-    if (name == attr) return loc;
+  for (const auto& a : attr_locs)
+    if (a.name == attr) return SourceLoc{loc.file, a.line, a.col};
   return loc;
 }
 
