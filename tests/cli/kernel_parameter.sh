@@ -58,7 +58,7 @@ assert_eq "true" "$(json_get "$T/r1.json" 'j["reboot_required"]')" reboot_requir
 # Every kernel line: ipmi_si.type added, rhgb gone; nomodeset on entry 0 only.
 assert_eq 3 "$(grep -c '^	kernel .* rd_NO_DM quiet ipmi_si.type=kcs' "$R/boot/grub/grub.conf")" "kernel lines"
 assert_eq 1 "$(grep -c 'nomodeset' "$R/boot/grub/grub.conf")" "nomodeset lines"
-grep -A2 '^title CentOS (2.6.32-754.35.1' "$R/boot/grub/grub.conf" | grep -q 'nomodeset$' \
+grep -A2 '^title CentOS (2.6.32-754.35.1' "$R/boot/grub/grub.conf" | grep -c 'nomodeset$' >/dev/null \
   || fail "nomodeset not on the default entry"
 [ -L "$R/etc/grub.conf" ] || fail "/etc/grub.conf is no longer a symlink"
 [ -L "$R/boot/grub/menu.lst" ] || fail "menu.lst is no longer a symlink"

@@ -161,7 +161,7 @@ resources:
     jump: LOG
 Y
 k "$NS" apply "$T/raw.yaml" -q >/dev/null
-save "$NS" iptables-save | grep -qF -- '-m limit --limit 5/min -m comment' || fail "raw rule not loaded"
+save "$NS" iptables-save | grep -cF -- '-m limit --limit 5/min -m comment' >/dev/null || fail "raw rule not loaded"
 rc=0; k "$NS" apply "$T/raw.yaml" --detailed-exitcodes >"$T/raw2.txt" 2>&1 || rc=$?
 [ "$rc" = 0 ] || { cat "$T/raw2.txt"; fail "a non-canonical raw loops (exit $rc)"; }
 
@@ -189,7 +189,7 @@ grep -qF 'iptables-restore refused the nat table (commit), its live rules are un
 grep -qF 'RULE_APPEND failed (Invalid argument)' "$T/refused.txt" || { cat "$T/refused.txt"; fail "not iptables' own message"; }
 grep -qF '! iptables_rule[100 fine in filter]' "$T/refused.txt" && { cat "$T/refused.txt"; fail "the filter table's rule failed with the nat table"; }
 [ "$(save "$NS" iptables-save | sed -n '/^\*nat/,/^COMMIT/p' | sha256sum)" = "$nat_before" ] || fail "nat rules changed by a refused restore"
-save "$NS" iptables-save | grep -qF -- '--comment "100 fine in filter"' || fail "the filter table was not restored"
+save "$NS" iptables-save | grep -cF -- '--comment "100 fine in filter"' >/dev/null || fail "the filter table was not restored"
 printf 'resources:\n  - iptables_rule: 100 fine in filter\n    ensure: absent\n' >"$T/undo.yaml"
 k "$NS" apply "$T/undo.yaml" -q >/dev/null
 [ "$(save "$NS" iptables-save | sha256sum)" = "$before" ] || fail "undo did not restore the rules"
@@ -218,9 +218,9 @@ resources:
     jump: ACCEPT
 Y
   k "$NS" apply "$T/legacy.yaml" -q >/dev/null
-  save "$NS" iptables-legacy-save | grep -qxF -- '-A INPUT -p tcp -m tcp --dport 80 -m comment --comment "100 allow http" -j ACCEPT' ||
+  save "$NS" iptables-legacy-save | grep -cxF -- '-A INPUT -p tcp -m tcp --dport 80 -m comment --comment "100 allow http" -j ACCEPT' >/dev/null ||
     fail "legacy: rule not in iptables-legacy-save"
-  save "$NS" iptables-legacy-save | grep -qxF -- '-A INPUT -i lo -j ACCEPT' || fail "legacy: unmanaged rule lost"
+  save "$NS" iptables-legacy-save | grep -cxF -- '-A INPUT -i lo -j ACCEPT' >/dev/null || fail "legacy: unmanaged rule lost"
   [ -z "$(save "$NS" iptables-nft-save | grep -- '^-A' || true)" ] || fail "legacy: rules went to nf_tables too"
   rc=0; k "$NS" apply "$T/legacy.yaml" --detailed-exitcodes >/dev/null 2>&1 || rc=$?
   [ "$rc" = 0 ] || fail "legacy: second apply exit $rc"

@@ -76,10 +76,10 @@ cat >"$T/want.txt" <<'RULES'
 -A RH-Firewall-1-INPUT -m comment --comment "999 reject everything else" -j REJECT --reject-with icmp-host-prohibited
 RULES
 diff -u "$T/want.txt" "$T/chain.txt" || fail "chain after apply is not the declared order"
-x iptables-save | grep -qxF -- '-A INPUT -j RH-Firewall-1-INPUT' || fail "the unmanaged INPUT jump was lost"
+x iptables-save | grep -cxF -- '-A INPUT -j RH-Firewall-1-INPUT' >/dev/null || fail "the unmanaged INPUT jump was lost"
 # the plan's + lines are exactly what iptables-save prints (the renderer is canonical)
 grep -- '^    +-A ' "$T/plan.txt" | sed 's/^    +//' | while IFS= read -r l; do
-  rules | grep -qxF -- "$l" || fail "rendered '$l' is not what iptables-save prints"
+  rules | grep -cxF -- "$l" >/dev/null || fail "rendered '$l' is not what iptables-save prints"
 done
 # persisted: exactly the live rules
 diff <(grep -v '^#' /etc/sysconfig/iptables) <(rules) || fail "persisted file differs from iptables-save"
@@ -98,7 +98,7 @@ grep -qxF -- '    --A RH-Firewall-1-INPUT -p tcp -m tcp --dport 8080 -j ACCEPT' 
   { cat "$T/plan2.txt"; fail "plan does not show the hand-made rule's removal"; }
 [ "$(sum)" = "$before" ] || fail "plan changed the live rules"
 k apply "$m" -q >/dev/null
-x iptables-save | grep -q -- '--dport 8080' && fail "the hand-made rule is still there"
+x iptables-save | grep -c -- '--dport 8080' >/dev/null && fail "the hand-made rule is still there"
 diff -u "$T/want.txt" <(x iptables-save | grep -- '-A RH-Firewall-1-INPUT') || fail "order after removal"
 
 # nothing to do: plan exits 0 under --detailed-exitcodes

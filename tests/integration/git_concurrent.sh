@@ -76,5 +76,5 @@ touch "$T/stop"
 wait "$pa" "$pb" "$pc"
 [ ! -s "$T/pull-a.fail" ] && [ ! -s "$T/pull-b.fail" ] ||
   fail "a pull failed: $(cat "$T"/pull-*.fail "$T"/pull-*.err 2>/dev/null | head -5)"
-ls -a "$S/repo/trees" | grep -q '\.new\.' && fail "a .new checkout was left behind"
+ls -a "$S/repo/trees" | grep -c '\.new\.' >/dev/null && fail "a .new checkout was left behind"
 echo "git_concurrent: ok ($(wc -l <"$T/gens") commits)"

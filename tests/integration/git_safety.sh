@@ -184,7 +184,7 @@ g -c protocol.file.allow=always submodule -q add "$T/sub.git" vendor 2>/dev/null
 g commit -qm submodule
 assert_exit 1 apply --git "$REPO" --branch main
 assert_contains "$ERR" "submodule at vendor"
-ls -a "$S/repo/trees" | grep -q '\.new\.' && fail "a .new dir was left behind"
+ls -a "$S/repo/trees" | grep -c '\.new\.' >/dev/null && fail "a .new dir was left behind"
 assert_file_eq "$R/etc/motd" "rewritten
 "
 assert_exit 1 apply --git "$REPO" --branch main --ref "$c1"
@@ -207,6 +207,6 @@ git -C "$S/repo/repo.git" cat-file -e "$blob" || fail "big blob not fetched"
 g reset -q --hard "$head"
 assert_exit 0 apply --git "$REPO" --branch main
 git -C "$S/repo/repo.git" cat-file -e "$blob" 2>/dev/null && fail "force-pushed-away blob kept in repo.git"
-ls "$S/repo" | grep -q 'repo.git.' && fail "gc left a repo.git.* dir"
+ls "$S/repo" | grep -c 'repo.git.' >/dev/null && fail "gc left a repo.git.* dir"
 assert_exit 0 apply --git "$REPO" --branch main --detailed-exitcodes
 echo "git_safety: ok"

@@ -33,7 +33,7 @@ done
 provided=$(dpkg-query -W -f='${Status}|${Provides}\n' | sed -n 's/^install ok installed|//p' |
   tr ',' '\n' | sed 's/^ *//; s/ .*//')
 for p in $(echo "$deps" | tr ',' '\n' | sed 's/^ *//; s/ .*//; s/:.*//'); do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -c "install ok installed" >/dev/null ||
     grep -qx "$p" <<<"$provided" || fail "dependency $p is not installed on this machine"
 done
 files=$(dpkg-deb -c "$deb")

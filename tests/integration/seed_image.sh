@@ -183,7 +183,7 @@ ipt=$R/etc/sysconfig/iptables
 http=$(grep -n -- '--dport 80 ' "$ipt" | cut -d: -f1)
 reject=$(grep -n -- '-j REJECT --reject-with icmp-host-prohibited' "$ipt" | cut -d: -f1)
 [ -n "$http" ] && [ -n "$reject" ] && [ "$http" -lt "$reject" ] || fail "http rule not before REJECT: $(cat "$ipt")"
-grep -- '--dport 80 ' "$ipt" | grep -q -- 'state' && fail "http rule depends on connection state"
+grep -- '--dport 80 ' "$ipt" | grep -c -- 'state' >/dev/null && fail "http rule depends on connection state"
 
 after=$(tree_sum "$R")
 assert_exit 0 "$KEEL" apply "$C/site.yaml" --root "$R" --state-dir "$T/state" --detailed-exitcodes
