@@ -84,4 +84,25 @@ class ContentCache {
   mutable std::vector<Entry> entries_;
 };
 
+/// The index an editing type keeps of each version of its file (Model has
+/// `static Model Build(std::string_view text)`): built on the version's
+/// kAfter-th use, since a no-op run of N resources on one file uses one
+/// version about 2N times while a cold run makes a version per resource,
+/// used about four times (an index of each would cost more than the scans
+/// it saves); and only up to kMaxBytes, since the index of a
+/// 2,000,000-line file would cost several times the file. nullptr: scan.
+template <typename Model>
+class VersionIndex {
+ public:
+  static constexpr size_t kMaxBytes = size_t{4} << 20;
+  static constexpr uint32_t kAfter = 6;
+  std::shared_ptr<const Model> Of(const Content& c) const {
+    if (!c->has_value() || (*c)->size() > kMaxBytes) return nullptr;
+    return cache_.GetAfter(c, kAfter, [](const Content& v) { return Model::Build(**v); });
+  }
+
+ private:
+  ContentCache<Model> cache_;
+};
+
 }  // namespace keel::edit

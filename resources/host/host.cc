@@ -94,7 +94,7 @@ class HostProvider : public edit::EditProvider {
   // On the shared content, without a copy of it.
   void ObserveContent(const Resource& want, const edit::Content& before,
                       Observation& have) const override {
-    const auto index = IndexOf(before);
+    const auto index = index_.Of(before);
     auto entry = index
                      ? index->Find(want.GetString("name"))
                      : hosts::HostsFile::Borrow(edit::TextOf(*before)).Find(want.GetString("name"));
@@ -133,7 +133,7 @@ class HostProvider : public edit::EditProvider {
   Result<edit::Content> EditContent(const Resource& want,
                                     const edit::Content& before) const override {
     if (!before->has_value()) return EditProvider::EditContent(want, before);
-    if (const auto index = IndexOf(before)) {
+    if (const auto index = index_.Of(before)) {
       // A name already in place (every one of a no-op run) costs a lookup.
       const std::string name = want.GetString("name");
       if (want.GetString("ensure") == "absent"
@@ -148,20 +148,7 @@ class HostProvider : public edit::EditProvider {
   }
 
  private:
-  // One index per content version of a file up to kIndexMax bytes (a
-  // larger file is scanned per resource: an index of a 2,000,000-line
-  // file would cost several times the file), built on the version's
-  // kIndexAfter-th use (a cold run makes a version per resource: an index
-  // of each would cost more than the scans it saves; each resource uses
-  // a version about twice, its verifying read twice more).
-  static constexpr size_t kIndexMax = size_t{4} << 20;
-  static constexpr uint32_t kIndexAfter = 6;
-  std::shared_ptr<const hosts::HostsIndex> IndexOf(const edit::Content& c) const {
-    if (!c->has_value() || (*c)->size() > kIndexMax) return nullptr;
-    return cache_.GetAfter(c, kIndexAfter,
-                           [](const edit::Content& c) { return hosts::HostsIndex::Build(**c); });
-  }
-  edit::ContentCache<hosts::HostsIndex> cache_;
+  edit::VersionIndex<hosts::HostsIndex> index_;  // one per file version (content_cache.h)
 };
 
 }  // namespace

@@ -224,7 +224,7 @@ class ModprobeProvider : public edit::EditProvider {
   }
   void ObserveContent(const Resource& want, const edit::Content& before,
                       Observation& have) const override {
-    const auto index = IndexOf(before);
+    const auto index = index_.Of(before);
     ObserveState(
         want,
         index
@@ -284,7 +284,7 @@ class ModprobeProvider : public edit::EditProvider {
   // The shared content itself when nothing changes: no copy of the file.
   Result<edit::Content> EditContent(const Resource& want,
                                     const edit::Content& before) const override {
-    if (const auto index = IndexOf(before); index && index->InPlace(SpecOf(want)))
+    if (const auto index = index_.Of(before); index && index->InPlace(SpecOf(want)))
       return before;  // a module already in place (every one of a no-op run) costs a lookup
     auto after = EditText(want, before->has_value(), edit::TextOf(*before));
     if (!after) return before;
@@ -292,18 +292,7 @@ class ModprobeProvider : public edit::EditProvider {
   }
 
  private:
-  // One index per content version of a file up to kIndexMax bytes (a
-  // larger file is scanned per resource: its index would cost several
-  // times the file), built on the version's kIndexAfter-th use (a cold run
-  // makes a version per resource, used about four times each).
-  static constexpr size_t kIndexMax = size_t{4} << 20;
-  static constexpr uint32_t kIndexAfter = 6;
-  std::shared_ptr<const modprobe::ModprobeIndex> IndexOf(const edit::Content& c) const {
-    if (!c->has_value() || (*c)->size() > kIndexMax) return nullptr;
-    return cache_.GetAfter(
-        c, kIndexAfter, [](const edit::Content& c) { return modprobe::ModprobeIndex::Build(**c); });
-  }
-  edit::ContentCache<modprobe::ModprobeIndex> cache_;
+  edit::VersionIndex<modprobe::ModprobeIndex> index_;  // one per file version (content_cache.h)
   // The content after the edit (nullopt inside: remove the file); nullopt
   // when it stays as it is.
   static std::optional<std::optional<std::string>> EditText(const Resource& want, bool exists,

@@ -118,7 +118,7 @@ class SysctlProvider : public edit::EditProvider {
   }
   void ObserveContent(const Resource& want, const edit::Content& before,
                       Observation& have) const override {
-    const auto index = IndexOf(before);
+    const auto index = index_.Of(before);
     ObserveValue(want,
                  index
                      ? index->Get(want.GetString("name"))
@@ -203,7 +203,7 @@ class SysctlProvider : public edit::EditProvider {
   // The shared content itself when nothing changes: no copy of the file.
   Result<edit::Content> EditContent(const Resource& want,
                                     const edit::Content& before) const override {
-    if (const auto index = IndexOf(before);
+    if (const auto index = index_.Of(before);
         index && index->InPlace(want.GetString("name"), want.GetString("value")))
       return before;  // a key already in place (every one of a no-op run) costs a lookup
     auto after = EditText(want, edit::TextOf(*before));
@@ -215,18 +215,7 @@ class SysctlProvider : public edit::EditProvider {
   }
 
  private:
-  // One index per content version of a file up to kIndexMax bytes (a
-  // larger file is scanned per resource: its index would cost several
-  // times the file), built on the version's kIndexAfter-th use (a cold run
-  // makes a version per resource, used about four times each).
-  static constexpr size_t kIndexMax = size_t{4} << 20;
-  static constexpr uint32_t kIndexAfter = 6;
-  std::shared_ptr<const sysctl::SysctlIndex> IndexOf(const edit::Content& c) const {
-    if (!c->has_value() || (*c)->size() > kIndexMax) return nullptr;
-    return cache_.GetAfter(c, kIndexAfter,
-                           [](const edit::Content& c) { return sysctl::SysctlIndex::Build(**c); });
-  }
-  edit::ContentCache<sysctl::SysctlIndex> cache_;
+  edit::VersionIndex<sysctl::SysctlIndex> index_;  // one per file version (content_cache.h)
   // The edited text; nullopt when it equals `text`.
   static std::optional<std::string> EditText(const Resource& want, std::string_view text) {
     sysctl::SysctlConf f = sysctl::SysctlConf::Parse(text);

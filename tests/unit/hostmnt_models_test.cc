@@ -16,6 +16,7 @@
 #include "resources/common/edit.h"
 #include "resources/host/hosts_file.h"
 #include "resources/mount/fstab.h"
+#include "tests/unit/support/random.h"
 
 namespace hostmnt_model {
 namespace hosts {
@@ -497,16 +498,9 @@ void Fstab::Remove(std::string_view point) {
 
 namespace {
 
-using Rng = std::mt19937;
-
-template <typename T>
-const T& Pick(Rng& rng, const std::vector<T>& v) {
-  return v[std::uniform_int_distribution<size_t>(0, v.size() - 1)(rng)];
-}
-
-bool Chance(Rng& rng, int percent) {
-  return std::uniform_int_distribution<int>(0, 99)(rng) < percent;
-}
+using keel::testing::Chance;
+using keel::testing::Pick;
+using keel::testing::Rng;
 
 // Joins random lines; sometimes without the final newline.
 std::string Join(Rng& rng, const std::vector<std::string>& lines) {

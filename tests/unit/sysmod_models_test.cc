@@ -18,6 +18,7 @@
 #include "resources/kernel_parameter/cmdline.h"
 #include "resources/modprobe/modprobe_conf.h"
 #include "resources/sysctl/sysctl_conf.h"
+#include "tests/unit/support/random.h"
 
 using namespace keel;
 
@@ -605,15 +606,9 @@ Result<std::string> EditGrubConf(std::string_view text, const Param& want, bool 
 
 namespace {
 
-using Rng = std::mt19937;
-
-template <typename T>
-const T& Pick(Rng& rng, const std::vector<T>& v) {
-  return v[std::uniform_int_distribution<size_t>(0, v.size() - 1)(rng)];
-}
-bool Chance(Rng& rng, int percent) {
-  return std::uniform_int_distribution<int>(0, 99)(rng) < percent;
-}
+using keel::testing::Chance;
+using keel::testing::Pick;
+using keel::testing::Rng;
 
 // A random file from `pool` lines: CR, trailing blanks, a missing final
 // newline, blank lines and duplicates come from the pool and from here.
