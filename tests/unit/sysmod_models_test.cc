@@ -640,6 +640,66 @@ std::string Show(const std::string& s) {
   return out;
 }
 
+// Lines of modprobe files: options, aliases (also of other modules),
+// blacklist, install, comments, blanks, continuation lines.
+const std::vector<std::string>& ModprobePool() {
+  static const std::vector<std::string> pool = {"options m a=1",
+                                                "options m-x b=2 c=\"x y\"",
+                                                "options m_x a=1",
+                                                "options m a=1 b=2",
+                                                "options m b=2 a=1",
+                                                "options  m\ta=1",
+                                                "alias e0 m",
+                                                "alias e1 other",
+                                                "alias e0 other",
+                                                "alias e2 m_x",
+                                                "blacklist m",
+                                                "blacklist m_x",
+                                                "blacklist  m",
+                                                "install m /bin/true",
+                                                "install m  /bin/true  ",
+                                                "install m /bin/false x",
+                                                "# options m a=1",
+                                                "",
+                                                "  \t",
+                                                "options m a=1 \\",
+                                                "  b=2",
+                                                "options m \\",
+                                                "a=1",
+                                                "alias \\",
+                                                "e2 m",
+                                                "softdep m pre: x",
+                                                "options",
+                                                "blacklist",
+                                                "  # blacklist m",
+                                                "\\",
+                                                "remove m /bin/true",
+                                                "alias e0 m \\"};
+  return pool;
+}
+
+// A random resource of one of `modules`.
+modprobe::ModuleSpec RandomSpec(Rng& rng, const std::vector<std::string>& modules) {
+  modprobe::ModuleSpec spec;
+  spec.module = Pick(rng, modules);
+  spec.absent = Chance(rng, 10);
+  if (Chance(rng, 60)) {
+    static const std::vector<modprobe::Options> opts = {
+        {}, {{"a", "1"}}, {{"a", "1"}, {"b", "2"}}, {{"b", "2"}, {"a", "1"}}, {{"c", "x y"}}};
+    spec.options = Pick(rng, opts);
+  }
+  if (Chance(rng, 40)) {
+    static const std::vector<std::vector<std::string>> al = {{}, {"e0"}, {"e0", "e2"}, {"e1"}};
+    spec.aliases = Pick(rng, al);
+  }
+  if (Chance(rng, 40)) spec.blacklist = Chance(rng, 50);
+  if (Chance(rng, 30)) {
+    static const std::vector<std::string> ins = {"", "/bin/true", "/bin/false x", "  /bin/true"};
+    spec.install = Pick(rng, ins);
+  }
+  return spec;
+}
+
 }  // namespace
 
 TEST_CASE("sysmod models: sysctl_conf renders what the line-vector model rendered") {
@@ -712,60 +772,13 @@ TEST_CASE("sysctl index: Get and InPlace answer as a scan and an edit do") {
 }
 
 TEST_CASE("sysmod models: modprobe_conf renders what the line-vector model rendered") {
-  const std::vector<std::string> pool = {"options m a=1",
-                                         "options m-x b=2 c=\"x y\"",
-                                         "options m_x a=1",
-                                         "options m a=1 b=2",
-                                         "options m b=2 a=1",
-                                         "options  m\ta=1",
-                                         "alias e0 m",
-                                         "alias e1 other",
-                                         "alias e0 other",
-                                         "alias e2 m_x",
-                                         "blacklist m",
-                                         "blacklist m_x",
-                                         "blacklist  m",
-                                         "install m /bin/true",
-                                         "install m  /bin/true  ",
-                                         "install m /bin/false x",
-                                         "# options m a=1",
-                                         "",
-                                         "  \t",
-                                         "options m a=1 \\",
-                                         "  b=2",
-                                         "options m \\",
-                                         "a=1",
-                                         "alias \\",
-                                         "e2 m",
-                                         "softdep m pre: x",
-                                         "options",
-                                         "blacklist",
-                                         "  # blacklist m",
-                                         "\\",
-                                         "remove m /bin/true",
-                                         "alias e0 m \\"};
+  const std::vector<std::string>& pool = ModprobePool();
   const std::vector<std::string> modules = {"m", "m-x", "m_x", "other"};
   Rng rng(7);
   int edited_open = 0;
   for (int iter = 0; iter < 30000; ++iter) {
     std::string text = RandomText(rng, pool, 8);
-    modprobe::ModuleSpec spec;
-    spec.module = Pick(rng, modules);
-    spec.absent = Chance(rng, 10);
-    if (Chance(rng, 60)) {
-      static const std::vector<modprobe::Options> opts = {
-          {}, {{"a", "1"}}, {{"a", "1"}, {"b", "2"}}, {{"b", "2"}, {"a", "1"}}, {{"c", "x y"}}};
-      spec.options = Pick(rng, opts);
-    }
-    if (Chance(rng, 40)) {
-      static const std::vector<std::vector<std::string>> al = {{}, {"e0"}, {"e0", "e2"}, {"e1"}};
-      spec.aliases = Pick(rng, al);
-    }
-    if (Chance(rng, 40)) spec.blacklist = Chance(rng, 50);
-    if (Chance(rng, 30)) {
-      static const std::vector<std::string> ins = {"", "/bin/true", "/bin/false x", "  /bin/true"};
-      spec.install = Pick(rng, ins);
-    }
+    modprobe::ModuleSpec spec = RandomSpec(rng, modules);
     INFO("text: ", Show(text), " module ", spec.module, spec.absent ? " absent" : "");
     auto ref = ref_modprobe::ModprobeConf::Parse(text);
     auto now = modprobe::ModprobeConf::Parse(text);
@@ -803,38 +816,7 @@ TEST_CASE("sysmod models: modprobe_conf renders what the line-vector model rende
 }
 
 TEST_CASE("modprobe index: Inspect and InPlace answer as a scan and an edit do") {
-  const std::vector<std::string> pool = {"options m a=1",
-                                         "options m-x b=2 c=\"x y\"",
-                                         "options m_x a=1",
-                                         "options m a=1 b=2",
-                                         "options m b=2 a=1",
-                                         "options  m\ta=1",
-                                         "alias e0 m",
-                                         "alias e1 other",
-                                         "alias e0 other",
-                                         "alias e2 m_x",
-                                         "blacklist m",
-                                         "blacklist m_x",
-                                         "blacklist  m",
-                                         "install m /bin/true",
-                                         "install m  /bin/true  ",
-                                         "install m /bin/false x",
-                                         "# options m a=1",
-                                         "",
-                                         "  \t",
-                                         "options m a=1 \\",
-                                         "  b=2",
-                                         "options m \\",
-                                         "a=1",
-                                         "alias \\",
-                                         "e2 m",
-                                         "softdep m pre: x",
-                                         "options",
-                                         "blacklist",
-                                         "  # blacklist m",
-                                         "\\",
-                                         "remove m /bin/true",
-                                         "alias e0 m \\"};
+  const std::vector<std::string>& pool = ModprobePool();
   const std::vector<std::string> modules = {"m", "m-x", "m_x", "other"};
   Rng rng(20261207);
   int in_place = 0, missed = 0;
@@ -850,23 +832,7 @@ TEST_CASE("modprobe index: Inspect and InPlace answer as a scan and an edit do")
       CHECK(a.install == b.install);
       CHECK(a.mentioned == b.mentioned);
     }
-    modprobe::ModuleSpec spec;
-    spec.module = Pick(rng, modules);
-    spec.absent = Chance(rng, 10);
-    if (Chance(rng, 60)) {
-      static const std::vector<modprobe::Options> opts = {
-          {}, {{"a", "1"}}, {{"a", "1"}, {"b", "2"}}, {{"b", "2"}, {"a", "1"}}, {{"c", "x y"}}};
-      spec.options = Pick(rng, opts);
-    }
-    if (Chance(rng, 40)) {
-      static const std::vector<std::vector<std::string>> al = {{}, {"e0"}, {"e0", "e2"}, {"e1"}};
-      spec.aliases = Pick(rng, al);
-    }
-    if (Chance(rng, 40)) spec.blacklist = Chance(rng, 50);
-    if (Chance(rng, 30)) {
-      static const std::vector<std::string> ins = {"", "/bin/true", "/bin/false x", "  /bin/true"};
-      spec.install = Pick(rng, ins);
-    }
+    modprobe::ModuleSpec spec = RandomSpec(rng, modules);
     INFO("text: ", Show(text), " module ", spec.module, spec.absent ? " absent" : "", " options ",
          spec.options ? modprobe::RenderOptions(*spec.options) : "-", " aliases ",
          spec.aliases ? std::to_string(spec.aliases->size()) : "-", " blacklist ",
