@@ -1,12 +1,15 @@
-// The resource graph over a Boost.Graph adjacency_list (setS out-edges: at
-// most one edge per ordered pair; its kind is the strongest one declared).
+// The resource graph: at most one edge per ordered pair (its kind is the
+// strongest one declared); Boost.Graph's strong components name the cycles.
 #include "engine/graph.h"
 
 #include <algorithm>
-#include <boost/graph/adjacency_list.hpp>
+#include <boost/graph/compressed_sparse_row_graph.hpp>
 #include <boost/graph/strong_components.hpp>
+#include <cstdint>
 #include <functional>
+#include <optional>
 #include <queue>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -16,12 +19,39 @@
 namespace keel {
 namespace {
 
-struct EdgeProp {
-  size_t index = 0;  // into Store::edges
+// The out-edges of each resource (positions) in compressed sparse row
+// form: the targets of v are targets[begin[v]..begin[v+1]). Boost's
+// adjacency_list with an edge property allocates that property per edge
+// (and setS a tree node per edge): at 100,000 resources it was ~48 MB;
+// this is 4 bytes per edge and per resource.
+struct Adjacency {
+  std::vector<uint32_t> begin;  // n + 1
+  std::vector<uint32_t> targets;
+  size_t size() const { return begin.empty() ? 0 : begin.size() - 1; }
+  struct Range {
+    const uint32_t* b;
+    const uint32_t* e;
+    const uint32_t* begin() const { return b; }
+    const uint32_t* end() const { return e; }
+  };
+  Range operator[](size_t v) const {
+    return {targets.data() + begin[v], targets.data() + begin[v + 1]};
+  }
 };
 
-using BGraph = boost::adjacency_list<boost::setS, boost::vecS, boost::bidirectionalS,
-                                     boost::no_property, EdgeProp>;
+Adjacency MakeAdjacency(size_t n, const std::vector<Edge>& edges) {
+  Adjacency a;
+  a.begin.assign(n + 1, 0);
+  for (const Edge& e : edges) ++a.begin[e.from + 1];
+  for (size_t v = 0; v < n; ++v) a.begin[v + 1] += a.begin[v];
+  a.targets.resize(edges.size());
+  std::vector<uint32_t> fill(a.begin.begin(), a.begin.end() - 1);
+  for (const Edge& e : edges) a.targets[fill[e.from]++] = static_cast<uint32_t>(e.to);
+  return a;
+}
+
+// Out-edges that grow one by one (the slow path of Build only).
+using DynamicAdjacency = std::vector<std::vector<uint32_t>>;
 
 int Strength(EdgeKind k) {
   switch (k) {
@@ -35,21 +65,30 @@ int Strength(EdgeKind k) {
   return 0;
 }
 
-// The boost graph plus the edge list in insertion order.
-struct Store {
-  explicit Store(size_t n) : g(n) {}
-  BGraph g;
-  std::vector<Edge> edges;
+uint32_t PairHash(size_t from, size_t to) {
+  uint64_t k = (static_cast<uint64_t>(from) << 32) ^ static_cast<uint64_t>(to);
+  k *= 0x9E3779B97F4A7C15ULL;
+  return static_cast<uint32_t>(k >> 32);
+}
 
-  bool Has(size_t from, size_t to) const { return boost::edge(from, to, g).second; }
+// The edges in insertion order, at most one per ordered pair (its kind is
+// the strongest one declared), and the adjacency they make.
+struct Store {
+  std::vector<Edge> edges;
+  PositionIndex pairs;  // (from, to) -> position in edges
+
+  std::optional<size_t> Find(size_t from, size_t to) const {
+    return pairs.Find(PairHash(from, to),
+                      [&](size_t e) { return edges[e].from == from && edges[e].to == to; });
+  }
+  bool Has(size_t from, size_t to) const { return Find(from, to).has_value(); }
   void Add(size_t from, size_t to, EdgeKind kind) {
-    auto [e, found] = boost::edge(from, to, g);
-    if (found) {
-      Edge& existing = edges[g[e].index];
+    if (auto e = Find(from, to)) {
+      Edge& existing = edges[*e];
       if (Strength(kind) > Strength(existing.kind)) existing.kind = kind;
       return;
     }
-    boost::add_edge(from, to, EdgeProp{edges.size()}, g);
+    pairs.Insert(PairHash(from, to), edges.size());
     edges.push_back({from, to, kind});
   }
 };
@@ -57,10 +96,10 @@ struct Store {
 // Kahn's algorithm with a min-heap on manifest index: among resources
 // ready at the same time, the one declared first goes first. Returns the
 // partial order when there is a cycle (size < n).
-std::vector<size_t> TopoOrder(const BGraph& g) {
-  size_t n = boost::num_vertices(g);
-  std::vector<size_t> indeg(n);
-  for (size_t v = 0; v < n; ++v) indeg[v] = boost::in_degree(v, g);
+std::vector<size_t> TopoOrder(const Adjacency& out) {
+  const size_t n = out.size();
+  std::vector<uint32_t> indeg(n, 0);
+  for (uint32_t w : out.targets) ++indeg[w];
   std::priority_queue<size_t, std::vector<size_t>, std::greater<>> ready;
   for (size_t v = 0; v < n; ++v)
     if (indeg[v] == 0) ready.push(v);
@@ -70,10 +109,8 @@ std::vector<size_t> TopoOrder(const BGraph& g) {
     size_t v = ready.top();
     ready.pop();
     order.push_back(v);
-    for (auto [it, end] = boost::out_edges(v, g); it != end; ++it) {
-      size_t w = boost::target(*it, g);
+    for (uint32_t w : out[v])
       if (--indeg[w] == 0) ready.push(w);
-    }
   }
   return order;
 }
@@ -82,26 +119,26 @@ std::vector<size_t> TopoOrder(const BGraph& g) {
 // has a predecessor that is also unordered, so walking predecessors must
 // come back to a resource already seen: that loop is a real cycle. It is
 // returned in edge direction, starting at its lowest manifest index.
-std::vector<size_t> FindCycle(const BGraph& g, const std::vector<size_t>& partial) {
-  size_t n = boost::num_vertices(g);
+std::vector<size_t> FindCycle(const Adjacency& out, const std::vector<size_t>& partial) {
+  const size_t n = out.size();
   std::vector<bool> ordered(n, false);
   for (size_t v : partial) ordered[v] = true;
   size_t start = 0;
   while (start < n && ordered[start]) ++start;
   if (start == n) return {};
+  // The lowest unordered predecessor of each resource (error path only).
+  std::vector<size_t> pred(n, n);
+  for (size_t u = 0; u < n; ++u)
+    if (!ordered[u])
+      for (uint32_t w : out[u]) pred[w] = std::min(pred[w], u);
   std::vector<size_t> walk;
   std::vector<long> seen_at(n, -1);
   size_t v = start;
   while (seen_at[v] < 0) {
     seen_at[v] = static_cast<long>(walk.size());
     walk.push_back(v);
-    size_t best = n;
-    for (auto [it, end] = boost::in_edges(v, g); it != end; ++it) {
-      size_t u = boost::source(*it, g);
-      if (!ordered[u]) best = std::min(best, u);
-    }
-    if (best == n) return {};  // cannot happen: v would have been ordered
-    v = best;
+    if (pred[v] == n) return {};  // cannot happen: v would have been ordered
+    v = pred[v];
   }
   // walk[seen_at[v]..] follows edges backwards.
   std::vector<size_t> cycle(walk.begin() + seen_at[v], walk.end());
@@ -112,16 +149,15 @@ std::vector<size_t> FindCycle(const BGraph& g, const std::vector<size_t>& partia
 }
 
 // Whether `to` is reachable from `from` (iterative DFS).
-bool Reaches(const BGraph& g, size_t from, size_t to) {
+bool Reaches(const DynamicAdjacency& out, size_t from, size_t to) {
   if (from == to) return true;
-  std::vector<bool> seen(boost::num_vertices(g), false);
+  std::vector<bool> seen(out.size(), false);
   std::vector<size_t> stack{from};
   seen[from] = true;
   while (!stack.empty()) {
     size_t v = stack.back();
     stack.pop_back();
-    for (auto [it, end] = boost::out_edges(v, g); it != end; ++it) {
-      size_t w = boost::target(*it, g);
+    for (uint32_t w : out[v]) {
       if (w == to) return true;
       if (!seen[w]) {
         seen[w] = true;
@@ -138,19 +174,11 @@ std::string NormalizePath(std::string p) {
 }
 
 // "/a/b/c" -> "/a/b" -> "/a" -> "/"; "" after "/".
-std::string Parent(const std::string& p) {
-  if (p == "/" || p.empty()) return "";
+std::string_view Parent(std::string_view p) {
+  if (p == "/" || p.empty()) return {};
   size_t slash = p.rfind('/');
-  if (slash == std::string::npos) return "";
-  return slash == 0 ? "/" : p.substr(0, slash);
-}
-
-// Paths a resource writes: its type's hook.
-std::vector<std::string> WrittenPaths(const Resource& r, const TypeInfo* type) {
-  std::vector<std::string> out;
-  if (type && type->paths)
-    for (auto& p : type->paths(r)) out.push_back(NormalizePath(p));
-  return out;
+  if (slash == std::string_view::npos) return {};
+  return slash == 0 ? p.substr(0, 1) : p.substr(0, slash);
 }
 
 bool OwnsContent(const Resource& r, const TypeInfo& type) {
@@ -178,10 +206,18 @@ std::string CycleMessage(const Catalog& catalog, const std::vector<size_t>& cycl
 
 // One cycle per strongly connected component that has one (every cycle
 // of the graph lies inside one), in manifest order of their first resource.
-std::vector<std::string> AllCycles(const Catalog& catalog, const BGraph& g) {
-  const size_t n = boost::num_vertices(g);
+std::vector<std::string> AllCycles(const Catalog& catalog, const Adjacency& out) {
+  const size_t n = out.size();
+  // Boost's strongly connected components over a compressed sparse row
+  // copy of the edges (built on this error path only).
+  std::vector<std::pair<size_t, size_t>> pairs;
+  for (size_t v = 0; v < n; ++v)
+    for (uint32_t w : out[v]) pairs.emplace_back(v, w);
+  const boost::compressed_sparse_row_graph<boost::directedS> g(boost::edges_are_unsorted_multi_pass,
+                                                               pairs.begin(), pairs.end(), n);
   std::vector<int> comp(n);
-  const int count = boost::strong_components(g, comp.data());
+  const int count = boost::strong_components(
+      g, boost::make_iterator_property_map(comp.begin(), boost::get(boost::vertex_index, g)));
   std::vector<size_t> size(static_cast<size_t>(count));
   for (size_t v = 0; v < n; ++v) ++size[static_cast<size_t>(comp[v])];
   std::vector<std::vector<size_t>> cycles;
@@ -189,19 +225,19 @@ std::vector<std::string> AllCycles(const Catalog& catalog, const BGraph& g) {
   for (size_t v = 0; v < n; ++v) {
     const size_t c = static_cast<size_t>(comp[v]);
     if (done[c]) continue;
-    if (size[c] == 1 && !boost::edge(v, v, g).second) continue;
+    if (size[c] == 1 && std::find(out[v].begin(), out[v].end(), v) == out[v].end()) continue;
     done[c] = true;
     std::vector<size_t> outside;  // FindCycle's "ordered" set: all but this component
     for (size_t w = 0; w < n; ++w)
       if (static_cast<size_t>(comp[w]) != c) outside.push_back(w);
-    std::vector<size_t> cycle = FindCycle(g, outside);
+    std::vector<size_t> cycle = FindCycle(out, outside);
     if (!cycle.empty()) cycles.push_back(std::move(cycle));
   }
   std::sort(cycles.begin(), cycles.end(),
             [](const auto& a, const auto& b) { return a.front() < b.front(); });
-  std::vector<std::string> out;
-  for (const auto& cy : cycles) out.push_back(CycleMessage(catalog, cy));
-  return out;
+  std::vector<std::string> messages;
+  for (const auto& cy : cycles) messages.push_back(CycleMessage(catalog, cy));
+  return messages;
 }
 
 std::string DotQuote(const std::string& s) {
@@ -232,16 +268,20 @@ Result<Graph> Graph::Build(const Catalog& catalog, const Registry& registry) {
   const auto& rs = catalog.resources;
   const size_t n = rs.size();
   auto lookup = [&](const RefAt& ref) -> Result<size_t> {
-    auto it = catalog.index.find(ref.ref.str());
-    if (it == catalog.index.end() || it->second >= n)
+    auto pos = catalog.Position(ref.ref);
+    if (!pos || *pos >= n)
       return MakeError(ErrorCode::kInvalid, (ref.loc.file.empty() ? "" : ref.loc.str() + ": ") +
                                                 "unknown resource " + ref.ref.str() +
                                                 " in a reference");
-    return it->second;
+    return *pos;
   };
 
   // Explicit edges, from the metaparameters.
-  Store store(n);
+  Store store;
+  size_t declared = 0;  // explicit edges at most; implicit ones are about one per resource
+  for (const Resource& r : rs)
+    declared += r.require.size() + r.before.size() + r.notify.size() + r.subscribe.size();
+  store.edges.reserve(declared + n);
   std::vector<std::string> problems;
   for (size_t i = 0; i < n; ++i) {
     const Resource& r = rs[i];
@@ -263,23 +303,50 @@ Result<Graph> Graph::Build(const Catalog& catalog, const Registry& registry) {
 
   // Resources holding paths (files, directories) by path; the "two
   // owners" rule.
+  // The paths each resource writes (its type's hook), flat: resource i's
+  // are written[written_at[i]..written_at[i+1]).
   std::vector<const TypeInfo*> types(n);
-  std::vector<std::vector<std::string>> written(n);
-  std::unordered_map<std::string, std::vector<size_t>> files_by_path;
-  std::unordered_map<std::string, size_t> content_owner;
+  std::vector<std::string> written;
+  std::vector<size_t> written_at(n + 1, 0);
+  written.reserve(n);
   for (size_t i = 0; i < n; ++i) {
     types[i] = registry.Find(rs[i].type());
-    written[i] = WrittenPaths(rs[i], types[i]);
+    if (types[i] && types[i]->paths)
+      for (auto& p : types[i]->paths(rs[i])) written.push_back(NormalizePath(std::move(p)));
+    written_at[i + 1] = written.size();
+  }
+  auto written_by = [&](size_t i) {
+    return std::span<const std::string>(written.data() + written_at[i],
+                                        written_at[i + 1] - written_at[i]);
+  };
+  // The resources holding each path, in manifest order: a chain through
+  // `holders` from the path's first to its last. Keyed by views of
+  // `written`'s strings, which stay in place from here on.
+  struct Holder {
+    uint32_t resource;
+    uint32_t next;  // kNone: the path's last
+  };
+  constexpr uint32_t kNone = UINT32_MAX;
+  std::vector<Holder> holders;
+  std::unordered_map<std::string_view, std::pair<uint32_t, uint32_t>> files_by_path;
+  std::unordered_map<std::string_view, size_t> content_owner;
+  for (size_t i = 0; i < n; ++i) {
     if (!types[i] || !types[i]->holds_paths) continue;
     const bool owns = OwnsContent(rs[i], *types[i]);
-    for (const std::string& path : written[i]) {
-      files_by_path[path].push_back(i);
+    for (const std::string& path : written_by(i)) {
+      const auto h = static_cast<uint32_t>(holders.size());
+      holders.push_back({static_cast<uint32_t>(i), kNone});
+      auto [it, fresh] = files_by_path.try_emplace(path, h, h);
+      if (!fresh) {
+        holders[it->second.second].next = h;
+        it->second.second = h;
+      }
       if (owns) content_owner.emplace(path, i);
     }
   }
   for (size_t i = 0; i < n; ++i) {
     if (!types[i] || !types[i]->edits_file) continue;
-    for (const std::string& p : written[i]) {
+    for (const std::string& p : written_by(i)) {
       auto it = content_owner.find(p);
       if (it == content_owner.end() || it->second == i) continue;
       problems.push_back("two owners of " + p + ": " + Where(rs[it->second]) + " and " +
@@ -294,11 +361,12 @@ Result<Graph> Graph::Build(const Catalog& catalog, const Registry& registry) {
         msg);
   }
 
-  std::vector<size_t> explicit_order = TopoOrder(store.g);
+  std::vector<size_t> explicit_order = TopoOrder(MakeAdjacency(n, store.edges));
   if (explicit_order.size() < n) {
+    const Adjacency out = MakeAdjacency(n, store.edges);
     std::string msg;
-    for (const auto& c : AllCycles(catalog, store.g)) msg += (msg.empty() ? "" : "\n") + c;
-    if (msg.empty()) msg = CycleMessage(catalog, FindCycle(store.g, explicit_order));
+    for (const auto& c : AllCycles(catalog, out)) msg += (msg.empty() ? "" : "\n") + c;
+    if (msg.empty()) msg = CycleMessage(catalog, FindCycle(out, explicit_order));
     return MakeError(ErrorCode::kInvalid, msg);
   }
 
@@ -327,17 +395,18 @@ Result<Graph> Graph::Build(const Catalog& catalog, const Registry& registry) {
     by_name.emplace(name_key(rs[i].type(), rs[i].GetString("name", rs[i].title())), i);
   }
   for (size_t i = 0; i < n; ++i) {
-    std::vector<std::string> paths = written[i];
-    if (types[i] && types[i]->uses)
-      for (auto& p : types[i]->uses(rs[i])) paths.push_back(NormalizePath(p));
-    for (const std::string& p : paths) {
-      if (p.empty() || p[0] != '/') continue;
-      for (std::string q = p; !q.empty(); q = Parent(q)) {
+    auto held = [&](std::string_view p) {  // the path and each of its parents
+      if (p.empty() || p[0] != '/') return;
+      for (std::string_view q = p; !q.empty(); q = Parent(q)) {
         auto it = files_by_path.find(q);
         if (it == files_by_path.end()) continue;
-        for (size_t f : it->second) candidate(f, i);
+        for (uint32_t h = it->second.first; h != kNone; h = holders[h].next)
+          candidate(holders[h].resource, i);
       }
-    }
+    };
+    for (const std::string& p : written_by(i)) held(p);
+    if (types[i] && types[i]->uses)
+      for (auto& p : types[i]->uses(rs[i])) held(NormalizePath(std::move(p)));
     if (!types[i]) continue;
     for (const std::string& required : types[i]->requires_same_name) {
       auto it = by_name.find(name_key(required, rs[i].title()));
@@ -350,13 +419,17 @@ Result<Graph> Graph::Build(const Catalog& catalog, const Registry& registry) {
   // An implicit edge never overrides an explicit one: one that would close
   // a cycle is dropped. Fast path: all of them together are acyclic.
   Graph graph;
-  const std::vector<Edge> explicit_edges = store.edges;
+  // The explicit edges are store.edges' first ones: an implicit edge is
+  // appended, or finds one already there (it never changes its kind).
+  const size_t explicit_count = store.edges.size();
   for (const Edge& e : candidates) store.Add(e.from, e.to, e.kind);
-  std::vector<size_t> order = TopoOrder(store.g);
+  std::vector<size_t> order = TopoOrder(MakeAdjacency(n, store.edges));
   if (order.size() < n) {
     // Start again from the explicit edges. Implicit edges that agree with
     // the explicit order are safe together; the others are checked one by one.
-    store = Store(n);
+    std::vector<Edge> explicit_edges(store.edges.begin(),
+                                     store.edges.begin() + static_cast<long>(explicit_count));
+    store = Store();
     for (const Edge& e : explicit_edges) store.Add(e.from, e.to, e.kind);
     std::vector<size_t> pos(n);
     for (size_t k = 0; k < n; ++k) pos[explicit_order[k]] = k;
@@ -367,25 +440,40 @@ Result<Graph> Graph::Build(const Catalog& catalog, const Registry& registry) {
       else
         backward.push_back(e);
     }
-    for (const Edge& e : backward)
-      if (!Reaches(store.g, e.to, e.from)) store.Add(e.from, e.to, e.kind);
-    order = TopoOrder(store.g);
+    DynamicAdjacency out(n);
+    for (const Edge& e : store.edges) out[e.from].push_back(static_cast<uint32_t>(e.to));
+    for (const Edge& e : backward) {
+      if (Reaches(out, e.to, e.from)) continue;
+      const size_t had = store.edges.size();
+      store.Add(e.from, e.to, e.kind);
+      if (store.edges.size() > had) out[e.from].push_back(static_cast<uint32_t>(e.to));
+    }
+    order = TopoOrder(MakeAdjacency(n, store.edges));
     if (order.size() < n)  // cannot happen: every added edge was checked
-      return MakeError(ErrorCode::kInternal, CycleMessage(catalog, FindCycle(store.g, order)));
+      return MakeError(ErrorCode::kInternal,
+                       CycleMessage(catalog, FindCycle(MakeAdjacency(n, store.edges), order)));
   }
 
   graph.order_ = std::move(order);
   graph.edges_ = std::move(store.edges);
-  graph.deps_.assign(n, {});
-  graph.refresh_.assign(n, {});
-  for (const Edge& e : graph.edges_) {
-    graph.deps_[e.to].push_back(e.from);
-    if (e.kind == EdgeKind::kNotify) graph.refresh_[e.from].push_back(e.to);
-  }
-  for (size_t i = 0; i < n; ++i) {
-    std::sort(graph.deps_[i].begin(), graph.deps_[i].end());
-    std::sort(graph.refresh_[i].begin(), graph.refresh_[i].end());
-  }
+  // deps: every edge by its target; refresh: notify edges by their source.
+  auto flatten = [n](const std::vector<Edge>& edges, bool notify_only, bool by_target,
+                     std::vector<size_t>& flat, std::vector<size_t>& at) {
+    at.assign(n + 1, 0);
+    for (const Edge& e : edges)
+      if (!notify_only || e.kind == EdgeKind::kNotify) ++at[(by_target ? e.to : e.from) + 1];
+    for (size_t v = 0; v < n; ++v) at[v + 1] += at[v];
+    flat.resize(at[n]);
+    std::vector<size_t> fill(at.begin(), at.end() - 1);
+    for (const Edge& e : edges)
+      if (!notify_only || e.kind == EdgeKind::kNotify)
+        flat[fill[by_target ? e.to : e.from]++] = by_target ? e.from : e.to;
+    for (size_t v = 0; v < n; ++v)
+      std::sort(flat.begin() + static_cast<long>(at[v]),
+                flat.begin() + static_cast<long>(at[v + 1]));
+  };
+  flatten(graph.edges_, false, true, graph.deps_, graph.deps_at_);
+  flatten(graph.edges_, true, false, graph.refresh_, graph.refresh_at_);
   return graph;
 }
 
@@ -407,8 +495,7 @@ std::vector<bool> Graph::SelectTags(const Catalog& catalog,
   while (!stack.empty()) {
     size_t v = stack.back();
     stack.pop_back();
-    if (v >= deps_.size()) continue;
-    for (size_t d : deps_[v]) {
+    for (size_t d : deps(v)) {
       if (!selected[d]) {
         selected[d] = true;
         stack.push_back(d);

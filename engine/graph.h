@@ -3,6 +3,7 @@
 // order, cycle reporting and Graphviz output.
 #pragma once
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,23 @@ struct Edge {
 
 class Graph {
  public:
+  /// Positions of resources: a run of one of the graph's flat arrays.
+  class Positions {
+   public:
+    Positions(const size_t* b, const size_t* e) : b_(b), e_(e) {}
+    const size_t* begin() const { return b_; }
+    const size_t* end() const { return e_; }
+    size_t size() const { return static_cast<size_t>(e_ - b_); }
+    bool empty() const { return b_ == e_; }
+    bool operator==(const std::vector<size_t>& v) const {
+      return std::equal(b_, e_, v.begin(), v.end());
+    }
+
+   private:
+    const size_t* b_;
+    const size_t* e_;
+  };
+
   /// Builds the graph of `catalog` (indices are positions in
   /// catalog.resources). Errors, one per line of the message: every cycle
   /// ("site.yaml:3:5: dependency cycle: file[a] (site.yaml:3:5) -> exec[b]
@@ -33,11 +51,11 @@ class Graph {
   /// Topological order; among independent resources, manifest order.
   const std::vector<size_t>& order() const { return order_; }
   const std::vector<Edge>& edges() const { return edges_; }
-  /// Direct prerequisites of resource i (all edge kinds).
-  const std::vector<size_t>& deps(size_t i) const { return deps_[i]; }
+  /// Direct prerequisites of resource i (all edge kinds), ascending.
+  Positions deps(size_t i) const { return Run(deps_, deps_at_, i); }
   /// Resources that resource i notifies (notify edges out of i; subscribe
-  /// edges into i's subscribers are included).
-  const std::vector<size_t>& refresh_targets(size_t i) const { return refresh_[i]; }
+  /// edges into i's subscribers are included), ascending.
+  Positions refresh_targets(size_t i) const { return Run(refresh_, refresh_at_, i); }
 
   /// Resources carrying one of `tags`, plus everything they require,
   /// directly or not. result[i] == true means selected.
@@ -50,8 +68,13 @@ class Graph {
  private:
   std::vector<size_t> order_;
   std::vector<Edge> edges_;
-  std::vector<std::vector<size_t>> deps_;
-  std::vector<std::vector<size_t>> refresh_;
+  static Positions Run(const std::vector<size_t>& flat, const std::vector<size_t>& at, size_t i) {
+    if (i + 1 >= at.size()) return {nullptr, nullptr};
+    return {flat.data() + at[i], flat.data() + at[i + 1]};
+  }
+  // Flat (compressed sparse row): resource i's are flat[at[i]..at[i+1]).
+  std::vector<size_t> deps_, deps_at_;
+  std::vector<size_t> refresh_, refresh_at_;
 };
 
 }  // namespace keel

@@ -149,9 +149,11 @@ void ResourceBuilder::Resource1(const Manifest& m, const yaml::Node& entry) {
     return;
   }
   r.attrs.reserve(entries.size());
-  r.attr_locs.reserve(entries.size());
-  r.manifest_path = m.display;
-  r.repo_dir = reader_.repo_dir();
+  // Where each attribute was given, for this entry's messages; the
+  // resource keeps line and column by attribute position.
+  std::vector<std::pair<std::string_view, Resource::AttrLoc>> given;
+  given.reserve(entries.size());
+  std::vector<std::string> tags;
 
   // A resource has a handful of attributes: vectors, not sets.
   std::vector<std::string> failed;  // attributes whose value did not interpolate
@@ -190,10 +192,10 @@ void ResourceBuilder::Resource1(const Manifest& m, const yaml::Node& entry) {
             reader_.Fail(kloc, "'tags' expects a list of strings");
             break;
           }
-          r.tags.push_back(t.ToString());
+          tags.push_back(t.ToString());
         }
       } else if (v.is_scalar() && !v.is_null()) {
-        r.tags.push_back(v.ToString());
+        tags.push_back(v.ToString());
       } else {
         reader_.Fail(kloc, "'tags' expects a list of strings");
       }
@@ -212,45 +214,72 @@ void ResourceBuilder::Resource1(const Manifest& m, const yaml::Node& entry) {
       Value v;
       if (!reader_.ConvertValue(m, val, ctx_, v, &cache_)) failed.push_back(name);
       r.attrs.Set(name, std::move(v));
-      r.attr_locs.push_back({name, kloc.line, kloc.col});
+      given.push_back({name_view,
+                       {static_cast<uint32_t>(std::max(kloc.line, 0)),
+                        static_cast<uint32_t>(std::max(kloc.col, 0))}});
     }
   }
-  for (std::string t : {type_name, m.tag})
-    if (std::find(r.tags.begin(), r.tags.end(), t) == r.tags.end()) r.tags.push_back(std::move(t));
+  for (const std::string& t : {type_name, m.tag})
+    if (std::find(tags.begin(), tags.end(), t) == tags.end()) tags.push_back(t);
+  r.tags = SharedTags(std::move(tags));
+  r.attr_locs.reserve(given.size());
+  for (const auto& g : given) r.attr_locs.push_back(g.second);
 
   std::vector<AttrProblem> problems = PrepareResource(*type, r);
+  auto loc_of = [&](const std::string& attr) {
+    for (const auto& [name, at] : given)
+      if (name == attr)
+        return SourceLoc{r.loc.file, static_cast<int>(at.line), static_cast<int>(at.col)};
+    return r.loc;
+  };
   for (const auto& p : problems) {
     if (!p.attr.empty() && std::find(failed.begin(), failed.end(), p.attr) != failed.end())
       continue;  // already reported
-    reader_.Fail(p.attr.empty() ? r.loc : r.LocOf(p.attr), p.message);
+    reader_.Fail(p.attr.empty() ? r.loc : loc_of(p.attr), p.message);
   }
   if (problems.empty() && failed.empty()) ResolveRepoPaths(m, *type, r);
 
-  std::string id = r.ref.str();
-  auto dup = reader_.out().catalog.index.find(id);
-  if (dup != reader_.out().catalog.index.end()) {
-    reader_.Fail(r.loc, "duplicate resource " + id + ": also declared at " +
-                            reader_.out().catalog.resources[dup->second].loc.str());
+  if (auto dup = reader_.out().catalog.Position(r.ref)) {
+    reader_.Fail(r.loc, "duplicate resource " + r.ref.str() + ": also declared at " +
+                            reader_.out().catalog.resources[*dup].loc.str());
     return;
   }
   if (problems.empty() && failed.empty()) {
-    std::string key = type_name;
-    key += '\0';
-    key += ResourceIdentity(*type, r);
-    auto [it, inserted] =
-        identities_.emplace(std::move(key), reader_.out().catalog.resources.size());
-    if (!inserted) {
-      const Resource& other = reader_.out().catalog.resources[it->second];
+    // Same type and identity as an earlier resource: found by hash, the
+    // candidates' identities recomputed (no key string kept per resource).
+    const std::vector<Resource>& all = reader_.out().catalog.resources;
+    const std::string identity = ResourceIdentity(*type, r);
+    const uint32_t h = RefHash(type_name, identity);
+    auto other = identities_.Find(h, [&](size_t i) {
+      return all[i].ref.type == type_name && ResourceIdentity(*type, all[i]) == identity;
+    });
+    if (other) {
       reader_.Fail(
-          r.loc, "duplicate resource " + id + ": same " +
+          r.loc, "duplicate resource " + r.ref.str() + ": same " +
                      (type->schema.Namevar() ? type->schema.Namevar()->name : std::string("name")) +
-                     " '" + ResourceIdentity(*type, r) + "' as " + other.id() + " declared at " +
-                     other.loc.str());
-      broken_.insert(id);
+                     " '" + identity + "' as " + all[*other].id() + " declared at " +
+                     all[*other].loc.str());
+      broken_.insert(r.ref.str());
       return;
     }
+    identities_.Insert(h, all.size());
   }
   reader_.out().catalog.Add(std::move(r));
+}
+
+Tags ResourceBuilder::SharedTags(std::vector<std::string> tags) {
+  std::string key;
+  for (const auto& t : tags) {
+    key += t;
+    key += '\0';
+  }
+  auto it = tag_sets_.find(key);
+  if (it == tag_sets_.end())
+    it = tag_sets_
+             .emplace(std::move(key),
+                      std::make_shared<const std::vector<std::string>>(std::move(tags)))
+             .first;
+  return Tags(it->second);
 }
 
 void ResourceBuilder::ResolveRepoPaths(const Manifest& m, const TypeInfo& type, Resource& r) {

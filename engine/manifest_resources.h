@@ -31,13 +31,16 @@ class ResourceBuilder {
                  std::vector<RefAt>& refs);
   bool RefsFromValue(const Manifest& m, const char* meta, const Value& v, const SourceLoc& loc,
                      std::vector<RefAt>& refs);
+  /// One shared list per distinct set of tags (Resource::tags).
+  Tags SharedTags(std::vector<std::string> tags);
   /// The type's repo_paths attributes: resolved in the config repo.
   void ResolveRepoPaths(const Manifest& m, const TypeInfo& type, Resource& r);
 
   ManifestReader& reader_;
   const Value ctx_;
-  ExprCache cache_;                                     // expressions evaluated against ctx_
-  std::unordered_map<std::string, size_t> identities_;  // type '\0' identity -> index
+  ExprCache cache_;  // expressions evaluated against ctx_
+  std::unordered_map<std::string, std::shared_ptr<const std::vector<std::string>>> tag_sets_;
+  PositionIndex identities_;  // catalog positions by (type, identity), for duplicates
   std::unordered_map<std::string, SourceLoc> dropped_;  // ref -> where declared (when false)
   std::unordered_set<std::string> broken_;  // refs declared with errors that kept them out
 };

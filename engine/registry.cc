@@ -3,6 +3,10 @@
 namespace keel {
 
 void Registry::Add(TypeInfo info) {
+  Attrs defaults;
+  for (const auto& spec : info.schema.attrs)
+    if (spec.default_value) defaults.Set(spec.name, *spec.default_value);
+  info.defaults = std::make_shared<const Attrs>(std::move(defaults));
   std::string name = info.schema.name;
   types_.insert_or_assign(std::move(name), std::move(info));
 }
@@ -36,10 +40,7 @@ std::vector<AttrProblem> PrepareResource(const TypeInfo& type, Resource& r) {
   if (type.normalize) type.normalize(r);
 
   Attrs coerced;
-  size_t want = r.attrs.size();  // exactly: the attributes then the defaults
-  for (const auto& spec : schema.attrs)
-    if (spec.default_value && !r.attrs.Has(spec.name)) ++want;
-  coerced.reserve(want);
+  coerced.reserve(r.attrs.size());
   for (const auto& [name, value] : r.attrs) {
     const AttrSpec* spec = schema.Find(name);
     if (!spec) {
@@ -59,12 +60,18 @@ std::vector<AttrProblem> PrepareResource(const TypeInfo& type, Resource& r) {
     coerced.Set(name, std::move(c).value());
   }
   r.attrs = std::move(coerced);
-  // Defaults are filled here, once: providers read attributes without
+  // Defaults are set here, once: providers read attributes without
   // restating defaults. A schema default is valid for its kind by contract.
+  // The registry's shared map; a type not added to a registry gets a copy.
+  if (type.defaults) {
+    r.defaults = type.defaults;
+  } else {
+    for (const auto& spec : schema.attrs)
+      if (spec.default_value && !r.attrs.Has(spec.name))
+        r.attrs.Set(spec.name, *spec.default_value);
+  }
   for (const auto& spec : schema.attrs)
-    if (spec.default_value && !r.attrs.Has(spec.name)) r.attrs.Set(spec.name, *spec.default_value);
-  for (const auto& spec : schema.attrs)
-    if (spec.required && !r.attrs.Has(spec.name))
+    if (spec.required && !r.Has(spec.name))
       problems.push_back(
           {"", "missing required attribute '" + spec.name + "' for type " + schema.name});
   if (problems.empty() && type.validate) type.validate(r, problems);

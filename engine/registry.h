@@ -61,6 +61,9 @@ struct TypeInfo {
   /// (a service requires the package of its name). A name is the title or
   /// the `name` attribute, on either side.
   std::vector<std::string> requires_same_name;
+  /// The schema's defaults, shared by every resource of the type
+  /// (Resource::defaults); Registry::Add fills it.
+  std::shared_ptr<const Attrs> defaults;
 };
 
 class Registry {

@@ -54,9 +54,29 @@ std::vector<std::string> Resource::GetList(std::string_view attr) const {
 }
 
 SourceLoc Resource::LocOf(std::string_view attr) const {
-  for (const auto& a : attr_locs)
-    if (a.name == attr) return SourceLoc{loc.file, a.line, a.col};
+  size_t i = 0;
+  for (auto it = attrs.begin(); it != attrs.end() && i < attr_locs.size(); ++it, ++i)
+    if (it->first == attr)
+      return SourceLoc{loc.file, static_cast<int>(attr_locs[i].line),
+                       static_cast<int>(attr_locs[i].col)};
   return loc;
+}
+
+const std::vector<std::string>& Tags::list() const {
+  static const std::vector<std::string> kNone;
+  return v_ ? *v_ : kNone;
+}
+
+bool Tags::Has(std::string_view tag) const {
+  for (const auto& t : list())
+    if (t == tag) return true;
+  return false;
+}
+
+void Tags::push_back(std::string tag) {
+  auto copy = std::make_shared<std::vector<std::string>>(list());
+  copy->push_back(std::move(tag));
+  v_ = std::move(copy);
 }
 
 }  // namespace keel

@@ -233,7 +233,7 @@ class Transaction {
     }
     std::vector<std::string> keep;
     for (const auto& id : *persisted) {
-      if (catalog_.index.find(id) == catalog_.index.end()) {
+      if (!catalog_.PositionOfId(id)) {
         ctx_.Warn("owed refresh of " + id + " dropped: the resource is no longer declared");
         continue;
       }

@@ -12,9 +12,9 @@ Map::Map(std::initializer_list<Entry> init) {
 }
 
 const Value* Map::Find(std::string_view key) const {
-  if (!index_.empty()) {
-    auto it = index_.find(key);
-    return it == index_.end() ? nullptr : &entries_[it->second].second;
+  if (index_) {
+    auto it = index_->find(key);
+    return it == index_->end() ? nullptr : &entries_[it->second].second;
   }
   for (const auto& e : entries_)
     if (e.first == key) return &e.second;
@@ -31,8 +31,8 @@ void Map::Set(std::string key, Value value) {
     return;
   }
   entries_.emplace_back(std::move(key), std::move(value));
-  if (!index_.empty())
-    index_.emplace(entries_.back().first, entries_.size() - 1);
+  if (index_)
+    index_->emplace(entries_.back().first, entries_.size() - 1);
   else if (entries_.size() > kIndexFrom)
     Reindex();
 }
@@ -49,10 +49,11 @@ bool Map::Erase(std::string_view key) {
 }
 
 void Map::Reindex() {
-  index_.clear();
+  index_.reset();
   if (entries_.size() <= kIndexFrom) return;
-  index_.reserve(entries_.size());
-  for (size_t i = 0; i < entries_.size(); ++i) index_.emplace(entries_[i].first, i);
+  index_ = std::make_unique<Index>();
+  index_->reserve(entries_.size());
+  for (size_t i = 0; i < entries_.size(); ++i) index_->emplace(entries_[i].first, i);
 }
 
 bool Map::operator==(const Map& other) const { return entries_ == other.entries_; }

@@ -24,6 +24,16 @@ class Map {
   using Entry = std::pair<std::string, Value>;
   Map() = default;
   Map(std::initializer_list<Entry> init);
+  Map(const Map& other) : entries_(other.entries_) { Reindex(); }
+  Map& operator=(const Map& other) {
+    if (this != &other) {
+      entries_ = other.entries_;
+      Reindex();
+    }
+    return *this;
+  }
+  Map(Map&&) noexcept = default;
+  Map& operator=(Map&&) noexcept = default;
 
   /// nullptr when absent.
   const Value* Find(std::string_view key) const;
@@ -44,15 +54,18 @@ class Map {
 
  private:
   // Large maps (thousands of variables, facts) get a hash index so that a
-  // lookup is O(1), not a scan: a load with N variables stays linear.
+  // lookup is O(1), not a scan: a load with N variables stays linear. The
+  // index is held by pointer: a small map (every resource's attributes)
+  // pays 8 bytes for it, not an empty unordered_map's 56.
   static constexpr size_t kIndexFrom = 16;
   struct Hash {
     using is_transparent = void;
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
+  using Index = std::unordered_map<std::string, size_t, Hash, std::equal_to<>>;
   void Reindex();
   std::vector<Entry> entries_;
-  std::unordered_map<std::string, size_t, Hash, std::equal_to<>> index_;  // key -> entries_ slot
+  std::unique_ptr<Index> index_;  // key -> entries_ slot; null while small
 };
 
 enum class ValueKind { kNull, kBool, kInt, kDouble, kString, kList, kMap };

@@ -148,8 +148,7 @@ TEST_CASE_FIXTURE(Fixture, "manifest_loader: resources, attributes, tags, typed 
   CHECK(!f->noop);
   CHECK(Strip(f->loc.str()) == "site.yaml:8:5");
   CHECK(Strip(f->LocOf("mode").str()) == "site.yaml:11:5");
-  CHECK(Strip(f->manifest_path) == "site.yaml");
-  CHECK(f->repo_dir == r.catalog.repo_dir);
+  CHECK(Strip(f->loc.file) == "site.yaml");
   const Resource* c = r.catalog.Find(Ref{"cmd", "reload"});
   REQUIRE(c);
   // A lone {{ x }} keeps the type; inside text it becomes a string.
@@ -371,7 +370,7 @@ TEST_CASE_FIXTURE(Fixture, "manifest_loader: includes: globs by name, when, orde
         Strings{"pkg[site-first]", "pkg[C]", "pkg[common]", "pkg[a]", "pkg[b]", "pkg[store]"});
   const Resource* a = r.catalog.Find(Ref{"pkg", "a"});
   REQUIRE(a);
-  CHECK(Strip(a->manifest_path) == "mods/a.yaml");
+  CHECK(Strip(a->loc.file) == "mods/a.yaml");
   CHECK(a->tags == Strings{"pkg", "a"});
   REQUIRE(r.catalog.warnings.size() == 1);
   CHECK(Strip(r.catalog.warnings[0]) == "site.yaml:9:5: include 'nothing/*.yaml' matches no file");

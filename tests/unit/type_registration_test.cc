@@ -48,7 +48,7 @@ Registry NewTypes() {
 }
 
 bool HasEdge(const Catalog& cat, const Graph& g, const std::string& from, const std::string& to) {
-  size_t f = cat.index.at(from), t = cat.index.at(to);
+  size_t f = cat.PositionOfId(from).value(), t = cat.PositionOfId(to).value();
   return std::any_of(g.edges().begin(), g.edges().end(), [&](const Edge& e) {
     return e.from == f && e.to == t && e.kind == EdgeKind::kImplicit;
   });

@@ -38,7 +38,7 @@ std::vector<ConvergeResult> ConvergeAll(const Registry& registry, const std::vec
   RunTransaction(catalog, *graph, registry, host, ctx, nullptr, options, report);
   std::vector<ConvergeResult> out(rs.size());
   for (const auto& rep : report.resources) {
-    size_t i = catalog.index.at(rep.id);
+    size_t i = catalog.PositionOfId(rep.id).value();
     ConvergeResult& c = out[i];
     switch (rep.status) {
       case Status::kUnchanged:
