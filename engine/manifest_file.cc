@@ -165,6 +165,7 @@ std::optional<size_t> ManifestReader::LoadFile(const std::string& display,
     return std::nullopt;
   }
 
+  text_read_ += mf.text.size();
   std::optional<yaml::Node> parsed = ParseYaml(mf);
   if (!parsed) return std::nullopt;
   yaml::Node root = *parsed;
@@ -216,7 +217,38 @@ std::optional<size_t> ManifestReader::LoadFile(const std::string& display,
     }
   }
   mf.include_first = include_pos >= 0 && (resources_pos < 0 || include_pos < resources_pos);
+  mf.resource_entries = mf.resources && mf.resources.IsSequence() ? mf.resources.size() : 0;
   return index;
+}
+
+void ManifestReader::Park(size_t index) {
+  Manifest& m = *manifests_[index];
+  if (!m.parsed || !m.doc || m.parked) return;
+  m.vars = m.hierarchy = m.include = m.resources = yaml::Node();
+  m.doc.reset();
+  m.parked = true;
+}
+
+void ManifestReader::Unpark(size_t index) {
+  Manifest& m = *manifests_[index];
+  if (!m.parked) return;
+  m.parked = false;
+  // The same text parsed the first time: no new error can come of it,
+  // and the first `resources` key is the one that was kept.
+  yaml::ParseError err;
+  m.doc = yaml::Document::Parse(m.text, &err);
+  if (!m.doc) {
+    Fail(SourceLoc{m.display, 0, 0}, "internal error: the manifest no longer parses");
+    return;
+  }
+  const yaml::Node root = m.doc->root();
+  if (!root || !root.IsMap()) return;
+  for (const auto& kv : root) {
+    if (kv.first.IsScalar() && kv.first.Scalar() == "resources") {
+      m.resources = kv.second;
+      return;
+    }
+  }
 }
 
 void ManifestReader::Release(size_t index) {

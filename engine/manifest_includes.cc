@@ -182,6 +182,11 @@ void Includes::IncludeEntry(size_t index, const yaml::Node& entry, std::vector<s
     vars_.ReadVars(reader_.manifest(*child));
     reader_.manifest(index).children.push_back(*child);
     WalkIncludes(*child, stack);
+    // Its includes are walked; a manifest without vars (whose nodes the
+    // variables would still point at) needs its nodes again only for its
+    // resources.
+    const Manifest& cm = reader_.manifest(*child);
+    if (reader_.ShouldPark() && (!cm.vars || cm.vars.IsNull())) reader_.Park(*child);
   }
 }
 

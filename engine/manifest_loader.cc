@@ -78,10 +78,11 @@ LoadResult LoadManifests(const LoadOptions& options) {
   std::vector<size_t> order = includes.Order();
   size_t total = 0;
   for (size_t i : order)
-    if (reader.manifest(i).parsed) total += reader.manifest(i).resources.size();
+    if (reader.manifest(i).parsed) total += reader.manifest(i).resource_entries;
   out.catalog.resources.reserve(total);
   for (size_t i : order) {
     if (!reader.manifest(i).parsed) continue;
+    reader.Unpark(i);
     builder.Build(reader.manifest(i));
     // Its nodes are not needed any more: at 100,000 resources, keeping
     // every file's tree until the end would double the peak memory.
