@@ -233,6 +233,7 @@ void ManifestReader::Unpark(size_t index) {
   Manifest& m = *manifests_[index];
   if (!m.parked) return;
   m.parked = false;
+  ++out_.reparsed;
   // The same text parsed the first time: no new error can come of it,
   // and the first `resources` key is the one that was kept.
   yaml::ParseError err;

@@ -33,6 +33,7 @@ struct LoadError {
 struct LoadResult {
   Catalog catalog;
   std::vector<LoadError> errors;  // every error found; empty = valid
+  size_t reparsed = 0;            // manifests parked and parsed again (a large repository)
   bool ok() const { return errors.empty(); }
 };
 

@@ -725,3 +725,44 @@ TEST_CASE_FIXTURE(Fixture, "manifest_loader: 20,000 chained variables resolve in
           << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms");
   CHECK(took < std::chrono::seconds(120));  // hang guard (quadratic: minutes)
 }
+
+// Past ManifestReader::kKeepParsed bytes of manifests, included manifests
+// without vars are parked (nodes freed) and parsed again for their
+// resources: the catalog, its places and its errors are the same.
+TEST_CASE_FIXTURE(Fixture,
+                  "manifest_loader: a repository past the parsed-memory bound loads the same") {
+  const std::string pad = "# " + std::string(1 << 20, 'x') + "\n";  // 1 MiB a module
+  Write("site.yaml", "include:\n  - mods/*.yaml\nresources:\n  - pkg: first\n");
+  auto modules = [&](bool bad) {
+    for (int k = 0; k < 6; ++k) {
+      std::string text = pad;
+      if (k == 4) text += "vars:\n  late: /late\n";  // kept parsed: its vars point at its nodes
+      text += "resources:\n";
+      for (int i = 0; i < 3; ++i)
+        text += "  - file: /m" + std::to_string(k) + "/f" + std::to_string(i) +
+                "\n    content: \"{{ late }} " + std::to_string(i) + "\"\n    mode: \"0644\"\n";
+      if (k == 5 && bad) text += "  - file: /bad\n    mode: \"9z\"\n";
+      Write("mods/m" + std::to_string(k) + ".yaml", text);
+    }
+  };
+  modules(false);
+  LoadResult r = Load();
+  REQUIRE(Errors(r) == Strings{});
+  CHECK(r.reparsed == 2);  // m3 crosses the bound; m4 has vars; m5 is after it
+  Strings want;
+  for (int k = 0; k < 6; ++k)
+    for (int i = 0; i < 3; ++i)
+      want.push_back("file[/m" + std::to_string(k) + "/f" + std::to_string(i) + "]");
+  want.push_back("pkg[first]");  // include is written before resources
+  CHECK(Ids(r) == want);
+  const Resource* f = r.catalog.Find(Ref{"file", "/m5/f2"});
+  REQUIRE(f);
+  CHECK(f->Get("content")->ToString() == "/late 2");
+  CHECK(Strip(f->LocOf("mode").str()) == "mods/m5.yaml:11:5");
+  // An error in a parked manifest is placed as written.
+  modules(true);
+  r = Load();
+  CHECK(r.reparsed == 2);
+  CHECK(Errors(r) == Strings{"mods/m5.yaml:13:5: attribute 'mode' expects a mode of 3-4 octal "
+                             "digits like \"0644\", got '9z'"});
+}
