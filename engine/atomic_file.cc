@@ -6,11 +6,13 @@
 #include <linux/fs.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <random>
 #include <thread>
@@ -165,22 +167,71 @@ Result<void> AtomicStageAt(int dirfd, const std::string& name, std::string_view 
   return {};
 }
 
+namespace {
+
+// A failed sync step: the temp file is removed; the error names the target.
+Result<void> FailStaged(StagedWrite& staged, const char* step, int err) {
+  staged.fd.Reset();
+  ::unlinkat(staged.dirfd, staged.tmp.c_str(), 0);
+  std::string hint = err == EPERM ? EpermHint(staged.dirfd, staged.name) : "";
+  return MakeError(ErrorCode::kIo, "cannot write " + staged.display + ": " + step + ": " +
+                                       std::strerror(err) + hint);
+}
+
+// syncfs(2) reports the file system's writeback errors since Linux 5.8
+// (before, it returned 0 even when data was lost): only then is it used.
+bool SyncfsReportsErrors() {
+  static const bool reports = [] {
+    struct utsname u {};
+    int major = 0, minor = 0;
+    if (::uname(&u) != 0 || std::sscanf(u.release, "%d.%d", &major, &minor) != 2) return false;
+    return major > 5 || (major == 5 && minor >= 8);
+  }();
+  return reports;
+}
+
+// A large batch: one syncfs per file system instead of one fsync per file.
+// A journaling file system commits once either way, but 1,000 fsyncs cost
+// ~0.3 s of system time (the journal wait and flush, per file) against
+// ~0.02 s for one syncfs. Where syncfs fails, each file of that file system
+// is fsynced on its own, which names the file whose data was lost. Returns
+// false when the batch is not synced this way (the caller fsyncs).
+bool SyncBySyncfs(std::span<StagedWrite* const> staged, std::vector<Result<void>>& out) {
+  if (staged.size() < kSyncfsFrom || !SyncfsReportsErrors()) return false;
+  std::vector<std::pair<dev_t, int>> devices;  // device -> syncfs result (0 or errno)
+  std::vector<size_t> device_of(staged.size());
+  for (size_t i = 0; i < staged.size(); ++i) {
+    struct stat st {};
+    if (::fstat(staged[i]->fd.get(), &st) != 0) return false;
+    size_t d = 0;
+    while (d < devices.size() && devices[d].first != st.st_dev) ++d;
+    if (d == devices.size()) devices.emplace_back(st.st_dev, -1);
+    if (devices[d].second < 0) devices[d].second = ::syncfs(staged[i]->fd.get()) == 0 ? 0 : errno;
+    device_of[i] = d;
+  }
+  for (size_t i = 0; i < staged.size(); ++i) {
+    if (devices[device_of[i]].second != 0) {
+      out[i] = AtomicSyncStaged(*staged[i]);
+    } else if (::close(staged[i]->fd.Release()) != 0) {
+      out[i] = FailStaged(*staged[i], "close", errno);
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
 Result<void> AtomicSyncStaged(StagedWrite& staged) {
-  auto fail = [&](const char* step, int err) -> Result<void> {
-    staged.fd.Reset();
-    ::unlinkat(staged.dirfd, staged.tmp.c_str(), 0);
-    std::string hint = err == EPERM ? EpermHint(staged.dirfd, staged.name) : "";
-    return MakeError(ErrorCode::kIo, "cannot write " + staged.display + ": " + step + ": " +
-                                         std::strerror(err) + hint);
-  };
-  if (int e = Fault(FaultStep::kFsync, staged.display)) return fail("fsync", e);
-  if (::fsync(staged.fd.get()) != 0) return fail("fsync", errno);
-  if (::close(staged.fd.Release()) != 0) return fail("close", errno);
+  if (int e = Fault(FaultStep::kFsync, staged.display)) return FailStaged(staged, "fsync", e);
+  if (::fsync(staged.fd.get()) != 0) return FailStaged(staged, "fsync", errno);
+  if (::close(staged.fd.Release()) != 0) return FailStaged(staged, "close", errno);
   return {};
 }
 
 std::vector<Result<void>> AtomicSyncAll(std::span<StagedWrite* const> staged) {
   std::vector<Result<void>> out(staged.size());
+  if (g_fault_hook.load(std::memory_order_relaxed) == nullptr && SyncBySyncfs(staged, out))
+    return out;
   const size_t threads = std::min<size_t>(staged.size(), 16);
   if (threads <= 1 || g_fault_hook.load(std::memory_order_relaxed) != nullptr) {
     for (size_t i = 0; i < staged.size(); ++i) out[i] = AtomicSyncStaged(*staged[i]);

@@ -101,8 +101,11 @@ Result<void> AtomicStageAt(int dirfd, const std::string& name, std::string_view 
 Result<void> AtomicSyncStaged(StagedWrite& staged);
 /// AtomicSyncStaged of each, issued together (several threads: the file
 /// system then commits its journal once for many files, not once per
-/// file); one result per write. Serial while a fault hook is installed, so
-/// that tests count steps in order.
+/// file); one result per write. From kSyncfsFrom writes on: one syncfs per
+/// file system instead (each file fsynced on its own where it fails).
+/// Serial and per file while a fault hook is installed, so that tests count
+/// steps in order.
+constexpr size_t kSyncfsFrom = 64;
 std::vector<Result<void>> AtomicSyncAll(std::span<StagedWrite* const> staged);
 /// before_rename, the identity check (opts.expect) and the rename.
 Result<void> AtomicCommitStaged(StagedWrite& staged, const AtomicWriteOptions& opts);

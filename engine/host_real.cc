@@ -229,10 +229,14 @@ class RealHost : public Host {
 
   std::vector<Result<void>> WriteFilesAtomic(std::span<const Write> writes) override {
     std::vector<Result<void>> out(writes.size());
-    // In chunks: each write holds two descriptors until its rename.
-    constexpr size_t kChunk = 256;
-    for (size_t from = 0; from < writes.size(); from += kChunk) {
-      size_t to = std::min(writes.size(), from + kChunk);
+    // In chunks of at most 256: each write holds two descriptors until its
+    // rename. Chunks of even size, so that no small remainder misses the
+    // one-syncfs path of a large batch (AtomicSyncAll, kSyncfsFrom).
+    constexpr size_t kMaxChunk = 256;
+    const size_t chunks = (writes.size() + kMaxChunk - 1) / kMaxChunk;
+    const size_t chunk = chunks == 0 ? 1 : (writes.size() + chunks - 1) / chunks;
+    for (size_t from = 0; from < writes.size(); from += chunk) {
+      size_t to = std::min(writes.size(), from + chunk);
       std::vector<std::unique_ptr<PreparedWrite>> ws(to - from);
       std::vector<std::unique_ptr<TempSweeper::Claim>> claims;
       std::vector<StagedWrite*> staged;
