@@ -49,6 +49,18 @@ void StringInto(std::string_view s, std::string& out) {
   const size_t start = out.size();
   out += '"';
   for (size_t i = 0; i < s.size();) {
+    // A run of bytes written as they are, appended at once.
+    size_t plain = i;
+    while (plain < s.size()) {
+      unsigned char p = static_cast<unsigned char>(s[plain]);
+      if (p < 0x20 || p >= 0x80 || p == '"' || p == '\\') break;
+      ++plain;
+    }
+    if (plain > i) {
+      out.append(s.data() + i, plain - i);
+      i = plain;
+      if (i == s.size()) break;
+    }
     unsigned char c = static_cast<unsigned char>(s[i]);
     if (c >= 0x80) {
       size_t n = Utf8Length(s, i);
@@ -193,6 +205,10 @@ void LineInto(const Value& v, std::string& out) {
 }
 
 }  // namespace
+
+void JsonPrettyInto(const Value& v, std::string& out, int depth) { PrettyInto(v, out, depth); }
+
+void JsonStringInto(std::string_view s, std::string& out) { StringInto(s, out); }
 
 std::string JsonPretty(const Value& v) {
   std::string out;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "engine/value.h"
 
@@ -13,6 +14,13 @@ namespace keel {
 /// Multi-line JSON, indented by 2, keys in map order, `"key": value`;
 /// empty lists and maps as [] and {}. No final newline.
 std::string JsonPretty(const Value& v);
+
+/// JsonPretty appended to `out` as if nested `depth` levels deep (its
+/// inner lines indented by 2 * (depth + 1)): for writers that stream a
+/// large document member by member instead of building it whole.
+void JsonPrettyInto(const Value& v, std::string& out, int depth);
+/// A JSON string literal of `s` appended to `out` (as JsonPretty writes it).
+void JsonStringInto(std::string_view s, std::string& out);
 
 /// One-line JSON with ", " and ": " separators: [1, true, "x"], {"a": 1}
 /// (messages and the interpolation of lists and maps).

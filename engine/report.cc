@@ -136,70 +136,89 @@ int Report::Count(Status s) const {
 }
 
 std::string RenderJson(const Report& report) {
-  // Built as a Value (maps keep insertion order: the field order of SPEC 5)
-  // and printed by the JSON adapter, which replaces bytes that are not
-  // UTF-8 (command output, file content) rather than failing.
-  Map j;
-  j.Set("report_version", report.report_version);
+  // The fields of SPEC 5 in their order, as JsonPretty writes one map (the
+  // JSON adapter replaces bytes that are not UTF-8, command output or file
+  // content, rather than failing). Streamed member by member: each
+  // resource's map is built, written and freed in turn (a tree of the
+  // whole report was ~190 MB at 100,000 resources).
+  std::string out = "{";
+  bool first = true;
+  auto member = [&](std::string_view key, const Value& v) {
+    out += first ? "\n  " : ",\n  ";
+    first = false;
+    JsonStringInto(key, out);
+    out += ": ";
+    JsonPrettyInto(v, out, 1);
+  };
+  member("report_version", report.report_version);
 #ifdef KEEL_VERSION
-  j.Set("keel_version", report.keel_version.empty() ? KEEL_VERSION : report.keel_version);
+  member("keel_version", report.keel_version.empty() ? KEEL_VERSION : report.keel_version);
 #else
-  j.Set("keel_version", report.keel_version);
+  member("keel_version", report.keel_version);
 #endif
-  j.Set("noop", report.noop);
-  j.Set("root", report.root);
-  j.Set("source", Map{{"path", report.source_path},
-                      {"git_url", OptString(report.git_url)},
-                      {"commit", OptString(report.commit)}});
-  j.Set("started_at", report.started_at);
-  j.Set("duration_s", report.duration_s);
-  j.Set("summary", Map{{"total", static_cast<int64_t>(report.resources.size())},
-                       {"changed", report.Count(Status::kChanged)},
-                       {"failed", report.Count(Status::kFailed)},
-                       {"skipped", report.Count(Status::kSkipped)},
-                       {"unchanged", report.Count(Status::kUnchanged)}});
-  j.Set("reboot_required", report.reboot_required);
-  List resources;
-  for (const ResourceReport& r : report.resources) {
-    List changes;
-    for (const Change& c : r.changes) {
-      changes.emplace_back(Map{{"attribute", c.attr},
-                               {"from", c.from ? *c.from : Value()},
-                               {"to", c.to ? *c.to : Value()}});
+  member("noop", report.noop);
+  member("root", report.root);
+  member("source", Map{{"path", report.source_path},
+                       {"git_url", OptString(report.git_url)},
+                       {"commit", OptString(report.commit)}});
+  member("started_at", report.started_at);
+  member("duration_s", report.duration_s);
+  member("summary", Map{{"total", static_cast<int64_t>(report.resources.size())},
+                        {"changed", report.Count(Status::kChanged)},
+                        {"failed", report.Count(Status::kFailed)},
+                        {"skipped", report.Count(Status::kSkipped)},
+                        {"unchanged", report.Count(Status::kUnchanged)}});
+  member("reboot_required", report.reboot_required);
+  out += ",\n  \"resources\": ";
+  if (report.resources.empty()) {
+    out += "[]";
+  } else {
+    out.reserve(out.size() + report.resources.size() * 320);
+    out += '[';
+    bool first_resource = true;
+    for (const ResourceReport& r : report.resources) {
+      List changes;
+      for (const Change& c : r.changes) {
+        changes.emplace_back(Map{{"attribute", c.attr},
+                                 {"from", c.from ? *c.from : Value()},
+                                 {"to", c.to ? *c.to : Value()}});
+      }
+      Map rj;
+      rj.reserve(11);
+      rj.Set("id", r.id);
+      rj.Set("type", r.type);
+      rj.Set("title", r.title);
+      rj.Set("status", StatusName(r.status));
+      rj.Set("changes", std::move(changes));
+      rj.Set("diff", NonEmpty(r.diff));
+      rj.Set("refreshed", r.refreshed);
+      rj.Set("error", OptString(r.error));
+      rj.Set("message", OptString(r.message));
+      rj.Set("duration_s", r.duration_s);
+      rj.Set("output", NonEmpty(r.output));
+      out += first_resource ? "\n    " : ",\n    ";
+      first_resource = false;
+      JsonPrettyInto(Value(std::move(rj)), out, 2);
     }
-    Map rj;
-    rj.Set("id", r.id);
-    rj.Set("type", r.type);
-    rj.Set("title", r.title);
-    rj.Set("status", StatusName(r.status));
-    rj.Set("changes", std::move(changes));
-    rj.Set("diff", NonEmpty(r.diff));
-    rj.Set("refreshed", r.refreshed);
-    rj.Set("error", OptString(r.error));
-    rj.Set("message", OptString(r.message));
-    rj.Set("duration_s", r.duration_s);
-    rj.Set("output", NonEmpty(r.output));
-    resources.emplace_back(std::move(rj));
+    out += "\n  ]";
   }
-  j.Set("resources", std::move(resources));
-  List warnings(report.warnings.begin(), report.warnings.end());
-  j.Set("warnings", std::move(warnings));
+  member("warnings", List(report.warnings.begin(), report.warnings.end()));
   // Beyond SPEC 5's fields: run errors and the stop by a signal.
-  List errors(report.errors.begin(), report.errors.end());
-  j.Set("errors", std::move(errors));
+  member("errors", List(report.errors.begin(), report.errors.end()));
   if (report.interrupted) {
     List never(report.never_ran.begin(), report.never_ran.end());
-    j.Set("interrupted",
-          Map{{"signal", report.interrupt_signal == 2    ? Value("SIGINT")
-                         : report.interrupt_signal == 15 ? Value("SIGTERM")
-                         : report.interrupt_signal == 0
-                             ? Value()
-                             : Value("signal " + std::to_string(report.interrupt_signal))},
-              {"never_ran", std::move(never)}});
+    member("interrupted",
+           Map{{"signal", report.interrupt_signal == 2    ? Value("SIGINT")
+                          : report.interrupt_signal == 15 ? Value("SIGTERM")
+                          : report.interrupt_signal == 0
+                              ? Value()
+                              : Value("signal " + std::to_string(report.interrupt_signal))},
+               {"never_ran", std::move(never)}});
   } else {
-    j.Set("interrupted", Value());
+    member("interrupted", Value());
   }
-  return JsonPretty(Value(std::move(j))) + "\n";
+  out += "\n}\n";
+  return out;
 }
 
 void RenderText(const Report& report, const TextOptions& options, std::ostream& out) {

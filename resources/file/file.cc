@@ -23,6 +23,7 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <unordered_map>
 #include <vector>
 
 #include "engine/host.h"
@@ -30,6 +31,7 @@
 #include "engine/provider.h"
 #include "engine/registry.h"
 #include "engine/text_diff.h"
+#include "engine/text_lines.h"
 #include "resources/builtin.h"
 #include "resources/common/edit.h"
 #include "resources/file/file_content.h"
@@ -185,12 +187,35 @@ Result<HostPath> FollowLinks(Host& host, HostPath path, FileInfo& info) {
   return MakeError(ErrorCode::kInvalid, path.str() + ": too many levels of symbolic links");
 }
 
-std::string IdName(Host& host, const char* db, uint32_t id) {
-  auto text = host.ReadFile(*HostPath::Parse(db));
-  if (text.ok() && text->has_value())
-    if (auto name = FindNameById(**text, id)) return *name;
-  return std::to_string(id);
-}
+// uid or gid -> name as FindNameById answers it (the first line of the id),
+// the database parsed once per content instead of once per lookup (two per
+// managed file: 8 % of a no-op run of 1,000 files). Thread-safe.
+class IdNames {
+ public:
+  explicit IdNames(const char* db) : path_(*HostPath::Parse(db)) {}
+  std::string Name(Host& host, uint32_t id) {
+    auto text = host.ReadFile(path_);
+    if (!text.ok() || !text->has_value()) return std::to_string(id);
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!parsed_ || text_ != **text) {
+      text_ = std::move(**text);
+      parsed_ = true;
+      names_.clear();
+      for (std::string_view line : SplitLines(text_))
+        if (auto e = ParseIdDbLine(line); e && e->id)
+          names_.emplace(*e->id, std::string(e->name));  // the first line of an id wins
+    }
+    auto it = names_.find(id);
+    return it == names_.end() ? std::to_string(id) : it->second;
+  }
+
+ private:
+  const HostPath path_;
+  std::mutex mu_;
+  bool parsed_ = false;
+  std::string text_;
+  std::unordered_map<uint32_t, std::string> names_;
+};
 
 class FileProvider : public Provider {
  public:
@@ -553,8 +578,8 @@ class FileProvider : public Provider {
       o.old_content = std::move(*data);
     }
     if (o.info.exists() && o.info.type != FileType::kSymlink) {
-      o.owner_name = IdName(host, "/etc/passwd", o.info.uid);
-      o.group_name = IdName(host, "/etc/group", o.info.gid);
+      o.owner_name = users_.Name(host, o.info.uid);
+      o.group_name = groups_.Name(host, o.info.gid);
     }
     if (o.ensure == "file") {
       auto content = DesiredContent(want, ctx);
@@ -621,6 +646,7 @@ class FileProvider : public Provider {
   }
 
   mutable std::mutex mu_;
+  IdNames users_{"/etc/passwd"}, groups_{"/etc/group"};
   std::set<std::string> managed_;  // paths of every file resource of the run
   file::RepoReader repo_;          // source/template files
 };

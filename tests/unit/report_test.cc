@@ -321,3 +321,28 @@ TEST_CASE("report: keel_version defaults to the build's version") {
   json j = json::parse(RenderJson(rep));
   CHECK(j["keel_version"] == KEEL_VERSION);
 }
+
+// RenderJson streams the report member by member; its text must be exactly
+// the 2-space layout of the whole document (nlohmann's dump(2) of what it
+// parses back), whatever is empty or present.
+TEST_CASE("report: streamed JSON is the exact layout of the whole document") {
+  auto same = [](const Report& rep) {
+    const std::string text = RenderJson(rep);
+    CHECK(text == nlohmann::ordered_json::parse(text).dump(2) + "\n");
+  };
+  same(Sample());
+  Report empty;
+  same(empty);  // no resources: "resources": []
+  Report rep = Sample();
+  rep.warnings = {"w1", "w \"2\"\n"};
+  rep.errors = {"e1"};
+  rep.interrupted = true;
+  rep.interrupt_signal = 15;
+  rep.never_ran = {"file[/a]", "exec[b]"};
+  rep.resources[0].changes.push_back(
+      {"options", Value(Map{{"a", 1}, {"b", List{}}}), Value(List{Value(Map{}), 2.5}), ""});
+  rep.resources[1].output = "line\twith\x01 control\n";
+  same(rep);
+  rep.interrupt_signal = 9;
+  same(rep);
+}
