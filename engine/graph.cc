@@ -416,6 +416,13 @@ Result<Graph> Graph::Build(const Catalog& catalog, const Registry& registry) {
     }
   }
 
+  // The paths are not needed any more: freed before the edges grow.
+  files_by_path = {};
+  content_owner = {};
+  holders = {};
+  written = {};
+  written_at = {};
+
   // An implicit edge never overrides an explicit one: one that would close
   // a cycle is dropped. Fast path: all of them together are acyclic.
   Graph graph;
