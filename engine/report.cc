@@ -15,7 +15,6 @@ namespace keel {
 namespace {
 
 Value OptString(const std::optional<std::string>& s) { return s ? Value(*s) : Value(); }
-Value NonEmpty(const std::string& s) { return s.empty() ? Value() : Value(s); }
 
 std::string Seconds(double s) {
   char buf[32];
@@ -177,28 +176,53 @@ std::string RenderJson(const Report& report) {
     out += '[';
     bool first_resource = true;
     for (const ResourceReport& r : report.resources) {
-      List changes;
-      for (const Change& c : r.changes) {
-        changes.emplace_back(Map{{"attribute", c.attr},
-                                 {"from", c.from ? *c.from : Value()},
-                                 {"to", c.to ? *c.to : Value()}});
-      }
-      Map rj;
-      rj.reserve(11);
-      rj.Set("id", r.id);
-      rj.Set("type", r.type);
-      rj.Set("title", r.title);
-      rj.Set("status", StatusName(r.status));
-      rj.Set("changes", std::move(changes));
-      rj.Set("diff", NonEmpty(r.diff));
-      rj.Set("refreshed", r.refreshed);
-      rj.Set("error", OptString(r.error));
-      rj.Set("message", OptString(r.message));
-      rj.Set("duration_s", r.duration_s);
-      rj.Set("output", NonEmpty(r.output));
-      out += first_resource ? "\n    " : ",\n    ";
+      // One resource's map, written directly (as JsonPrettyInto writes a
+      // map nested two levels deep): no Value tree per resource.
+      out += first_resource ? "\n    {" : ",\n    {";
       first_resource = false;
-      JsonPrettyInto(Value(std::move(rj)), out, 2);
+      bool first_field = true;
+      auto field = [&](std::string_view key) {
+        out += first_field ? "\n      " : ",\n      ";
+        first_field = false;
+        JsonStringInto(key, out);
+        out += ": ";
+      };
+      auto text = [&](std::string_view key, std::string_view v) {
+        field(key);
+        JsonStringInto(v, out);
+      };
+      auto text_or_null = [&](std::string_view key, const std::string* v) {
+        field(key);
+        if (v)
+          JsonStringInto(*v, out);
+        else
+          out += "null";
+      };
+      text("id", r.id);
+      text("type", r.type);
+      text("title", r.title);
+      text("status", StatusName(r.status));
+      field("changes");
+      if (r.changes.empty()) {
+        out += "[]";
+      } else {
+        List changes;
+        for (const Change& c : r.changes) {
+          changes.emplace_back(Map{{"attribute", c.attr},
+                                   {"from", c.from ? *c.from : Value()},
+                                   {"to", c.to ? *c.to : Value()}});
+        }
+        JsonPrettyInto(Value(std::move(changes)), out, 3);
+      }
+      text_or_null("diff", r.diff.empty() ? nullptr : &r.diff);
+      field("refreshed");
+      out += r.refreshed ? "true" : "false";
+      text_or_null("error", r.error ? &*r.error : nullptr);
+      text_or_null("message", r.message ? &*r.message : nullptr);
+      field("duration_s");
+      JsonPrettyInto(Value(r.duration_s), out, 3);
+      text_or_null("output", r.output.empty() ? nullptr : &r.output);
+      out += "\n    }";
     }
     out += "\n  ]";
   }

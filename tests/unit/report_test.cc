@@ -342,6 +342,10 @@ TEST_CASE("report: streamed JSON is the exact layout of the whole document") {
   rep.resources[0].changes.push_back(
       {"options", Value(Map{{"a", 1}, {"b", List{}}}), Value(List{Value(Map{}), 2.5}), ""});
   rep.resources[1].output = "line\twith\x01 control\n";
+  rep.resources[1].error = "boom \"quoted\"";
+  rep.resources[1].message = "noop";
+  rep.resources[1].refreshed = true;
+  rep.resources[1].duration_s = 1e-7;
   same(rep);
   rep.interrupt_signal = 9;
   same(rep);
