@@ -28,22 +28,6 @@ void PushComponents(std::vector<std::string>& parts, std::string_view text) {
   }
 }
 
-// True when `text` (absolute) is already normalised: no empty, "." or ".."
-// component and no trailing slash (except "/" itself).
-bool IsNormal(std::string_view text) {
-  if (text == "/") return true;
-  if (text.back() == '/') return false;
-  size_t i = 1;  // after a '/'
-  while (i <= text.size()) {
-    size_t j = text.find('/', i);
-    if (j == std::string_view::npos) j = text.size();
-    std::string_view comp = text.substr(i, j - i);
-    if (comp.empty() || comp == "." || comp == "..") return false;
-    i = j + 1;
-  }
-  return true;
-}
-
 std::string JoinComponents(const std::vector<std::string>& parts) {
   if (parts.empty()) return "/";
   std::string out;
@@ -106,6 +90,21 @@ Result<uint32_t> LookupId(Host& host, std::string_view name, const char* file, c
 
 }  // namespace
 
+bool IsNormalPath(std::string_view text) {
+  if (text.empty() || text[0] != '/') return false;
+  if (text == "/") return true;
+  if (text.back() == '/') return false;
+  size_t i = 1;  // after a '/'
+  while (i <= text.size()) {
+    size_t j = text.find('/', i);
+    if (j == std::string_view::npos) j = text.size();
+    std::string_view comp = text.substr(i, j - i);
+    if (comp.empty() || comp == "." || comp == "..") return false;
+    i = j + 1;
+  }
+  return true;
+}
+
 Result<HostPath> HostPath::Parse(std::string_view text) {
   if (text.empty() || text[0] != '/') {
     return MakeError(ErrorCode::kInvalid, "path '" + std::string(text) + "' is not absolute");
@@ -113,7 +112,7 @@ Result<HostPath> HostPath::Parse(std::string_view text) {
   if (text.find('\0') != std::string_view::npos) {
     return MakeError(ErrorCode::kInvalid, "path contains a NUL byte");
   }
-  if (IsNormal(text)) return HostPath(std::string(text));  // the common case, no copies
+  if (IsNormalPath(text)) return HostPath(std::string(text));  // the common case, no copies
   std::vector<std::string> parts;
   PushComponents(parts, text);
   return HostPath(JoinComponents(parts));

@@ -15,6 +15,10 @@
 
 namespace keel {
 
+/// True when `text` is absolute and already normalised: no empty, "." or
+/// ".." component and no trailing slash (except "/" itself).
+bool IsNormalPath(std::string_view text);
+
 /// A path inside the managed system ("/etc/default/grub"): absolute and
 /// normalised (no "." / ".." / "//" components, no trailing slash except "/").
 /// Only a Host maps it to a real place.

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "engine/host.h"
+
 namespace keel {
 
 const char* AttrKindName(AttrKind kind) {
@@ -144,6 +146,7 @@ Result<Value> CoerceAttr(const AttrSpec& spec, const Value& value) {
 }
 
 std::string NormalizeAbsPath(std::string_view path) {
+  if (IsNormalPath(path)) return std::string(path);  // the common case
   std::vector<std::string_view> parts;
   size_t i = 0;
   while (i < path.size()) {
