@@ -1,4 +1,4 @@
-// SHA-256 of byte strings, through OpenSSL's libcrypto (EVP): the only
+// SHA-256 of byte strings, through OpenSSL's libcrypto (SHA256_*): the only
 // libcrypto user. Content identities ("{sha256}<hex>"), backup names and
 // redacted values all come from here.
 #pragma once
@@ -8,8 +8,7 @@
 
 namespace keel {
 
-/// Lower-case hex SHA-256 of `data` (64 characters). Never fails: an
-/// OpenSSL failure here means a broken library and aborts.
+/// Lower-case hex SHA-256 of `data` (64 characters). Never fails.
 std::string Sha256Hex(std::string_view data);
 
 }  // namespace keel

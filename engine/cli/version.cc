@@ -51,7 +51,13 @@ std::string VersionText() {
   out += "librpm " + Or(KEEL_BUILD_LIBRPM_VERSION) + "\n";
   out += "libapt-pkg " + Or(KEEL_BUILD_LIBAPTPKG_VERSION) + "\n";
   out += "libaudit " + Or(KEEL_BUILD_LIBAUDIT_VERSION) + "\n";
+#ifdef KEEL_STATIC_DEPS
+  // Linked in: the version compiled in is the one that runs (and naming
+  // OpenSSL_version would link most of libcrypto for this one line).
+  out += std::string("OpenSSL ") + OPENSSL_VERSION_STR + "\n";
+#else
   out += std::string("OpenSSL ") + OpenSSL_version(OPENSSL_VERSION_STRING) + "\n";
+#endif
   return out;
 }
 

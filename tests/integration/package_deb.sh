@@ -21,12 +21,23 @@ deb=$(ls "$T"/pkg/keel_*.deb 2>/dev/null | head -1)
 assert_eq keel "$(dpkg-deb -f "$deb" Package)" "Package"
 assert_eq admin "$(dpkg-deb -f "$deb" Section)" "Section"
 deps=$(dpkg-deb -f "$deb" Depends)
-# libyaml (the manifest parser) and the libraries keel loads on first use
-# (dlopen: engine/lazy_lib.h), which dpkg-shlibdeps cannot see and CMake
-# adds: libgit2, gpgme, libssh2, librpmio, libapt-pkg.
-for lib in libyaml-0 libc6 libstdc++6 libre2 libgit2 libgpgme libssh2 librpmio libapt-pkg; do
+# The libraries keel loads on first use (dlopen: engine/lazy_lib.h), which
+# dpkg-shlibdeps cannot see and CMake adds: libgit2, gpgme, libssh2,
+# librpmio, libapt-pkg. The rest depends on KEEL_STATIC_DEPS (the default):
+# linked in, libstdc++, libyaml, RE2, libcrypto and libaudit are not
+# dependencies; linked shared, they are (from dpkg-shlibdeps).
+for lib in libc6 libgit2 libgpgme libssh2 librpmio libapt-pkg; do
   assert_contains "$deps" "$lib" "Depends (shlibdeps and the lazy libraries)"
 done
+if grep -q '^KEEL_STATIC_DEPS:BOOL=ON' "$BUILD/CMakeCache.txt" && ! sanitized; then
+  for lib in libyaml-0 libre2 libssl3 libaudit1 libspdlog libfmt; do
+    case "$deps" in *"$lib"*) fail "Depends names $lib, which a KEEL_STATIC_DEPS build links in: $deps" ;; esac
+  done
+else
+  for lib in libyaml-0 libstdc++6 libre2; do
+    assert_contains "$deps" "$lib" "Depends (shlibdeps of a shared build)"
+  done
+fi
 # Every dependency is a package installed here (the package runs on the
 # machine it was built for).
 # (Or a virtual package one of them provides: libspdlog1.10-fmt9.)
