@@ -286,6 +286,11 @@ bool Builder::Run(std::string_view text, ParseError* error) {
 }
 
 std::unique_ptr<Document> Document::Parse(std::string_view text, ParseError* error) {
+  if (auto doc = ParseSimple(text)) return doc;
+  return ParseLibyaml(text, error);
+}
+
+std::unique_ptr<Document> Document::ParseLibyaml(std::string_view text, ParseError* error) {
   auto doc = std::make_unique<Document>();
   Builder b(*doc, text);
   if (!b.Run(text, error)) return nullptr;

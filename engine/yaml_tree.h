@@ -3,6 +3,8 @@
 // at 100,000 resources). A Document owns every node of one file in a few
 // arena blocks: a node is 32 bytes, a plain or simple quoted scalar is a
 // view into the source text, a Node is one pointer. No shared_ptr graph.
+// Text in the subset of YAML most manifests use is read by keel's own
+// parser instead (engine/yaml_simple.cc), into the same tree.
 //
 // What the tree gives matches what yaml-cpp 0.7's YAML::Load gave keel:
 //  - A plain scalar without an explicit tag whose text is "", "~", "null",
@@ -145,14 +147,21 @@ class Document {
 
   Node root() const { return Node(root_); }
   /// Parses the first document of `text` (which must outlive the result).
-  /// nullptr and *error set on failure.
+  /// nullptr and *error set on failure. Text in the simple subset most
+  /// manifests are written in is read by keel's own parser
+  /// (engine/yaml_simple.cc), anything else by libyaml; the tree is the same.
   static std::unique_ptr<Document> Parse(std::string_view text, ParseError* error);
+  /// The two halves, for the tests that hold them equal: libyaml alone, and
+  /// the subset parser alone (nullptr when the text is outside its subset).
+  static std::unique_ptr<Document> ParseLibyaml(std::string_view text, ParseError* error);
+  static std::unique_ptr<Document> ParseSimple(std::string_view text);
 
   /// Memory held (for tests and benchmarks).
   size_t bytes() const { return bytes_; }
 
  private:
   friend class Builder;
+  friend class SimpleParser;
   friend class Node;
   void* Alloc(size_t size, size_t align);
   const NodeData* root_ = nullptr;
