@@ -267,12 +267,14 @@ std::string DotQuote(const std::string& s) {
 Result<Graph> Graph::Build(const Catalog& catalog, const Registry& registry) {
   const auto& rs = catalog.resources;
   const size_t n = rs.size();
-  auto lookup = [&](const RefAt& ref) -> Result<size_t> {
+  auto lookup = [&](const RefAt& ref, const Resource& holder) -> Result<size_t> {
     auto pos = catalog.Position(ref.ref);
-    if (!pos || *pos >= n)
-      return MakeError(ErrorCode::kInvalid, (ref.loc.file.empty() ? "" : ref.loc.str() + ": ") +
+    if (!pos || *pos >= n) {
+      SourceLoc loc = ref.Loc(holder.loc.file);
+      return MakeError(ErrorCode::kInvalid, (loc.file.empty() ? "" : loc.str() + ": ") +
                                                 "unknown resource " + ref.ref.str() +
                                                 " in a reference");
+    }
     return *pos;
   };
 
@@ -287,7 +289,7 @@ Result<Graph> Graph::Build(const Catalog& catalog, const Registry& registry) {
     const Resource& r = rs[i];
     auto each = [&](const std::vector<RefAt>& refs, auto add) {
       for (const RefAt& ref : refs) {
-        auto j = lookup(ref);
+        auto j = lookup(ref, r);
         if (!j.ok()) {
           problems.push_back(j.error().message);
           continue;

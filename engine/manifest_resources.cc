@@ -27,7 +27,8 @@ bool ResourceBuilder::RefsFromValue(const Manifest& m, const char* meta, const V
         loc, "malformed reference '" + v.as_string() + "' in " + meta + " (expected type[title])");
     return false;
   }
-  refs.push_back(RefAt{std::move(*ref), loc});
+  refs.push_back(
+      RefAt{std::move(*ref), static_cast<uint32_t>(loc.line), static_cast<uint32_t>(loc.col)});
   return true;
 }
 
@@ -300,16 +301,16 @@ void ResourceBuilder::ResolveRefs() {
   // offered for the first few only (each costs a pass over the titles).
   std::unordered_map<std::string, std::vector<std::string>> titles;
   int suggestions_left = 50;
-  auto check = [&](const std::vector<RefAt>& refs, const char* meta) {
+  auto check = [&](const std::vector<RefAt>& refs, const char* meta, const std::string& file) {
     for (const auto& ra : refs) {
       if (cat.Find(ra.ref)) continue;
       std::string id = ra.ref.str();
       if (broken_.count(id)) continue;  // its own error was reported
       auto d = dropped_.find(id);
       if (d != dropped_.end()) {
-        reader_.Fail(ra.loc, std::string(meta) + " " + id +
-                                 ": that resource is not declared because its " +
-                                 "'when' is false (" + d->second.str() + ")");
+        reader_.Fail(ra.Loc(file), std::string(meta) + " " + id +
+                                       ": that resource is not declared because its " +
+                                       "'when' is false (" + d->second.str() + ")");
         continue;
       }
       std::string msg = std::string("unknown reference ") + id + " in " + meta;
@@ -324,14 +325,14 @@ void ResourceBuilder::ResolveRefs() {
         std::string near = t == titles.end() ? "" : ClosestName(ra.ref.title, t->second);
         if (!near.empty()) msg += " (did you mean " + Ref{ra.ref.type, near}.str() + "?)";
       }
-      reader_.Fail(ra.loc, msg);
+      reader_.Fail(ra.Loc(file), msg);
     }
   };
   for (const auto& r : cat.resources) {
-    check(r.require, "require");
-    check(r.before, "before");
-    check(r.notify, "notify");
-    check(r.subscribe, "subscribe");
+    check(r.require, "require", r.loc.file);
+    check(r.before, "before", r.loc.file);
+    check(r.notify, "notify", r.loc.file);
+    check(r.subscribe, "subscribe", r.loc.file);
   }
 }
 

@@ -31,9 +31,15 @@ struct Ref {
   bool operator<(const Ref& o) const { return type != o.type ? type < o.type : title < o.title; }
 };
 
+/// A reference and where it was written: line and column in the file of
+/// the resource that holds it (its Resource::loc.file; a SourceLoc of its
+/// own, file name included, was 40 bytes and a heap string per reference).
 struct RefAt {
   Ref ref;
-  SourceLoc loc;
+  uint32_t line = 0, col = 0;  // 1-based; 0 = unknown
+  SourceLoc Loc(const std::string& file) const {
+    return SourceLoc{file, static_cast<int>(line), static_cast<int>(col)};
+  }
 };
 
 /// A resource's tags. The resources of one manifest mostly carry the same
@@ -79,9 +85,6 @@ struct Resource {
   Tags tags;  // explicit + type name + manifest basename
   bool noop = false;
   bool sensitive = false;
-  /// Source/template root when set; empty: the run's (RunContext::repo_dir,
-  /// the entry manifest's directory), which is what the loader leaves.
-  std::string repo_dir;
 
   const std::string& type() const { return ref.type; }
   const std::string& title() const { return ref.title; }

@@ -637,7 +637,7 @@ class FileProvider : public Provider {
     if (!is_template && !want.Has("source")) return std::optional<std::string>();
     const std::string attr = is_template ? "template" : "source";
     const std::string name = want.GetString(attr);
-    auto text = repo_.Read(name, !want.repo_dir.empty() ? want.repo_dir : ctx.repo_dir, attr);
+    auto text = repo_.Read(name, ctx.repo_dir, attr);
     if (!text.ok()) return text.error();
     if (!is_template) return std::optional<std::string>(std::move(*text));
     auto rendered = file::RenderTemplate(*text, ctx.facts, name);

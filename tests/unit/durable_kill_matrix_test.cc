@@ -181,7 +181,7 @@ void AddPkgType(Registry& reg) {
 }
 
 Resource Notifying(Resource r, const std::string& target_type, const std::string& target) {
-  r.notify.push_back({Ref{target_type, target}, {"test.yaml", 1, 1}});
+  r.notify.push_back({Ref{target_type, target}, 1, 1});
   return r;
 }
 

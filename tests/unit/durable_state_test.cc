@@ -36,7 +36,7 @@ bool Exists(const std::string& p) {
 }
 
 Resource Notify(Resource r, const std::string& type, const std::string& title) {
-  r.notify.push_back({Ref{type, title}, {"test.yaml", 1, 1}});
+  r.notify.push_back({Ref{type, title}, 1, 1});
   return r;
 }
 
@@ -351,7 +351,7 @@ TEST_CASE("durable: a real SIGTERM during a --jobs run: nothing starts after it"
                              {"chroot", Value(false)}}));
   for (int i = 0; i < 6; ++i) {
     Resource f = MakeResource(reg, "file", "/after" + std::to_string(i), {{"content", Value("x")}});
-    f.require.push_back({Ref{"exec", "stopper"}, {"test.yaml", 1, 1}});
+    f.require.push_back({Ref{"exec", "stopper"}, 1, 1});
     rs.push_back(f);
   }
   Catalog catalog;

@@ -84,7 +84,7 @@ std::string FaultDeb() {
 }
 
 Resource WithRequire(Resource r, const Resource& dep) {
-  r.require.push_back({dep.ref, {"test.yaml", 1, 1}});
+  r.require.push_back({dep.ref, 1, 1});
   return r;
 }
 

@@ -58,7 +58,9 @@ struct FileFixture {
                                      RunContext* ctx = nullptr) {
     return ConvergeAll(reg, rs, *host, noop, ctx);
   }
-  ConvergeResult Timeline(const Resource& r) { return testing::Timeline(reg, r, *host, root); }
+  ConvergeResult Timeline(const Resource& r, RunContext* ctx = nullptr) {
+    return testing::Timeline(reg, r, *host, root, ctx);
+  }
   struct stat Stat(const std::string& p) {
     struct stat st {};
     ::lstat(root.Real(p).c_str(), &st);
@@ -401,30 +403,27 @@ TEST_CASE_FIXTURE(FileFixture, "file: source is read from the config repo, never
   TempRoot repo;
   repo.Write("/files/motd", "from the repo\n");
   root.Mkdir("/etc");
+  RunContext ctx;  // the source root is the run's (the entry manifest's directory)
+  ctx.repo_dir = repo.path();
   Resource abs = File("/etc/motd", {{"source", repo.path() + "/files/motd"}});
-  abs.repo_dir = repo.path();
-  Timeline(abs);
+  Timeline(abs, &ctx);
   CHECK(root.Read("/etc/motd") == "from the repo\n");
   Resource rel = File("/etc/motd2", {{"source", "files/motd"}});
-  rel.repo_dir = repo.path();
-  Timeline(rel);
+  Timeline(rel, &ctx);
   CHECK(root.Read("/etc/motd2") == "from the repo\n");
 
   Resource missing = File("/etc/m3", {{"source", "files/nope"}});
-  missing.repo_dir = repo.path();
-  auto r = Run(missing);
+  auto r = Run(missing, false, &ctx);
   CHECK(r.status == Converged::kFailed);
   CHECK(r.error.find("files/nope does not exist") != std::string::npos);
   Resource outside = File("/etc/m4", {{"source", "/etc/hostname"}});
-  outside.repo_dir = repo.path();
-  r = Run(outside);
+  r = Run(outside, false, &ctx);
   CHECK(r.status == Converged::kFailed);
   CHECK(r.error.find("outside the config repo") != std::string::npos);
   // A symlink in the repo pointing at the build machine's /etc stays in the repo.
   repo.Symlink("/files/evil", "/etc/passwd");
   Resource evil = File("/etc/m5", {{"source", "files/evil"}});
-  evil.repo_dir = repo.path();
-  r = Run(evil);
+  r = Run(evil, false, &ctx);
   CHECK(r.status == Converged::kFailed);
   CHECK_FALSE(root.Exists("/etc/m5"));
 }
@@ -436,8 +435,8 @@ TEST_CASE_FIXTURE(FileFixture, "file: template is rendered with facts; undefined
   root.Mkdir("/etc");
   RunContext ctx;
   ctx.facts = Value(Map{{"hostname", Value("web1")}});
+  ctx.repo_dir = repo.path();
   Resource want = File("/etc/hosts", {{"template", "tmpl/hosts.tmpl"}});
-  want.repo_dir = repo.path();
   auto before = root.Snapshot();
   CHECK(Run(want, true, &ctx).status == Converged::kChanged);
   CHECK(root.Snapshot() == before);
@@ -446,7 +445,6 @@ TEST_CASE_FIXTURE(FileFixture, "file: template is rendered with facts; undefined
   CHECK(Run(want, false, &ctx).status == Converged::kUnchanged);
 
   Resource bad = File("/etc/bad", {{"template", "tmpl/bad.tmpl"}});
-  bad.repo_dir = repo.path();
   auto r = Run(bad, false, &ctx);
   CHECK(r.status == Converged::kFailed);
   CHECK(r.error.find("template tmpl/bad.tmpl:2:") != std::string::npos);
@@ -570,7 +568,7 @@ int ChainHook(FaultStep s, const std::string& path) {
   return 0;
 }
 Resource Requiring(Resource r, const std::string& id) {
-  r.require.push_back(RefAt{*Ref::Parse(id), {}});
+  r.require.push_back(RefAt{*Ref::Parse(id)});
   return r;
 }
 }  // namespace

@@ -51,7 +51,7 @@ struct CatalogBuilder {
   }
 };
 
-RefAt At(const std::string& ref) { return {*Ref::Parse(ref), {"site.yaml", 99, 7}}; }
+RefAt At(const std::string& ref) { return {*Ref::Parse(ref), 99, 7}; }
 
 std::vector<std::string> OrderIds(const Catalog& cat, const Graph& g) {
   std::vector<std::string> ids;

@@ -140,7 +140,7 @@ TEST_CASE_FIXTURE(Fixture, "manifest_loader: resources, attributes, tags, typed 
   CHECK(f->GetString("mode") == "0644");
   REQUIRE(f->require.size() == 1);
   CHECK(f->require[0].ref.str() == "pkg[OpenIPMI]");
-  CHECK(Strip(f->require[0].loc.str()) == "site.yaml:12:14");
+  CHECK(Strip(f->require[0].Loc(f->loc.file).str()) == "site.yaml:12:14");
   REQUIRE(f->notify.size() == 1);
   CHECK(f->notify[0].ref.str() == "cmd[reload]");
   CHECK(f->tags == Strings{"ipmi", "hw", "file", "site"});
@@ -539,7 +539,7 @@ TEST_CASE_FIXTURE(Fixture, "manifest_loader: references may be interpolated and 
   REQUIRE(c->before.size() == 1);
   CHECK(c->before[0].ref.str() == "pkg[a]");
   REQUIRE(c->subscribe.size() == 1);
-  CHECK(Strip(c->subscribe[0].loc.str()) == "site.yaml:11:9");
+  CHECK(Strip(c->subscribe[0].Loc(c->loc.file).str()) == "site.yaml:11:9");
 }
 
 TEST_CASE_FIXTURE(Fixture, "manifest_loader: YAML merge keys share attributes") {

@@ -413,7 +413,7 @@ TEST_CASE_FIXTURE(Fixture, "service systemd live (stand-in systemctl): start, en
 
   // A file change notifies: a running service is restarted, once.
   Resource conf = MakeResource(registry, "file", "/etc/rngd.conf", {{"content", "a\n"}});
-  conf.notify.push_back({svc.ref, {"test.yaml", 1, 1}});
+  conf.notify.push_back({svc.ref, 1, 1});
   h.calls.clear();
   auto rs = keel::testing::ConvergeAll(registry, {conf, svc}, h);
   CHECK(rs[1].refreshed);

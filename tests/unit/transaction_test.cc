@@ -221,7 +221,7 @@ Registry FakeRegistry() {
   return reg;
 }
 
-RefAt At(const std::string& ref) { return {*Ref::Parse(ref), {"site.yaml", 99, 7}}; }
+RefAt At(const std::string& ref) { return {*Ref::Parse(ref), 99, 7}; }
 
 struct Fixture {
   Registry reg = FakeRegistry();

@@ -72,9 +72,9 @@ ConvergeResult Converge(const Registry& registry, const Resource& r, Host& host,
 }
 
 std::vector<ConvergeResult> TimelineAll(const Registry& registry, const std::vector<Resource>& rs,
-                                        Host& host, const TempRoot& root) {
+                                        Host& host, const TempRoot& root, RunContext* ctx) {
   auto before = root.Snapshot();
-  auto plan = ConvergeAll(registry, rs, host, true);
+  auto plan = ConvergeAll(registry, rs, host, true, ctx);
   bool any = false;
   for (const auto& p : plan) {
     CHECK_MESSAGE(p.status != Converged::kFailed, p.error);
@@ -82,13 +82,13 @@ std::vector<ConvergeResult> TimelineAll(const Registry& registry, const std::vec
   }
   CHECK_MESSAGE(any, "the plan shows no change");
   CHECK_MESSAGE(root.Snapshot() == before, "the plan changed the tree");
-  auto apply = ConvergeAll(registry, rs, host);
+  auto apply = ConvergeAll(registry, rs, host, false, ctx);
   for (const auto& a : apply) CHECK_MESSAGE(a.error == "", a.error);
   for (size_t i = 0; i < rs.size(); ++i) {
     std::string what = rs[i].id() + ": apply differs from plan";
     CHECK_MESSAGE(apply[i].status == plan[i].status, what);
   }
-  auto again = ConvergeAll(registry, rs, host);
+  auto again = ConvergeAll(registry, rs, host, false, ctx);
   for (size_t i = 0; i < rs.size(); ++i) {
     std::string what = rs[i].id() + " changed on a second apply: " + again[i].error;
     CHECK_MESSAGE(again[i].status == Converged::kUnchanged, what);
@@ -98,8 +98,8 @@ std::vector<ConvergeResult> TimelineAll(const Registry& registry, const std::vec
 }
 
 ConvergeResult Timeline(const Registry& registry, const Resource& r, Host& host,
-                        const TempRoot& root) {
-  return TimelineAll(registry, {r}, host, root)[0];
+                        const TempRoot& root, RunContext* ctx) {
+  return TimelineAll(registry, {r}, host, root, ctx)[0];
 }
 
 }  // namespace keel::testing

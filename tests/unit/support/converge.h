@@ -49,9 +49,11 @@ ConvergeResult Converge(const Registry& registry, const Resource& r, Host& host,
 /// The timeline every type is held to: a plan reports a change and leaves
 /// `root` byte for byte; the apply changes (without error); a second apply
 /// changes nothing. Returns the apply's result.
+/// `ctx` (optional) is used by all three runs.
 std::vector<ConvergeResult> TimelineAll(const Registry& registry, const std::vector<Resource>& rs,
-                                        Host& host, const TempRoot& root);
+                                        Host& host, const TempRoot& root,
+                                        RunContext* ctx = nullptr);
 ConvergeResult Timeline(const Registry& registry, const Resource& r, Host& host,
-                        const TempRoot& root);
+                        const TempRoot& root, RunContext* ctx = nullptr);
 
 }  // namespace keel::testing
