@@ -16,6 +16,7 @@ import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -29,18 +30,25 @@ def cmd(tool, case, phase):
     return out.stdout.strip()
 
 
-def timed(shell_cmd):
-    """Wall seconds and peak RSS (MiB) of the slowest child of one run.
+SPAWN_TIME = None  # the helper, compiled on first use (bench/peers/spawn_time.c)
 
-    Started with posix_spawn (vfork), not os.fork(): forking this Python
-    process cost ~9 ms here (page tables of the interpreter copied, then
-    copy-on-write faults until the exec), and that was counted in every
-    tool's wall (`sh -c true`: 11.9 ms forked, 2.9 ms spawned)."""
-    start = time.perf_counter()
-    pid = os.posix_spawn("/bin/sh", ["sh", "-c", shell_cmd + " >/dev/null 2>&1"], os.environ)
-    _, status, ru = os.wait4(pid, 0)
-    wall = time.perf_counter() - start
-    return wall, ru.ru_maxrss / 1024.0, os.waitstatus_to_exitcode(status)
+
+def timed(shell_cmd):
+    """Wall seconds and peak RSS (MiB) of the largest process of one run.
+
+    Measured by a small C helper (spawn_time.c: fork, exec sh -c, wait4)
+    rather than by forking this Python process, whose fork cost ~9 ms here
+    and whose own resident size became the floor of every tool's peak RSS
+    (see spawn_time.c)."""
+    global SPAWN_TIME
+    if SPAWN_TIME is None:
+        out = os.path.join(tempfile.mkdtemp(prefix="spawn-time-"), "spawn_time")
+        subprocess.run(["cc", "-O2", "-o", out, os.path.join(HERE, "spawn_time.c")], check=True)
+        SPAWN_TIME = out
+    r = subprocess.run([SPAWN_TIME, shell_cmd + " >/dev/null 2>&1"], capture_output=True,
+                       text=True, check=True)
+    wall, rss_kib, code = r.stdout.split()
+    return float(wall), int(rss_kib) / 1024.0, int(code)
 
 
 def main():
