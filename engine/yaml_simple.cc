@@ -121,19 +121,24 @@ class SimpleParser {
     while (p_ < t_.size() && t_[p_] == ' ') ++p_;
   }
 
-  // From p_ (anywhere on a line) to the first character of the next line
-  // that holds more than spaces or a comment: indent_, line_, line_start_
-  // describe it; eof_ when there is none.
-  void NextContent() {
+  // From p_ (anywhere on a line) to the start of the next line; false at
+  // the end of the text (eof_ set).
+  bool NextLine() {
     while (p_ < t_.size() && t_[p_] != '\n') ++p_;
     if (p_ >= t_.size()) {
       eof_ = true;
-      return;
+      return false;
     }
     ++p_;
     ++line_;
     line_start_ = p_;
-    ScanLines();
+    return true;
+  }
+  // From p_ (anywhere on a line) to the first character of the next line
+  // that holds more than spaces or a comment: indent_, line_, line_start_
+  // describe it; eof_ when there is none.
+  void NextContent() {
+    if (NextLine()) ScanLines();
   }
   // The same from the start of a line. A document marker there ends the
   // subset (keel reads the first document only; libyaml decides where).
@@ -145,14 +150,7 @@ class SimpleParser {
         return;
       }
       if (t_[p_] == '\n' || t_[p_] == '#') {
-        while (p_ < t_.size() && t_[p_] != '\n') ++p_;
-        if (p_ >= t_.size()) {
-          eof_ = true;
-          return;
-        }
-        ++p_;
-        ++line_;
-        line_start_ = p_;
+        if (!NextLine()) return;
         continue;
       }
       indent_ = static_cast<int>(p_ - line_start_);
