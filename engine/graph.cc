@@ -7,6 +7,7 @@
 #include <boost/graph/strong_components.hpp>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <queue>
 #include <span>
@@ -50,6 +51,31 @@ Adjacency MakeAdjacency(size_t n, const std::vector<Edge>& edges) {
   return a;
 }
 
+// Characters of many short strings, in chunks that never move: a view
+// handed out stays valid while more are added.
+class PathChars {
+ public:
+  std::string_view Add(std::string_view s) {
+    if (s.size() > room_) {
+      const size_t size = std::max(s.size(), kChunk);
+      chunks_.push_back(std::make_unique<char[]>(size));
+      next_ = chunks_.back().get();
+      room_ = size;
+    }
+    std::copy(s.begin(), s.end(), next_);
+    std::string_view added(next_, s.size());
+    next_ += s.size();
+    room_ -= s.size();
+    return added;
+  }
+
+ private:
+  static constexpr size_t kChunk = 64 * 1024;
+  std::vector<std::unique_ptr<char[]>> chunks_;
+  char* next_ = nullptr;
+  size_t room_ = 0;
+};
+
 // Out-edges that grow one by one (the slow path of Build only).
 using DynamicAdjacency = std::vector<std::vector<uint32_t>>;
 
@@ -89,7 +115,7 @@ struct Store {
       return;
     }
     pairs.Insert(PairHash(from, to), edges.size());
-    edges.push_back({from, to, kind});
+    edges.push_back({static_cast<uint32_t>(from), static_cast<uint32_t>(to), kind});
   }
 };
 
@@ -188,7 +214,7 @@ bool OwnsContent(const Resource& r, const TypeInfo& type) {
 }
 
 std::string Where(const Resource& r) {
-  return r.loc.file.empty() ? r.id() : r.id() + " (" + r.loc.str() + ")";
+  return r.loc.file().empty() ? r.id() : r.id() + " (" + r.loc.str() + ")";
 }
 
 // "site.yaml:3:5: dependency cycle: file[a] (site.yaml:3:5) -> exec[b]
@@ -197,7 +223,7 @@ std::string Where(const Resource& r) {
 std::string CycleMessage(const Catalog& catalog, const std::vector<size_t>& cycle) {
   if (cycle.empty()) return "dependency cycle";
   const Resource& first = catalog.resources[cycle.front()];
-  std::string msg = first.loc.file.empty() ? "" : first.loc.str() + ": ";
+  std::string msg = first.loc.file().empty() ? "" : first.loc.str() + ": ";
   msg += "dependency cycle: ";
   for (size_t v : cycle) msg += Where(catalog.resources[v]) + " -> ";
   msg += first.id();
@@ -267,12 +293,15 @@ std::string DotQuote(const std::string& s) {
 Result<Graph> Graph::Build(const Catalog& catalog, const Registry& registry) {
   const auto& rs = catalog.resources;
   const size_t n = rs.size();
+  if (n >= UINT32_MAX)  // Edge holds 32-bit positions
+    return MakeError(ErrorCode::kInvalid,
+                     "a catalog of " + std::to_string(n) + " resources is too large for one run");
   auto lookup = [&](const RefAt& ref, const Resource& holder) -> Result<size_t> {
-    auto pos = catalog.Position(ref.ref);
+    auto pos = catalog.Position(ref.type(), ref.title());
     if (!pos || *pos >= n) {
-      SourceLoc loc = ref.Loc(holder.loc.file);
+      SourceLoc loc = ref.Loc(holder.loc.file());
       return MakeError(ErrorCode::kInvalid, (loc.file.empty() ? "" : loc.str() + ": ") +
-                                                "unknown resource " + ref.ref.str() +
+                                                "unknown resource " + ref.str() +
                                                 " in a reference");
     }
     return *pos;
@@ -287,7 +316,7 @@ Result<Graph> Graph::Build(const Catalog& catalog, const Registry& registry) {
   std::vector<std::string> problems;
   for (size_t i = 0; i < n; ++i) {
     const Resource& r = rs[i];
-    auto each = [&](const std::vector<RefAt>& refs, auto add) {
+    auto each = [&](const CompactVec<RefAt>& refs, auto add) {
       for (const RefAt& ref : refs) {
         auto j = lookup(ref, r);
         if (!j.ok()) {
@@ -306,53 +335,59 @@ Result<Graph> Graph::Build(const Catalog& catalog, const Registry& registry) {
   // Resources holding paths (files, directories) by path; the "two
   // owners" rule.
   // The paths each resource writes (its type's hook), flat: resource i's
-  // are written[written_at[i]..written_at[i+1]).
+  // are written[written_at[i]..written_at[i+1]), views into chunks of
+  // their characters (a std::string each was 80 bytes a path, 8 MB at
+  // 100,000 resources, at the run's peak).
   std::vector<const TypeInfo*> types(n);
-  std::vector<std::string> written;
+  PathChars written_chars;
+  std::vector<std::string_view> written;
   std::vector<size_t> written_at(n + 1, 0);
   written.reserve(n);
   for (size_t i = 0; i < n; ++i) {
     types[i] = registry.Find(rs[i].type());
     if (types[i] && types[i]->paths)
-      for (auto& p : types[i]->paths(rs[i])) written.push_back(NormalizePath(std::move(p)));
+      for (auto& p : types[i]->paths(rs[i]))
+        written.push_back(written_chars.Add(NormalizePath(std::move(p))));
     written_at[i + 1] = written.size();
   }
   auto written_by = [&](size_t i) {
-    return std::span<const std::string>(written.data() + written_at[i],
-                                        written_at[i + 1] - written_at[i]);
+    return std::span<const std::string_view>(written.data() + written_at[i],
+                                             written_at[i + 1] - written_at[i]);
   };
   // The resources holding each path, in manifest order: a chain through
-  // `holders` from the path's first to its last. Keyed by views of
-  // `written`'s strings, which stay in place from here on.
+  // `holders` from the path's first to its last, and the first of them
+  // that owns the path's content (kNone: none).
   struct Holder {
     uint32_t resource;
     uint32_t next;  // kNone: the path's last
   };
   constexpr uint32_t kNone = UINT32_MAX;
+  struct PathHolders {
+    uint32_t first, last, owner;
+  };
   std::vector<Holder> holders;
-  std::unordered_map<std::string_view, std::pair<uint32_t, uint32_t>> files_by_path;
-  std::unordered_map<std::string_view, size_t> content_owner;
+  std::unordered_map<std::string_view, PathHolders> files_by_path;
   for (size_t i = 0; i < n; ++i) {
     if (!types[i] || !types[i]->holds_paths) continue;
     const bool owns = OwnsContent(rs[i], *types[i]);
-    for (const std::string& path : written_by(i)) {
+    for (std::string_view path : written_by(i)) {
       const auto h = static_cast<uint32_t>(holders.size());
       holders.push_back({static_cast<uint32_t>(i), kNone});
-      auto [it, fresh] = files_by_path.try_emplace(path, h, h);
+      auto [it, fresh] = files_by_path.try_emplace(path, PathHolders{h, h, kNone});
       if (!fresh) {
-        holders[it->second.second].next = h;
-        it->second.second = h;
+        holders[it->second.last].next = h;
+        it->second.last = h;
       }
-      if (owns) content_owner.emplace(path, i);
+      if (owns && it->second.owner == kNone) it->second.owner = static_cast<uint32_t>(i);
     }
   }
   for (size_t i = 0; i < n; ++i) {
     if (!types[i] || !types[i]->edits_file) continue;
-    for (const std::string& p : written_by(i)) {
-      auto it = content_owner.find(p);
-      if (it == content_owner.end() || it->second == i) continue;
-      problems.push_back("two owners of " + p + ": " + Where(rs[it->second]) + " and " +
-                         Where(rs[i]));
+    for (std::string_view p : written_by(i)) {
+      auto it = files_by_path.find(p);
+      if (it == files_by_path.end() || it->second.owner == kNone || it->second.owner == i) continue;
+      problems.push_back("two owners of " + std::string(p) + ": " + Where(rs[it->second.owner]) +
+                         " and " + Where(rs[i]));
     }
   }
   if (!problems.empty()) {
@@ -379,7 +414,9 @@ Result<Graph> Graph::Build(const Catalog& catalog, const Registry& registry) {
   // scanning.
   std::vector<Edge> candidates;
   auto candidate = [&](size_t from, size_t to) {
-    if (from != to && !store.Has(from, to)) candidates.push_back({from, to, EdgeKind::kImplicit});
+    if (from != to && !store.Has(from, to))
+      candidates.push_back(
+          {static_cast<uint32_t>(from), static_cast<uint32_t>(to), EdgeKind::kImplicit});
   };
   // Resources by type and name, for requires_same_name.
   std::unordered_map<std::string, size_t> by_name;  // type '\0' name -> index
@@ -406,7 +443,7 @@ Result<Graph> Graph::Build(const Catalog& catalog, const Registry& registry) {
           candidate(holders[h].resource, i);
       }
     };
-    for (const std::string& p : written_by(i)) held(p);
+    for (std::string_view p : written_by(i)) held(p);
     if (types[i] && types[i]->uses)
       for (auto& p : types[i]->uses(rs[i])) held(NormalizePath(std::move(p)));
     if (!types[i]) continue;
@@ -420,9 +457,9 @@ Result<Graph> Graph::Build(const Catalog& catalog, const Registry& registry) {
 
   // The paths are not needed any more: freed before the edges grow.
   files_by_path = {};
-  content_owner = {};
   holders = {};
   written = {};
+  written_chars = PathChars();
   written_at = {};
 
   // An implicit edge never overrides an explicit one: one that would close

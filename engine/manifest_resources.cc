@@ -9,7 +9,7 @@
 namespace keel::loader {
 
 bool ResourceBuilder::RefsFromValue(const Manifest& m, const char* meta, const Value& v,
-                                    const SourceLoc& loc, std::vector<RefAt>& refs) {
+                                    const SourceLoc& loc, CompactVec<RefAt>& refs) {
   if (v.is_list()) {
     bool ok = true;
     for (const auto& e : v.as_list()) ok = RefsFromValue(m, meta, e, loc, refs) && ok;
@@ -33,7 +33,7 @@ bool ResourceBuilder::RefsFromValue(const Manifest& m, const char* meta, const V
 }
 
 void ResourceBuilder::ParseRefs(const Manifest& m, const char* meta, const yaml::Node& n,
-                                std::vector<RefAt>& refs) {
+                                CompactVec<RefAt>& refs) {
   if (n.IsSequence()) {
     for (const auto& item : n) {
       Value v;
@@ -223,20 +223,24 @@ void ResourceBuilder::Resource1(const Manifest& m, const yaml::Node& entry) {
   for (const std::string& t : {type_name, m.tag})
     if (std::find(tags.begin(), tags.end(), t) == tags.end()) tags.push_back(t);
   r.tags = SharedTags(std::move(tags));
-  r.attr_locs.reserve(given.size());
-  for (const auto& g : given) r.attr_locs.push_back(g.second);
+  {
+    std::vector<Resource::AttrLoc> places;
+    places.reserve(given.size());
+    for (const auto& g : given) places.push_back(g.second);
+    r.attr_locs.Assign(places, static_cast<uint32_t>(r.loc.line()));
+  }
 
   std::vector<AttrProblem> problems = PrepareResource(*type, r);
   auto loc_of = [&](const std::string& attr) {
     for (const auto& [name, at] : given)
       if (name == attr)
-        return SourceLoc{r.loc.file, static_cast<int>(at.line), static_cast<int>(at.col)};
-    return r.loc;
+        return SourceLoc{r.loc.file(), static_cast<int>(at.line), static_cast<int>(at.col)};
+    return SourceLoc(r.loc);
   };
   for (const auto& p : problems) {
     if (!p.attr.empty() && std::find(failed.begin(), failed.end(), p.attr) != failed.end())
       continue;  // already reported
-    reader_.Fail(p.attr.empty() ? r.loc : loc_of(p.attr), p.message);
+    reader_.Fail(p.attr.empty() ? SourceLoc(r.loc) : loc_of(p.attr), p.message);
   }
   if (problems.empty() && failed.empty()) ResolveRepoPaths(m, *type, r);
 
@@ -301,10 +305,10 @@ void ResourceBuilder::ResolveRefs() {
   // offered for the first few only (each costs a pass over the titles).
   std::unordered_map<std::string, std::vector<std::string>> titles;
   int suggestions_left = 50;
-  auto check = [&](const std::vector<RefAt>& refs, const char* meta, const std::string& file) {
+  auto check = [&](const CompactVec<RefAt>& refs, const char* meta, const std::string& file) {
     for (const auto& ra : refs) {
-      if (cat.Find(ra.ref)) continue;
-      std::string id = ra.ref.str();
+      if (cat.Position(ra.type(), ra.title())) continue;
+      const std::string& id = ra.str();
       if (broken_.count(id)) continue;  // its own error was reported
       auto d = dropped_.find(id);
       if (d != dropped_.end()) {
@@ -314,25 +318,26 @@ void ResourceBuilder::ResolveRefs() {
         continue;
       }
       std::string msg = std::string("unknown reference ") + id + " in " + meta;
-      if (reader_.options().registry && !reader_.options().registry->Find(ra.ref.type)) {
-        std::string near = ClosestName(ra.ref.type, types);
-        msg += ": no resource type '" + ra.ref.type + "'";
+      const Ref ref = ra.ref();
+      if (reader_.options().registry && !reader_.options().registry->Find(ref.type)) {
+        std::string near = ClosestName(ref.type, types);
+        msg += ": no resource type '" + ref.type + "'";
         if (!near.empty()) msg += " (did you mean '" + near + "'?)";
-      } else if (ra.ref.title.size() > 3 && suggestions_left-- > 0) {
+      } else if (ref.title.size() > 3 && suggestions_left-- > 0) {
         if (titles.empty())
           for (const auto& r : cat.resources) titles[r.ref.type].push_back(r.ref.title);
-        auto t = titles.find(ra.ref.type);
-        std::string near = t == titles.end() ? "" : ClosestName(ra.ref.title, t->second);
-        if (!near.empty()) msg += " (did you mean " + Ref{ra.ref.type, near}.str() + "?)";
+        auto t = titles.find(ref.type);
+        std::string near = t == titles.end() ? "" : ClosestName(ref.title, t->second);
+        if (!near.empty()) msg += " (did you mean " + Ref{ref.type, near}.str() + "?)";
       }
       reader_.Fail(ra.Loc(file), msg);
     }
   };
   for (const auto& r : cat.resources) {
-    check(r.require, "require", r.loc.file);
-    check(r.before, "before", r.loc.file);
-    check(r.notify, "notify", r.loc.file);
-    check(r.subscribe, "subscribe", r.loc.file);
+    check(r.require, "require", r.loc.file());
+    check(r.before, "before", r.loc.file());
+    check(r.notify, "notify", r.loc.file());
+    check(r.subscribe, "subscribe", r.loc.file());
   }
 }
 

@@ -27,10 +27,9 @@ class ResourceBuilder {
   void Resource1(const Manifest& m, const yaml::Node& entry);
   void CheckDroppedAttrs(const Manifest& m, const TypeInfo& type,
                          const std::vector<Entry>& entries);
-  void ParseRefs(const Manifest& m, const char* meta, const yaml::Node& n,
-                 std::vector<RefAt>& refs);
+  void ParseRefs(const Manifest& m, const char* meta, const yaml::Node& n, CompactVec<RefAt>& refs);
   bool RefsFromValue(const Manifest& m, const char* meta, const Value& v, const SourceLoc& loc,
-                     std::vector<RefAt>& refs);
+                     CompactVec<RefAt>& refs);
   /// One shared list per distinct set of tags (Resource::tags).
   Tags SharedTags(std::vector<std::string> tags);
   /// The type's repo_paths attributes: resolved in the config repo.

@@ -1,10 +1,37 @@
 #include "engine/resource.h"
 
+#include <algorithm>
+#include <mutex>
+#include <unordered_set>
+
 namespace keel {
 
 std::string SourceLoc::str() const {
   if (line <= 0) return file;
   return file + ":" + std::to_string(line) + ":" + std::to_string(col > 0 ? col : 1);
+}
+
+DeclLoc::DeclLoc(std::string_view file, int line, int col)
+    : line_(static_cast<uint32_t>(std::max(line, 0))),
+      col_(static_cast<uint32_t>(std::max(col, 0))) {
+  if (file.empty()) return;
+  // Manifest files are few; their names live as long as the process. Left
+  // to leak on purpose: no destructor ordering at exit to get wrong.
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  static std::mutex mu;
+  static auto* names = new std::unordered_set<std::string, Hash, std::equal_to<>>();
+  std::lock_guard<std::mutex> lock(mu);
+  auto it = names->find(file);
+  if (it == names->end()) it = names->emplace(file).first;
+  file_ = &*it;
+}
+
+const std::string& DeclLoc::file() const {
+  static const std::string kNone;
+  return file_ ? *file_ : kNone;
 }
 
 std::optional<Ref> Ref::Parse(std::string_view text) {
@@ -53,12 +80,39 @@ std::vector<std::string> Resource::GetList(std::string_view attr) const {
   return out;
 }
 
+void AttrPlaces::Assign(const std::vector<Place>& places, uint32_t base_line) {
+  packed_ = 0;
+  spilled_.clear();
+  bool fits = places.size() <= 3;
+  for (const Place& p : places)
+    fits = fits && p.line >= base_line && p.line - base_line <= 0xff && p.col <= 0xff;
+  if (!fits) {
+    spilled_.reserve(places.size());
+    for (const Place& p : places) spilled_.push_back(p);
+    return;
+  }
+  packed_ = places.size();
+  for (size_t i = 0; i < places.size(); ++i)
+    packed_ |= (static_cast<uint64_t>(places[i].line - base_line) |
+                static_cast<uint64_t>(places[i].col) << 8)
+               << (2 + 16 * i);
+}
+
+AttrPlaces::Place AttrPlaces::Get(size_t i, uint32_t base_line) const {
+  if (!spilled_.empty()) return spilled_[i];
+  const uint64_t bits = packed_ >> (2 + 16 * i);
+  return Place{base_line + static_cast<uint32_t>(bits & 0xff),
+               static_cast<uint32_t>((bits >> 8) & 0xff)};
+}
+
 SourceLoc Resource::LocOf(std::string_view attr) const {
   size_t i = 0;
+  const uint32_t base = static_cast<uint32_t>(loc.line());
   for (auto it = attrs.begin(); it != attrs.end() && i < attr_locs.size(); ++it, ++i)
-    if (it->first == attr)
-      return SourceLoc{loc.file, static_cast<int>(attr_locs[i].line),
-                       static_cast<int>(attr_locs[i].col)};
+    if (it->first == attr) {
+      const AttrLoc at = attr_locs.Get(i, base);
+      return SourceLoc{loc.file(), static_cast<int>(at.line), static_cast<int>(at.col)};
+    }
   return loc;
 }
 

@@ -278,7 +278,7 @@ bool Requires(const std::vector<Resource>& rs, size_t i, size_t j) {
     stack.pop_back();
     for (const auto& req : rs[k].require)
       for (size_t m = 0; m < rs.size(); ++m)
-        if (rs[m].ref == req.ref && seen.insert(m).second) {
+        if (rs[m].ref == req.ref() && seen.insert(m).second) {
           if (m == j) return true;
           stack.push_back(m);
         }

@@ -139,16 +139,16 @@ TEST_CASE_FIXTURE(Fixture, "manifest_loader: resources, attributes, tags, typed 
   CHECK(f->GetString("content") == "port=623 host=store01\n");
   CHECK(f->GetString("mode") == "0644");
   REQUIRE(f->require.size() == 1);
-  CHECK(f->require[0].ref.str() == "pkg[OpenIPMI]");
-  CHECK(Strip(f->require[0].Loc(f->loc.file).str()) == "site.yaml:12:14");
+  CHECK(f->require[0].str() == "pkg[OpenIPMI]");
+  CHECK(Strip(f->require[0].Loc(f->loc.file()).str()) == "site.yaml:12:14");
   REQUIRE(f->notify.size() == 1);
-  CHECK(f->notify[0].ref.str() == "cmd[reload]");
+  CHECK(f->notify[0].str() == "cmd[reload]");
   CHECK(f->tags == Strings{"ipmi", "hw", "file", "site"});
   CHECK(f->sensitive);
   CHECK(!f->noop);
   CHECK(Strip(f->loc.str()) == "site.yaml:8:5");
   CHECK(Strip(f->LocOf("mode").str()) == "site.yaml:11:5");
-  CHECK(Strip(f->loc.file) == "site.yaml");
+  CHECK(Strip(f->loc.file()) == "site.yaml");
   const Resource* c = r.catalog.Find(Ref{"cmd", "reload"});
   REQUIRE(c);
   // A lone {{ x }} keeps the type; inside text it becomes a string.
@@ -370,7 +370,7 @@ TEST_CASE_FIXTURE(Fixture, "manifest_loader: includes: globs by name, when, orde
         Strings{"pkg[site-first]", "pkg[C]", "pkg[common]", "pkg[a]", "pkg[b]", "pkg[store]"});
   const Resource* a = r.catalog.Find(Ref{"pkg", "a"});
   REQUIRE(a);
-  CHECK(Strip(a->loc.file) == "mods/a.yaml");
+  CHECK(Strip(a->loc.file()) == "mods/a.yaml");
   CHECK(a->tags == Strings{"pkg", "a"});
   REQUIRE(r.catalog.warnings.size() == 1);
   CHECK(Strip(r.catalog.warnings[0]) == "site.yaml:9:5: include 'nothing/*.yaml' matches no file");
@@ -535,11 +535,11 @@ TEST_CASE_FIXTURE(Fixture, "manifest_loader: references may be interpolated and 
   const Resource* c = r.catalog.Find(Ref{"pkg", "c"});
   REQUIRE(c);
   REQUIRE(c->require.size() == 2);
-  CHECK(c->require[1].ref.str() == "pkg[b]");
+  CHECK(c->require[1].str() == "pkg[b]");
   REQUIRE(c->before.size() == 1);
-  CHECK(c->before[0].ref.str() == "pkg[a]");
+  CHECK(c->before[0].str() == "pkg[a]");
   REQUIRE(c->subscribe.size() == 1);
-  CHECK(Strip(c->subscribe[0].Loc(c->loc.file).str()) == "site.yaml:11:9");
+  CHECK(Strip(c->subscribe[0].Loc(c->loc.file()).str()) == "site.yaml:11:9");
 }
 
 TEST_CASE_FIXTURE(Fixture, "manifest_loader: YAML merge keys share attributes") {
