@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -22,6 +23,15 @@
 namespace keel {
 
 namespace {
+
+// The descriptor limit keel was started with (read before main): a large
+// batch of writes may raise keel's own for a moment (host_real.cc); a
+// child, which may use select(2), gets this one back.
+const struct rlimit kStartNofile = [] {
+  struct rlimit r {};
+  if (::getrlimit(RLIMIT_NOFILE, &r) != 0) r.rlim_cur = r.rlim_max = RLIM_INFINITY;
+  return r;
+}();
 
 constexpr size_t kOutputCap = 1 << 20;  // bytes of stdout / stderr kept (the last ones)
 
@@ -179,6 +189,7 @@ Result<CommandResult> RunProcess(const ProcessSpec& spec) {
     if (::dup3(ex, 3, O_CLOEXEC) < 0) ChildFail(ex, 4, errno);
     ex = 3;
     ::syscall(SYS_close_range, 4U, ~0U, 0U);
+    if (kStartNofile.rlim_cur != RLIM_INFINITY) ::setrlimit(RLIMIT_NOFILE, &kStartNofile);
     if (chrooted) {
       if (::chroot(root_c) != 0) ChildFail(ex, 1, errno);
     }

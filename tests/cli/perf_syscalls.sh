@@ -87,6 +87,32 @@ echo "cold apply of 300 files: $syncs syncs, of which $n_syncfs syncfs"
 [ "$syncs" -le 30 ] || fail "cold apply made $syncs syncs for 300 files (want <= 30)"
 bench_ok "cold apply"
 
+# 1,000 files: one batch, one syncfs, even when the soft descriptor limit
+# (512 here) is below the two descriptors each write holds until its rename:
+# keel raises it toward the hard limit for the batch (four chunks and four
+# journal commits before). Under a hard limit of 300 the batch is cut into
+# chunks that fit, each file still written whole.
+manifest 1000
+fresh_cold
+( ulimit -Sn 512 &&
+  strace -f -qq -o "$T/trace-1000" -e trace=syncfs,setrlimit,prlimit64 \
+    "$KEEL" apply "$T/site-1000.yaml" --root "$T/root-cold" --state-dir "$T/state-cold" -q \
+    >"$T/out" 2>&1 ) || fail "cold apply of 1000 files under ulimit -Sn 512 failed: $(cat "$T/out")"
+n_syncfs=$(grep -cE '^[0-9]+ +syncfs\(' "$T/trace-1000" || true)
+echo "cold apply of 1000 files, soft limit 512: $n_syncfs syncfs"
+[ "$n_syncfs" = 1 ] || fail "1000 new files took $n_syncfs syncfs (want 1: one batch)"
+[ "$(ls "$T/root-cold/etc/bench" | wc -l)" = 1000 ] || fail "not 1000 files written"
+bench_ok "1000 files, soft limit 512"
+fresh_cold
+( ulimit -n 300 &&
+  "$KEEL" apply "$T/site-1000.yaml" --root "$T/root-cold" --state-dir "$T/state-cold" -q \
+    >"$T/out" 2>&1 ) || fail "cold apply of 1000 files under ulimit -n 300 failed: $(cat "$T/out")"
+[ "$(ls -A "$T/root-cold/etc/bench" | wc -l)" = 1000 ] || fail "hard limit 300: not 1000 files, or a temp file left"
+bench_ok "1000 files, hard limit 300"
+( ulimit -n 300 &&
+  "$KEEL" apply "$T/site-1000.yaml" --root "$T/root-cold" --state-dir "$T/state-cold" \
+    --detailed-exitcodes >"$T/out" 2>&1 ) || fail "hard limit 300: the second apply changed something"
+
 # syncfs failing (EIO injected): each file is fsynced on its own, which
 # names the file whose data was lost; here each fsync succeeds.
 fresh_cold

@@ -5,6 +5,7 @@
 
 #include <doctest/doctest.h>
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -253,13 +254,21 @@ TEST_CASE("atomic write: a batch syncs its directory once; a failed fsync of it 
   auto host = OpenRealHost(root.path(), nullptr);
   REQUIRE(host.ok());
   std::vector<Host::Write> writes;
-  for (int i = 0; i < 300; ++i)  // more than one chunk of 256
+  for (int i = 0; i < 300; ++i)  // more than the old fixed chunk of 256
     writes.push_back({*HostPath::Parse("/etc/f" + std::to_string(i)), std::to_string(i), {}});
   {
     Injector count(FaultStep::kDirFsync, 0, 0);  // counts, fails nothing
     auto r = (*host)->WriteFilesAtomic(writes);
     CHECK(std::all_of(r.begin(), r.end(), [](const Result<void>& x) { return x.ok(); }));
-    CHECK(Injector::seen == 2);  // one per directory and chunk
+    // One per directory and chunk: one chunk wherever the hard descriptor
+    // limit allows two descriptors a write (the soft one is raised for the
+    // batch); tests/cli/perf_syscalls.sh runs under low limits.
+    struct rlimit lim {};
+    REQUIRE(::getrlimit(RLIMIT_NOFILE, &lim) == 0);
+    if (lim.rlim_max == RLIM_INFINITY || lim.rlim_max >= 2 * 300 + 256)
+      CHECK(Injector::seen == 1);
+    else
+      CHECK(Injector::seen >= 2);
   }
   CHECK(root.Read("/etc/f299") == "299");
   CHECK(Names(root.path() + "/etc").size() == 300);
