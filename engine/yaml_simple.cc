@@ -74,6 +74,49 @@ size_t Utf8(char* out, uint32_t cp) {
   return 4;
 }
 
+// The code point of a one-letter escape of a double-quoted scalar (YAML
+// 1.2, 5.7), or -1: \x, \u and \U take hex digits and are not here.
+int32_t EscapedCodePoint(char e) {
+  switch (e) {
+    case '0':
+      return 0;
+    case 'a':
+      return '\a';
+    case 'b':
+      return '\b';
+    case 't':
+      return '\t';
+    case 'n':
+      return '\n';
+    case 'v':
+      return '\v';
+    case 'f':
+      return '\f';
+    case 'r':
+      return '\r';
+    case 'e':
+      return 0x1b;
+    case ' ':
+      return ' ';
+    case '"':
+      return '"';
+    case '/':
+      return '/';
+    case '\\':
+      return '\\';
+    case 'N':
+      return 0x85;
+    case '_':
+      return 0xa0;
+    case 'L':
+      return 0x2028;
+    case 'P':
+      return 0x2029;
+    default:
+      return -1;
+  }
+}
+
 }  // namespace
 
 class SimpleParser {
@@ -246,71 +289,12 @@ class SimpleParser {
         out[n++] = raw[i];
         continue;
       }
-      char e = raw[++i];
-      int digits = 0;
-      switch (e) {
-        case '0':
-          out[n++] = '\0';
-          break;
-        case 'a':
-          out[n++] = '\a';
-          break;
-        case 'b':
-          out[n++] = '\b';
-          break;
-        case 't':
-          out[n++] = '\t';
-          break;
-        case 'n':
-          out[n++] = '\n';
-          break;
-        case 'v':
-          out[n++] = '\v';
-          break;
-        case 'f':
-          out[n++] = '\f';
-          break;
-        case 'r':
-          out[n++] = '\r';
-          break;
-        case 'e':
-          out[n++] = '\x1b';
-          break;
-        case ' ':
-          out[n++] = ' ';
-          break;
-        case '"':
-          out[n++] = '"';
-          break;
-        case '/':
-          out[n++] = '/';
-          break;
-        case '\\':
-          out[n++] = '\\';
-          break;
-        case 'N':
-          n += Utf8(out + n, 0x85);
-          break;
-        case '_':
-          n += Utf8(out + n, 0xa0);
-          break;
-        case 'L':
-          n += Utf8(out + n, 0x2028);
-          break;
-        case 'P':
-          n += Utf8(out + n, 0x2029);
-          break;
-        case 'x':
-          digits = 2;
-          break;
-        case 'u':
-          digits = 4;
-          break;
-        case 'U':
-          digits = 8;
-          break;
-        default:
-          throw GiveUp{};
+      const char e = raw[++i];
+      const int digits = e == 'x' ? 2 : e == 'u' ? 4 : e == 'U' ? 8 : 0;
+      if (!digits) {
+        const int32_t cp = EscapedCodePoint(e);
+        if (cp < 0) throw GiveUp{};
+        n += Utf8(out + n, static_cast<uint32_t>(cp));
       }
       if (digits) {
         uint32_t cp = 0;

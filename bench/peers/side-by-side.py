@@ -11,8 +11,10 @@ seconds, median peak RSS (MiB) and keel's speed-up against each peer.
 Needs `run-peers.sh gen` to have been run for the tools and cases.
 """
 import argparse
+import atexit
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -42,7 +44,9 @@ def timed(shell_cmd):
     (see spawn_time.c)."""
     global SPAWN_TIME
     if SPAWN_TIME is None:
-        out = os.path.join(tempfile.mkdtemp(prefix="spawn-time-"), "spawn_time")
+        tmp = tempfile.mkdtemp(prefix="spawn-time-")
+        atexit.register(shutil.rmtree, tmp, ignore_errors=True)  # no leftover per run
+        out = os.path.join(tmp, "spawn_time")
         subprocess.run(["cc", "-O2", "-o", out, os.path.join(HERE, "spawn_time.c")], check=True)
         SPAWN_TIME = out
     r = subprocess.run([SPAWN_TIME, shell_cmd + " >/dev/null 2>&1"], capture_output=True,
